@@ -1,0 +1,122 @@
+// Guest-side reporting for conformance and test images, in the kvm-unit-tests
+// manner: one line per check on the 0xE9 debug port,
+//
+//     PASS HB-CON-001 console.write returns the length
+//     FAIL HB-GEN-003 console.write rejects a buffer past RAM (status SUCCESS, expected INVALID_ADDRESS)
+//     SKIP HB-CALL-008 vmcall gate (not advertised)
+//
+// (SKIP means "not applicable on this host", with the reason.)
+// and a closing "SUMMARY: N checks, F failed, S skipped". The image then ends the
+// run with exit code 0 (all passed), 1 (a check failed) or 77 (nothing tested)
+// through POWER.shutdown, or through the emulator's exit device without a host.
+#ifndef HYPERBIOS_CONFORMANCE_REPORT_HPP
+#define HYPERBIOS_CONFORMANCE_REPORT_HPP
+
+#include <hyperbios/fallback.hpp>
+#include <hyperbios/hyperbios.hpp>
+#include <hyperbios/text.hpp>
+
+#include <initializer_list>  // freestanding; lets checks loop over a braced list
+
+namespace conformance {
+
+namespace hb = hyperbios;
+
+using line = hb::text::line<256>;
+
+struct tally {
+    unsigned checks, failed, skipped;
+};
+
+inline tally totals;
+
+inline void emit(const line& l)
+{
+    hb::fallback::debugcon_write(l.c_str(), l.size());
+    hb::fallback::debugcon_write("\n", 1);
+}
+
+// Records one check of `requirement`; `detail` explains a failure.
+inline bool check(const char* requirement, bool passed, const char* description, const char* detail = nullptr)
+{
+    ++totals.checks;
+    if (!passed)
+        ++totals.failed;
+    line l;
+    l.put(passed ? "PASS " : "FAIL ").put(requirement).put(' ').put(description);
+    if (!passed && detail)
+        l.put(" (").put(detail).put(')');
+    emit(l);
+    return passed;
+}
+
+inline void skip(const char* requirement, const char* description, const char* reason)
+{
+    ++totals.checks;
+    ++totals.skipped;
+    line l;
+    l.put("SKIP ").put(requirement).put(' ').put(description).put(" (").put(reason).put(')');
+    emit(l);
+}
+
+// Checks that a call returned `expected`; names both statuses on failure.
+template <typename T>
+inline bool check_status(const char* requirement, const hb::result<T>& r, hb::status expected,
+                         const char* description)
+{
+    line why;
+    why.put("status ").put(hb::abi::status_name(r.code)).put(", expected ").put(hb::abi::status_name(expected));
+    return check(requirement, r.code == expected, description, why.c_str());
+}
+
+// Checks a value; names the value seen and the one expected on failure.
+inline bool check_value(const char* requirement, uint64_t seen, uint64_t expected, const char* description)
+{
+    line why;
+    why.put("got ").hex(seen).put(", expected ").hex(expected);
+    return check(requirement, seen == expected, description, why.c_str());
+}
+
+// Asks the driver to check what only the outside can see: that the host's exit
+// status is `code` ("EXPECT-EXIT HB-PWR-001 42"), or that `text` appeared on the
+// console ("EXPECT-CONSOLE HB-CON-001 text", a newline in `text` written as \n).
+// The driver turns each into a result.
+inline void expect_exit(const char* requirement, uint8_t code)
+{
+    line l;
+    l.put("EXPECT-EXIT ").put(requirement).put(' ').dec(code);
+    emit(l);
+}
+
+inline void expect_console(const char* requirement, const char* text)
+{
+    line l;
+    l.put("EXPECT-CONSOLE ").put(requirement).put(' ');
+    for (; *text; ++text)
+        *text == '\n' ? l.put("\\n") : l.put(*text);
+    emit(l);
+}
+
+inline void note(const char* text)
+{
+    line l;
+    l.put("NOTE ").put(text);
+    emit(l);
+}
+
+// Prints SUMMARY and ends the run: exit 0 all passed, 1 something failed, 77 all skipped.
+[[noreturn]] inline void finish()
+{
+    line l;
+    l.put("SUMMARY: ").dec(totals.checks).put(" checks, ").dec(totals.failed).put(" failed, ").dec(totals.skipped).put(
+        " skipped");
+    emit(l);
+    const uint8_t code = totals.failed ? 1 : (totals.skipped == totals.checks ? 77 : 0);
+    (void)hb::power::shutdown(code);
+    // No host (or shutdown refused): QEMU's exit device reports (code << 1) | 1.
+    hb::fallback::power_off_emulator(code);
+}
+
+}  // namespace conformance
+
+#endif

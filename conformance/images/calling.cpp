@@ -1,0 +1,110 @@
+// Calling convention (spec chapter 2) and status codes (chapter 4).
+#include "image.hpp"
+
+namespace conformance {
+
+namespace {
+
+constexpr uint64_t pattern = 0x5A5A000000000000ull;
+constexpr uint64_t flags_pattern = 0x8D7;  // CF PF AF ZF SF OF set, IF and TF clear, bit 1 always one
+
+register_block make_block(uint64_t call_word)
+{
+    register_block b{};
+    uint64_t* r = &b.rax;
+    for (int i = 0; i < 15; ++i)
+        r[i] = pattern | (uint64_t(i + 1) << 8) | uint64_t(i + 1);
+    b.rax = call_word;
+    b.rdx = hb::detect().port;
+    b.rflags = flags_pattern;
+    return b;
+}
+
+// True when every register but those in `changed` (RAX, RDX) kept its value.
+bool preserved(const register_block& before, const register_block& after, bool rax_may_change, bool rdx_may_change)
+{
+    const uint64_t* b = &before.rax;
+    const uint64_t* a = &after.rax;
+    for (int i = 0; i < 16; ++i) {
+        if ((i == 0 && rax_may_change) || (i == 3 && rdx_may_change))
+            continue;
+        if (i == 15 ? ((a[i] ^ b[i]) & 0x8D5) != 0 : a[i] != b[i])
+            return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+void run_checks()
+{
+    using fn = hb::abi::function;
+
+    // HB-CALL-001 / 002: status and value registers, everything else preserved.
+    register_block before = make_block(uint64_t(fn::base_get_spec_version));
+    register_block after = before;
+    conformance_gate_all(&after, 0);
+    check("HB-CALL-001", after.rax == 0 && after.rdx == hb::abi::spec_version,
+          "status in RAX (SUCCESS) and value in RDX");
+    check("HB-CALL-002", preserved(before, after, true, true),
+          "every register but RAX and RDX, and the arithmetic flags, survive a call");
+
+    register_block failing = make_block(hb::abi::make_call(0x7FFF, 0));
+    register_block failed = failing;
+    conformance_gate_all(&failed, 0);
+    check("HB-CALL-001", failed.rax == uint64_t(int64_t(hb::status::not_supported)),
+          "a negative status is sign-extended to 64 bits");
+    check("HB-CALL-002", preserved(failing, failed, true, true), "registers survive a failing call");
+    check("HB-CALL-004", failed.rdx == 0, "RDX is zero when a call fails");
+
+    // HB-CALL-003: unknown service, unknown function of a known service.
+    check_status("HB-CALL-003", hb::result<uint64_t>{raw_call(hb::abi::make_call(0x7FFF, 0)).code(), 0},
+                 hb::status::not_supported, "an unknown service is NOT_SUPPORTED");
+    check_status("HB-CALL-003", hb::result<uint64_t>{raw_call(hb::abi::make_call(0x0000, 0x00FF)).code(), 0},
+                 hb::status::not_supported, "an unknown function of BASE is NOT_SUPPORTED");
+    check_status("HB-CALL-003", hb::result<uint64_t>{raw_call(hb::abi::make_call(0x0001, 0xFFFF)).code(), 0},
+                 hb::status::not_supported, "an unknown function of CONSOLE is NOT_SUPPORTED");
+
+    // HB-GEN-001: reserved bits of the call word.
+    for (unsigned bit : {32u, 40u, 63u}) {
+        raw_result r = raw_call(uint64_t(fn::base_get_spec_version) | (1ull << bit));
+        line d;
+        d.put("call word bit ").dec(bit).put(" set is INVALID_PARAM");
+        check_status("HB-GEN-001", hb::result<uint64_t>{r.code(), 0}, hb::status::invalid_param, d.c_str());
+        check("HB-CALL-004", r.value == 0, "RDX is zero after INVALID_PARAM");
+    }
+    // Reserved call-word bits are checked before the function is looked up.
+    check_status("HB-GEN-001",
+                 hb::result<uint64_t>{raw_call(hb::abi::make_call(0x7FFF, 0) | (1ull << 33)).code(), 0},
+                 hb::status::invalid_param, "reserved bits win over an unknown service");
+
+    // HB-CALL-007: other accesses to the gate port are not calls.
+    const char* kinds[] = {"", "an 8-bit OUT", "a 16-bit OUT", "a 32-bit IN"};
+    for (uint64_t kind = 1; kind <= 3; ++kind) {
+        register_block b = make_block(uint64_t(fn::base_get_spec_version));
+        register_block a = b;
+        conformance_gate_all(&a, kind);
+        line d;
+        d.put(kinds[kind]).put(" to the gate port is not a call and changes no other register");
+        const bool is_in = kind == 3;
+        const bool untouched = preserved(b, a, is_in, false) && (is_in || a.rax == b.rax);
+        check("HB-CALL-007", untouched, d.c_str());
+    }
+
+    // HB-CALL-006 is shown by every call above having worked through the port gate.
+    check("HB-CALL-006", (hb::detect().gates & hb::abi::gate_port_io) != 0, "the port-I/O gate is advertised");
+
+    if (hb::detect().gates & (hb::abi::gate_vmcall | hb::abi::gate_vmmcall))
+        check("HB-CALL-008", false, "VMCALL/VMMCALL gate advertised but this image cannot test it yet");
+    else
+        skip("HB-CALL-008", "results through VMCALL/VMMCALL equal the port gate's", "the host advertises neither");
+
+    // HB-STS-001: every status seen above, and for each function with zero arguments, is in the table.
+    bool only_spec = hb::abi::is_spec_status(int64_t(after.rax)) && hb::abi::is_spec_status(int64_t(failed.rax));
+    for (const hb::abi::function_desc& f : hb::abi::functions)
+        if (hb::abi::arity(f.call) == 0 && f.result != hb::abi::result_kind::no_return)
+            only_spec = only_spec && hb::abi::is_spec_status(raw_call(f.call).status);
+    check("HB-STS-001", only_spec, "the host returns only status codes of the table");
+}
+
+}  // namespace conformance

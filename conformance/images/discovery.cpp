@@ -1,0 +1,99 @@
+// Discovery (spec chapter 3): the CPUID leaves, read raw, and the guest rules for
+// telling a HyperBIOS host from other hypervisors and from bare hardware.
+#define CONFORMANCE_RUNS_WITHOUT_HOST
+#include "image.hpp"
+
+namespace conformance {
+
+namespace {
+
+using hb::arch::cpuid;
+
+bool printable(uint32_t word)
+{
+    for (int i = 0; i < 4; ++i) {
+        const uint8_t c = uint8_t(word >> (8 * i));
+        if (c < 0x20 || c > 0x7E)
+            return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+void run_checks()
+{
+    const bool hypervisor_bit = cpuid(1).ecx & hb::abi::cpuid_hypervisor_bit;
+    const hb::host_info& host = hb::detect();
+
+    if (!hypervisor_bit) {
+        // Bare hardware or an emulator without the bit (Bochs): the library must
+        // give up without touching the hypervisor range.
+        check("HB-DISC-010", !host.present && !host.hypervisor_bit,
+              "without CPUID.1:ECX[31] the guest library reports no host");
+        skip("HB-DISC-011", "signature, not vendor, identifies HyperBIOS", "no hypervisor present");
+        note("no hypervisor bit: there is no host to test");
+        return;
+    }
+    if (!host.present) {
+        // A hypervisor without HyperBIOS (QEMU's TCGTCGTCGTCG, KVM's KVMKVMKVM).
+        check("HB-DISC-011", !host.present, "a hypervisor without the HBIO signature is not taken for HyperBIOS");
+        skip("HB-DISC-010", "no hypervisor bit means no host", "the hypervisor bit is set");
+        note("a hypervisor without HyperBIOS: there is no host to test");
+        return;
+    }
+    skip("HB-DISC-010", "no hypervisor bit means no host", "the hypervisor bit is set");
+    skip("HB-DISC-011", "signature, not vendor, identifies HyperBIOS", "a HyperBIOS host is present");
+
+    check("HB-DISC-001", hypervisor_bit, "CPUID.1:ECX[31] is set");
+
+    // Scan by hand, independent of the library.
+    uint32_t base = 0, found = 0;
+    for (uint32_t b = hb::abi::cpuid_scan_first; b <= hb::abi::cpuid_scan_last; b += hb::abi::cpuid_scan_step) {
+        const uint32_t top = cpuid(b).eax;
+        if (top >= b + 2 && top <= b + 0xFF && cpuid(b + 1).eax == hb::abi::interface_signature) {
+            if (!found)
+                base = b;
+            ++found;
+        }
+    }
+    check("HB-DISC-002", found >= 1 && base == host.base_leaf,
+          "the HyperBIOS range sits at a 0x100-step base with a valid highest leaf");
+    check("HB-DISC-003", cpuid(base + 1).eax == hb::abi::interface_signature,
+          "leaf B+1 EAX is the interface signature 0x4F494248");
+
+    const auto head = cpuid(base);
+    check("HB-DISC-004", printable(head.ebx) && printable(head.ecx) && printable(head.edx),
+          "the vendor signature is printable ASCII");
+
+    const auto iface = cpuid(base + 1);
+    auto version = hb::base::spec_version();
+    check("HB-DISC-005", version.ok() && iface.ebx == version.value,
+          "leaf B+1 EBX equals BASE.get_spec_version");
+    check("HB-DISC-006", (iface.ecx & hb::abi::gate_port_io) && uint16_t(iface.edx) == host.port && host.port != 0,
+          "leaf B+1 advertises the port-I/O gate and its port");
+    check("HB-GEN-002", (iface.ecx & ~hb::abi::gate_flags_defined) == 0 && (iface.edx >> 16) == 0,
+          "reserved bits of leaf B+1 ECX and EDX are zero");
+
+    const auto services = cpuid(base + 2);
+    bool bitmap_matches = true;
+    for (uint16_t id = 0; id < 32; ++id) {
+        auto probe = hb::base::probe_service(hb::abi::service(id));
+        const bool offered = probe.ok() && probe.value != 0;
+        if (offered != bool((services.eax >> id) & 1))
+            bitmap_matches = false;
+    }
+    check("HB-DISC-007", bitmap_matches, "leaf B+2 EAX has bit n set exactly for the services probe_service reports");
+    check("HB-GEN-002", services.ebx == 0 && services.ecx == 0 && services.edx == 0,
+          "reserved registers of leaf B+2 are zero");
+
+    bool stable = true;
+    for (uint32_t leaf = base; leaf <= base + 2; ++leaf) {
+        const auto a = cpuid(leaf, 0), b = cpuid(leaf, 0x1234), c = cpuid(leaf, 0);
+        stable = stable && a.eax == b.eax && a.ebx == b.ebx && a.ecx == b.ecx && a.edx == b.edx && a.eax == c.eax &&
+                 a.ebx == c.ebx && a.ecx == c.ecx && a.edx == c.edx;
+    }
+    check("HB-DISC-008", stable, "the HyperBIOS leaves read the same every time, whatever ECX holds");
+}
+
+}  // namespace conformance

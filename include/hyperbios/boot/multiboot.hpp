@@ -1,0 +1,168 @@
+// Opt-in Multiboot (v1) boot stub: include in exactly ONE translation unit of a
+// kernel and link with <hyperbios/boot/multiboot.ld>.
+//
+// The stub carries a Multiboot header with the address fields (flag 16), so both
+// ELF32 and ELF64 images load on any Multiboot loader (GRUB, QEMU -kernel, the
+// HyperBIOS reference host). From the 32-bit entry it builds page tables that
+// identity-map the first 4 GiB with 2 MiB pages, enters 64-bit long mode, runs the
+// kernel's global constructors and calls
+//
+//     extern "C" void kernel_main(uint32_t multiboot_magic, uint32_t multiboot_info);
+//
+// (rename it by defining HYPERBIOS_BOOT_ENTRY before the include). If kernel_main
+// returns, the CPU halts. On a CPU without long mode the stub writes a message to
+// the 0xE9 debug port and halts.
+#ifndef HYPERBIOS_BOOT_MULTIBOOT_HPP
+#define HYPERBIOS_BOOT_MULTIBOOT_HPP
+
+#include <hyperbios/boot/multiboot_info.hpp>
+#include <stdint.h>
+
+#ifndef HYPERBIOS_BOOT_ENTRY
+#define HYPERBIOS_BOOT_ENTRY kernel_main
+#endif
+#ifndef HYPERBIOS_BOOT_STACK_SIZE
+#define HYPERBIOS_BOOT_STACK_SIZE 65536
+#endif
+
+#define HYPERBIOS_DETAIL_STR2(x) #x
+#define HYPERBIOS_DETAIL_STR(x) HYPERBIOS_DETAIL_STR2(x)
+
+extern "C" void HYPERBIOS_BOOT_ENTRY(uint32_t multiboot_magic, uint32_t multiboot_info);
+
+// Flags: page-align modules, ask for memory information, address fields valid.
+// Checksum: magic + flags + checksum == 0 (mod 2^32).
+asm(R"(
+    .pushsection .multiboot, "a"
+    .balign 4
+    .global hyperbios_multiboot_header
+hyperbios_multiboot_header:
+    .long 0x1BADB002
+    .long 0x00010003
+    .long -(0x1BADB002 + 0x00010003)
+    .long hyperbios_multiboot_header
+    .long __hyperbios_load_start
+    .long __hyperbios_load_end
+    .long __hyperbios_bss_end
+    .long hyperbios_boot_entry32
+    .popsection
+
+    .pushsection .bss.hyperbios_boot, "aw", @nobits
+    .balign 4096
+hyperbios_boot_pml4: .skip 4096
+hyperbios_boot_pdpt: .skip 4096
+hyperbios_boot_pd:   .skip 4 * 4096
+    .balign 16
+hyperbios_boot_stack: .skip )" HYPERBIOS_DETAIL_STR(HYPERBIOS_BOOT_STACK_SIZE) R"(
+hyperbios_boot_stack_top:
+    .popsection
+
+    .pushsection .rodata.hyperbios_boot, "a"
+    .balign 16
+hyperbios_boot_gdt:
+    .quad 0
+    .quad 0x00AF9A000000FFFF      # 0x08: 64-bit code
+    .quad 0x00CF92000000FFFF      # 0x10: data
+hyperbios_boot_gdt_end:
+hyperbios_boot_gdt_pointer:
+    .word hyperbios_boot_gdt_end - hyperbios_boot_gdt - 1
+    .quad hyperbios_boot_gdt
+hyperbios_boot_no_long_mode:
+    .asciz "HyperBIOS boot stub: this CPU has no 64-bit long mode; halting.\n"
+    .popsection
+
+    .pushsection .text.hyperbios_boot, "ax"
+    .code32
+    .global hyperbios_boot_entry32
+hyperbios_boot_entry32:
+    cli
+    cld
+    movl %eax, %edi                 # Multiboot magic, first argument of the entry
+    movl %ebx, %esi                 # Multiboot information, second argument
+    movl $hyperbios_boot_stack_top, %esp
+
+    movl $0x80000000, %eax          # long mode available?
+    cpuid
+    cmpl $0x80000001, %eax
+    jb 9f
+    movl $0x80000001, %eax
+    cpuid
+    btl $29, %edx
+    jnc 9f
+
+    # PML4[0] -> PDPT; PDPT[0..3] -> PD 0..3; PD[i] -> i * 2 MiB (present, writable, large).
+    movl $hyperbios_boot_pdpt + 3, %eax
+    movl %eax, hyperbios_boot_pml4
+    movl $0, hyperbios_boot_pml4 + 4
+    movl $hyperbios_boot_pd + 3, %eax
+    xorl %ecx, %ecx
+1:  movl %eax, hyperbios_boot_pdpt(,%ecx,8)
+    movl $0, hyperbios_boot_pdpt + 4(,%ecx,8)
+    addl $4096, %eax
+    incl %ecx
+    cmpl $4, %ecx
+    jb 1b
+    xorl %ecx, %ecx
+2:  movl %ecx, %eax
+    shll $21, %eax
+    orl $0x83, %eax
+    movl %eax, hyperbios_boot_pd(,%ecx,8)
+    movl $0, hyperbios_boot_pd + 4(,%ecx,8)
+    incl %ecx
+    cmpl $2048, %ecx
+    jb 2b
+
+    movl $hyperbios_boot_pml4, %eax
+    movl %eax, %cr3
+    movl %cr4, %eax
+    orl $0x20, %eax                 # PAE
+    movl %eax, %cr4
+    movl $0xC0000080, %ecx          # EFER.LME
+    rdmsr
+    orl $0x100, %eax
+    wrmsr
+    movl %cr0, %eax
+    orl $0x80000001, %eax           # PG | PE
+    movl %eax, %cr0
+    lgdt hyperbios_boot_gdt_pointer
+    ljmp $0x08, $hyperbios_boot_entry64
+
+9:  movl $hyperbios_boot_no_long_mode, %esi
+    movw $0xE9, %dx
+3:  lodsb
+    testb %al, %al
+    jz 4f
+    outb %al, %dx
+    jmp 3b
+4:  cli
+    hlt
+    jmp 4b
+
+    .code64
+hyperbios_boot_entry64:
+    movw $0x10, %ax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movw %ax, %fs
+    movw %ax, %gs
+    movl $hyperbios_boot_stack_top, %esp
+    movl %edi, %r12d                # upper halves are undefined after the mode switch
+    movl %esi, %r13d
+    xorl %ebp, %ebp
+    movq $__hyperbios_init_array_start, %rbx
+5:  cmpq $__hyperbios_init_array_end, %rbx
+    jae 6f
+    callq *(%rbx)
+    addq $8, %rbx
+    jmp 5b
+6:  movl %r12d, %edi
+    movl %r13d, %esi
+    callq )" HYPERBIOS_DETAIL_STR(HYPERBIOS_BOOT_ENTRY) R"(
+7:  cli
+    hlt
+    jmp 7b
+    .popsection
+)");
+
+#endif

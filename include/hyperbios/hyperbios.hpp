@@ -1,0 +1,17 @@
+// HyperBIOS guest library: include this one header.
+//
+// Header-only, freestanding C++20: no exceptions, no RTTI, no runtime library.
+// Every call is safe without a HyperBIOS host; it then returns NOT_SUPPORTED.
+#ifndef HYPERBIOS_HYPERBIOS_HPP
+#define HYPERBIOS_HYPERBIOS_HPP
+
+#include <hyperbios/abi.hpp>
+#include <hyperbios/base.hpp>
+#include <hyperbios/call.hpp>
+#include <hyperbios/console.hpp>
+#include <hyperbios/detect.hpp>
+#include <hyperbios/power.hpp>
+#include <hyperbios/result.hpp>
+#include <hyperbios/time.hpp>
+
+#endif

@@ -1,0 +1,32 @@
+// Instantiates every wrapper of the guest library, so that the freestanding check
+// sees all the code a kernel can pull in. Compiled, never run.
+#include <hyperbios/fallback.hpp>
+#include <hyperbios/hyperbios.hpp>
+#include <hyperbios/text.hpp>
+
+namespace hb = hyperbios;
+
+extern "C" uint64_t hyperbios_uses_every_call(char* buffer, size_t size)
+{
+    uint64_t sum = 0;
+    sum += hb::detect().present;
+    sum += hb::probe_host().service_bitmap;
+    sum += hb::base::spec_version().value;
+    sum += hb::base::probe_service(hb::abi::service::console).value;
+    sum += hb::base::impl_id().value + hb::base::impl_version().value;
+    sum += hb::base::impl_name(buffer, size).value;
+    sum += hb::base::impl_name(hb::gpa{0x1000}, 16).value;
+    sum += hb::console::write("text").value;
+    sum += hb::console::write(buffer, size).value;
+    sum += hb::console::read(buffer, size).value;
+    sum += hb::time::monotonic_ns().value + hb::time::wallclock_ns().value + hb::time::resolution_ns().value;
+    sum += hb::power::reset_reason().value;
+    sum += hb::power::reboot().ok();
+    sum += hb::power::shutdown(3).ok();
+    hb::text::line<64> line;
+    line.put("n=").dec(sum).put(' ').hex(sum).put(' ').sdec(-5).put(' ').utc(sum);
+    hb::fallback::debugcon_write(line.c_str(), line.size());
+    if (hb::fallback::debugcon_present())
+        hb::fallback::power_off_emulator(1);
+    return sum;
+}

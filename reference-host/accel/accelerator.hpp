@@ -1,0 +1,97 @@
+// The interface every CPU back end implements. A back end only runs the vCPU and
+// turns its raw exits into `io_access` callbacks and a final `vm_exit`; decoding of
+// HyperBIOS calls, devices and policy live in core/ and are shared.
+#ifndef HBVM_ACCEL_ACCELERATOR_HPP
+#define HBVM_ACCEL_ACCELERATOR_HPP
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hbvm {
+
+struct vcpu_registers {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rip, rflags;
+};
+
+// Formats the registers as a multi-line dump for diagnostics.
+std::string format_registers(const vcpu_registers& regs);
+
+// A CPUID answer, given for every subleaf (ECX) of the leaf.
+struct cpuid_entry {
+    uint32_t leaf, subleaf;
+    uint32_t eax, ebx, ecx, edx;
+};
+
+// One port access by the guest.
+struct io_access {
+    bool is_write;
+    uint16_t port;
+    uint8_t size;    // 1, 2 or 4 bytes
+    uint32_t value;  // the value written (writes only)
+};
+
+// What the core answers to a port access.
+struct io_reply {
+    uint32_t value = 0;  // the value a read returns
+    bool stop = false;   // end the run after this access
+};
+
+class exit_handler {
+public:
+    virtual io_reply on_io(const io_access& access) = 0;
+
+protected:
+    ~exit_handler() = default;
+};
+
+// Why run() returned.
+struct vm_exit {
+    enum class kind {
+        stopped,         // the exit handler or request_stop() ended the run
+        halted,          // HLT with nothing that can wake the vCPU
+        cpu_exception,   // an exception the back end could not deliver to the guest
+        memory_fault,    // an access outside guest RAM
+        triple_fault,    // shutdown of the vCPU (KVM_EXIT_SHUTDOWN)
+        internal_error,  // the back end failed
+    };
+    kind what = kind::stopped;
+    uint32_t vector = 0;   // cpu_exception
+    uint64_t address = 0;  // memory_fault
+    std::string detail;    // one line for the user
+};
+
+class accelerator {
+public:
+    virtual ~accelerator() = default;
+
+    virtual const char* name() const = 0;
+
+    // The CPUID answers the guest sees in addition to the back end's own CPU model;
+    // the back end also sets CPUID.1:ECX[31] (hypervisor present).
+    virtual void set_cpuid(const std::vector<cpuid_entry>& entries) = 0;
+
+    // Puts the vCPU in the Multiboot entry state: 32-bit protected mode, paging off,
+    // flat 4 GiB segments, EAX = 0x2BADB002, EBX = `info`, EIP = `entry`.
+    virtual void prepare_multiboot_entry(uint32_t entry, uint32_t info) = 0;
+
+    // Runs until the guest stops; every port access is handed to `handler` first.
+    virtual vm_exit run(exit_handler& handler) = 0;
+
+    // Register access, valid inside `on_io` and after run() returns.
+    virtual vcpu_registers registers() = 0;
+    virtual void set_registers(const vcpu_registers& regs) = 0;
+
+    // The host wrote guest RAM in [address, address + length): back ends that cache
+    // translated guest code drop what they hold for that range.
+    virtual void guest_memory_written(uint64_t address, uint64_t length) = 0;
+
+    // Ends run() as soon as possible; callable from any thread.
+    virtual void request_stop() = 0;
+};
+
+}  // namespace hbvm
+
+#endif

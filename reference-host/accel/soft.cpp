@@ -1,0 +1,280 @@
+#include "accel/soft.hpp"
+
+#include "core/error.hpp"
+#include "core/multiboot_loader.hpp"
+
+#include <hyperbios/abi.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+
+extern "C" const unsigned char hbvm_soft_trampoline_start[];
+extern "C" const unsigned char hbvm_soft_trampoline_end[];
+
+namespace hbvm {
+
+namespace {
+
+// Boot scratch memory of this back end (inside boot_layout's accelerator area).
+constexpr uint64_t trampoline_address = boot_layout::accelerator_scratch;  // code, one page
+constexpr uint64_t boot_pml4 = 0x2000;  // identity map of the first 2 MiB for the trampoline
+constexpr uint64_t boot_pdpt = 0x3000;
+constexpr uint64_t boot_pd = 0x4000;
+static_assert(boot_pd + 0x1000 <= boot_layout::accelerator_scratch_end);
+
+constexpr int gpr_ids[] = {UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI,
+                           UC_X86_REG_RDI, UC_X86_REG_RBP, UC_X86_REG_RSP, UC_X86_REG_R8,  UC_X86_REG_R9,
+                           UC_X86_REG_R10, UC_X86_REG_R11, UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14,
+                           UC_X86_REG_R15, UC_X86_REG_RIP, UC_X86_REG_RFLAGS};
+constexpr int gpr_count = 16;  // set_registers writes these; RIP and RFLAGS stay as they are
+static_assert(sizeof(vcpu_registers) == sizeof(gpr_ids) / sizeof(gpr_ids[0]) * sizeof(uint64_t));
+
+std::string hex(uint64_t v)
+{
+    std::ostringstream s;
+    s << "0x" << std::hex << v;
+    return s.str();
+}
+
+uint64_t reg(uc_engine* uc, int id)
+{
+    uint64_t v = 0;
+    uc_reg_read(uc, id, &v);
+    return v;
+}
+
+void set_reg(uc_engine* uc, int id, uint64_t v) { uc_reg_write(uc, id, &v); }
+
+}  // namespace
+
+soft_accelerator::soft_accelerator(guest_memory& memory) : memory_(memory)
+{
+    check(uc_open(UC_ARCH_X86, UC_MODE_64, &uc_), "uc_open");
+    unsigned major = 0, minor = 0;
+    uc_version(&major, &minor);
+    name_ = "soft (Unicorn " + std::to_string(major) + "." + std::to_string(minor) + ")";
+    check(uc_mem_map_ptr(uc_, 0, memory_.size(), UC_PROT_ALL, memory_.host_base()), "mapping guest RAM");
+
+    // Learn the engine's own CPUID leaf 1 before the CPUID hook replaces it.
+    const cpuid_entry native = native_cpuid(1);
+    leaf1_ = native;
+    leaf1_.ecx |= hyperbios::abi::cpuid_hypervisor_bit;
+
+    uc_hook h;
+    check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&on_out), this, 1, 0, UC_X86_INS_OUT),
+          "hooking OUT");
+    check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&on_in), this, 1, 0, UC_X86_INS_IN),
+          "hooking IN");
+    check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&on_cpuid), this, 1, 0, UC_X86_INS_CPUID),
+          "hooking CPUID");
+    check(uc_hook_add(uc_, &h, UC_HOOK_INTR, reinterpret_cast<void*>(&on_interrupt), this, 1, 0),
+          "hooking interrupts");
+    check(uc_hook_add(uc_, &h, UC_HOOK_MEM_UNMAPPED, reinterpret_cast<void*>(&on_unmapped), this, 1, 0),
+          "hooking unmapped accesses");
+}
+
+soft_accelerator::~soft_accelerator()
+{
+    if (uc_)
+        uc_close(uc_);
+}
+
+void soft_accelerator::check(uc_err err, const char* what)
+{
+    if (err != UC_ERR_OK)
+        throw error(exit_status::host_failure, std::string("software accelerator: ") + what + " failed: " +
+                                                   uc_strerror(err));
+}
+
+cpuid_entry soft_accelerator::native_cpuid(uint32_t leaf)
+{
+    const unsigned char probe[] = {0x0F, 0xA2};  // cpuid
+    memory_.copy_in(guest_address{trampoline_address}, std::as_bytes(std::span(probe)));
+    set_reg(uc_, UC_X86_REG_RAX, leaf);
+    set_reg(uc_, UC_X86_REG_RCX, 0);
+    check(uc_emu_start(uc_, trampoline_address, trampoline_address + sizeof probe, 0, 0), "probing CPUID");
+    return {leaf, 0, uint32_t(reg(uc_, UC_X86_REG_RAX)), uint32_t(reg(uc_, UC_X86_REG_RBX)),
+            uint32_t(reg(uc_, UC_X86_REG_RCX)), uint32_t(reg(uc_, UC_X86_REG_RDX))};
+}
+
+void soft_accelerator::set_cpuid(const std::vector<cpuid_entry>& entries) { cpuid_ = entries; }
+
+void soft_accelerator::prepare_multiboot_entry(uint32_t entry, uint32_t info)
+{
+    const size_t length = size_t(hbvm_soft_trampoline_end - hbvm_soft_trampoline_start);
+    memory_.copy_in(guest_address{trampoline_address},
+                    std::as_bytes(std::span(hbvm_soft_trampoline_start, length)));
+    const uint64_t pml4e = boot_pdpt | 3, pdpte = boot_pd | 3, pde = 0x83;  // one 2 MiB page at 0
+    memory_.copy_in(guest_address{boot_pml4}, std::as_bytes(std::span(&pml4e, 1)));
+    memory_.copy_in(guest_address{boot_pdpt}, std::as_bytes(std::span(&pdpte, 1)));
+    memory_.copy_in(guest_address{boot_pd}, std::as_bytes(std::span(&pde, 1)));
+    set_reg(uc_, UC_X86_REG_RDI, entry);
+    set_reg(uc_, UC_X86_REG_RSI, info);
+    set_reg(uc_, UC_X86_REG_RDX, boot_pml4);
+    set_reg(uc_, UC_X86_REG_RSP, trampoline_address + 0x1000);  // the far return needs a stack
+    set_reg(uc_, UC_X86_REG_RFLAGS, 0x2);
+    start_ = trampoline_address;
+}
+
+vm_exit soft_accelerator::run(exit_handler& handler)
+{
+    handler_ = &handler;
+    exit_.reset();
+    if (stop_requested_)
+        return {vm_exit::kind::stopped, 0, 0, "stop requested"};
+    for (;;) {
+        const uc_err err = uc_emu_start(uc_, start_, 0, 0, 0);
+        start_ = reg(uc_, UC_X86_REG_RIP);
+        if (exit_)
+            return *exit_;
+        if (stop_requested_)
+            return {vm_exit::kind::stopped, 0, 0, "stop requested"};
+        return exit_after_return(err);
+    }
+}
+
+vm_exit soft_accelerator::exit_after_return(uc_err err)
+{
+    const uint64_t rip = reg(uc_, UC_X86_REG_RIP);
+    switch (err) {
+    case UC_ERR_OK: {
+        // HLT ends emulation with RIP after the instruction.
+        auto byte = memory_.read(guest_address{rip - 1}, 1);
+        if (rip > 0 && byte && (*byte)[0] == std::byte{0xF4}) {
+            const bool interrupts = reg(uc_, UC_X86_REG_RFLAGS) & (1u << 9);
+            return {vm_exit::kind::halted, 0, 0,
+                    std::string("HLT at ") + hex(rip - 1) +
+                        (interrupts ? ", interrupts enabled but the software engine has no interrupt source"
+                                    : " with interrupts disabled")};
+        }
+        return {vm_exit::kind::internal_error, 0, 0, "emulation ended at " + hex(rip) + " for no known reason"};
+    }
+    case UC_ERR_INSN_INVALID:
+        return {vm_exit::kind::cpu_exception, 6, 0, "invalid instruction at " + hex(rip)};
+    case UC_ERR_READ_UNMAPPED:
+    case UC_ERR_WRITE_UNMAPPED:
+    case UC_ERR_FETCH_UNMAPPED:
+        // on_unmapped has recorded the details when it ran.
+        return {vm_exit::kind::memory_fault, 0, 0, std::string(uc_strerror(err)) + " near " + hex(rip)};
+    case UC_ERR_EXCEPTION:
+        return {vm_exit::kind::cpu_exception, 0, 0, std::string("unhandled CPU exception: ") + uc_strerror(err)};
+    default:
+        return {vm_exit::kind::internal_error, 0, 0, std::string("Unicorn: ") + uc_strerror(err)};
+    }
+}
+
+void soft_accelerator::stop_with(vm_exit exit)
+{
+    if (!exit_)
+        exit_ = std::move(exit);
+    uc_emu_stop(uc_);
+}
+
+bool soft_accelerator::stopping() const
+{
+    // uc_emu_stop() takes effect at the end of the current translation block, so a
+    // few more guest instructions can run; their port accesses and faults must have
+    // no effect (a shutdown is final, HB-PWR-001).
+    return exit_.has_value();
+}
+
+vcpu_registers soft_accelerator::registers()
+{
+    vcpu_registers r{};
+    uint64_t* fields = reinterpret_cast<uint64_t*>(&r);
+    void* ptrs[sizeof(gpr_ids) / sizeof(gpr_ids[0])];
+    for (size_t i = 0; i < sizeof(gpr_ids) / sizeof(gpr_ids[0]); ++i)
+        ptrs[i] = &fields[i];
+    uc_reg_read_batch(uc_, const_cast<int*>(gpr_ids), ptrs, int(sizeof(gpr_ids) / sizeof(gpr_ids[0])));
+    return r;
+}
+
+void soft_accelerator::set_registers(const vcpu_registers& regs)
+{
+    // RIP is stale inside Unicorn's instruction hooks and writing it would restart
+    // emulation there, so only the general-purpose registers are written.
+    const uint64_t* fields = reinterpret_cast<const uint64_t*>(&regs);
+    void* ptrs[gpr_count];
+    for (int i = 0; i < gpr_count; ++i)
+        ptrs[i] = const_cast<uint64_t*>(&fields[i]);
+    uc_reg_write_batch(uc_, const_cast<int*>(gpr_ids), ptrs, gpr_count);
+}
+
+void soft_accelerator::guest_memory_written(uint64_t address, uint64_t length)
+{
+    // Translated code for the written range must not run stale.
+    uc_ctl_remove_cache(uc_, address, address + length);
+}
+
+void soft_accelerator::request_stop()
+{
+    stop_requested_ = true;
+    uc_emu_stop(uc_);
+}
+
+void soft_accelerator::on_out(uc_engine*, uint32_t port, int size, uint32_t value, void* self)
+{
+    auto* s = static_cast<soft_accelerator*>(self);
+    if (s->stopping())
+        return;
+    const io_reply reply = s->handler_->on_io({true, uint16_t(port), uint8_t(size), value});
+    if (reply.stop)
+        s->stop_with({vm_exit::kind::stopped, 0, 0, "stopped by the exit handler"});
+}
+
+uint32_t soft_accelerator::on_in(uc_engine*, uint32_t port, int size, void* self)
+{
+    auto* s = static_cast<soft_accelerator*>(self);
+    if (s->stopping())
+        return 0xFFFFFFFFu;
+    const io_reply reply = s->handler_->on_io({false, uint16_t(port), uint8_t(size), 0});
+    if (reply.stop)
+        s->stop_with({vm_exit::kind::stopped, 0, 0, "stopped by the exit handler"});
+    return reply.value;
+}
+
+int soft_accelerator::on_cpuid(uc_engine* uc, void* self)
+{
+    auto* s = static_cast<soft_accelerator*>(self);
+    const uint32_t leaf = uint32_t(reg(uc, UC_X86_REG_RAX));
+    const cpuid_entry* answer = nullptr;
+    cpuid_entry empty{leaf, 0, 0, 0, 0, 0};
+    if (leaf == 1) {
+        answer = &s->leaf1_;
+    } else {
+        auto it = std::find_if(s->cpuid_.begin(), s->cpuid_.end(),
+                               [&](const cpuid_entry& e) { return e.leaf == leaf; });
+        if (it != s->cpuid_.end())
+            answer = &*it;
+        else if ((leaf & 0xFFFF0000u) == 0x40000000u)
+            answer = &empty;  // the hypervisor range holds only what the host defines
+    }
+    if (!answer)
+        return 0;  // the engine's own answer
+    set_reg(uc, UC_X86_REG_RAX, answer->eax);
+    set_reg(uc, UC_X86_REG_RBX, answer->ebx);
+    set_reg(uc, UC_X86_REG_RCX, answer->ecx);
+    set_reg(uc, UC_X86_REG_RDX, answer->edx);
+    return 1;
+}
+
+void soft_accelerator::on_interrupt(uc_engine*, uint32_t vector, void* self)
+{
+    // Unicorn never delivers exceptions through the guest IDT; the VM stops instead.
+    static_cast<soft_accelerator*>(self)->stop_with({vm_exit::kind::cpu_exception, vector, 0, ""});
+}
+
+bool soft_accelerator::on_unmapped(uc_engine*, uc_mem_type type, uint64_t address, int size, int64_t, void* self)
+{
+    auto* s = static_cast<soft_accelerator*>(self);
+    const char* what = type == UC_MEM_FETCH_UNMAPPED ? "instruction fetch"
+                       : type == UC_MEM_WRITE_UNMAPPED ? "write"
+                                                       : "read";
+    s->stop_with({vm_exit::kind::memory_fault, 0, address,
+                  std::string(what) + " of " + std::to_string(size) + " bytes at " + hex(address) +
+                      ", outside guest RAM (" + std::to_string(s->memory_.size() >> 20) + " MiB)"});
+    return false;
+}
+
+}  // namespace hbvm

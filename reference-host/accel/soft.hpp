@@ -1,0 +1,58 @@
+// The software accelerator: Unicorn 2 (QEMU's TCG as a library). Runs anywhere,
+// without /dev/kvm. Limits that show to guests are listed in the README:
+// CPU exceptions stop the VM instead of going through the guest's IDT, and page
+// tables are checked but not used for translation (guests must identity-map).
+#ifndef HBVM_ACCEL_SOFT_HPP
+#define HBVM_ACCEL_SOFT_HPP
+
+#include "accel/accelerator.hpp"
+#include "core/guest_memory.hpp"
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <unicorn/unicorn.h>
+
+namespace hbvm {
+
+class soft_accelerator final : public accelerator {
+public:
+    explicit soft_accelerator(guest_memory& memory);
+    ~soft_accelerator() override;
+
+    const char* name() const override { return name_.c_str(); }
+    void set_cpuid(const std::vector<cpuid_entry>& entries) override;
+    void prepare_multiboot_entry(uint32_t entry, uint32_t info) override;
+    vm_exit run(exit_handler& handler) override;
+    vcpu_registers registers() override;
+    void set_registers(const vcpu_registers& regs) override;
+    void guest_memory_written(uint64_t address, uint64_t length) override;
+    void request_stop() override;
+
+private:
+    static void on_out(uc_engine* uc, uint32_t port, int size, uint32_t value, void* self);
+    static uint32_t on_in(uc_engine* uc, uint32_t port, int size, void* self);
+    static int on_cpuid(uc_engine* uc, void* self);
+    static void on_interrupt(uc_engine* uc, uint32_t vector, void* self);
+    static bool on_unmapped(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value, void* self);
+
+    void check(uc_err err, const char* what);
+    void stop_with(vm_exit exit);
+    bool stopping() const;
+    cpuid_entry native_cpuid(uint32_t leaf);
+    vm_exit exit_after_return(uc_err err);
+
+    guest_memory& memory_;
+    uc_engine* uc_ = nullptr;
+    std::string name_;
+    std::vector<cpuid_entry> cpuid_;
+    cpuid_entry leaf1_{};           // native leaf 1 with the hypervisor bit set
+    uint64_t start_ = 0;            // where run() begins
+    exit_handler* handler_ = nullptr;
+    std::optional<vm_exit> exit_;   // set by a hook that ends the run
+    std::atomic<bool> stop_requested_{false};
+};
+
+}  // namespace hbvm
+
+#endif

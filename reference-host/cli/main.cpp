@@ -1,0 +1,167 @@
+// hbvm: the HyperBIOS reference host's command line.
+#include "core/error.hpp"
+#include "core/machine.hpp"
+#include "core/watchdog.hpp"
+
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+using namespace hbvm;
+
+const char usage_text[] =
+    "hbvm " HBVM_VERSION_STRING " - the HyperBIOS reference host\n"
+    "\n"
+    "Usage:\n"
+    "  hbvm run IMAGE [options] [-- KERNEL-ARGUMENTS...]\n"
+    "  hbvm --help | --version\n"
+    "\n"
+    "Boots a Multiboot (v1) kernel image (ELF32, or ELF64 whose Multiboot header has\n"
+    "the address fields) and serves the HyperBIOS calls it makes: console, clocks,\n"
+    "power. The kernel's command line is IMAGE followed by KERNEL-ARGUMENTS.\n"
+    "\n"
+    "Options of run:\n"
+    "  --mem SIZE      guest RAM: bytes, or with a K, M or G suffix (default 128M;\n"
+    "                  from 2M to 64G)\n"
+    "  --accel MODE    auto, kvm or soft (default auto: KVM where /dev/kvm can be\n"
+    "                  used, the software engine otherwise)\n"
+    "  --timeout S     stop the guest after S seconds (default: no limit)\n"
+    "  --trace         log every HyperBIOS call and unclaimed port access to stderr\n"
+    "  -h, --help      show this text\n"
+    "\n"
+    "Guest ports: 0xE9 writes go to stderr (debug console); a write of V to 0xF4\n"
+    "ends the run with exit status (V << 1) | 1, as QEMU's isa-debug-exit does.\n"
+    "\n"
+    "Exit status: the guest's POWER.shutdown code; otherwise 64 bad usage, 65 bad\n"
+    "image, 70 guest crashed, 71 guest halted for good, 74 host failure, 124\n"
+    "--timeout expired, 130 interrupted. The last line on stderr says which.\n";
+
+[[noreturn]] void usage_error(const std::string& message)
+{
+    throw error(exit_status::usage, message + "\n(run 'hbvm --help' for the options)");
+}
+
+uint64_t parse_size(const std::string& text)
+{
+    errno = 0;
+    char* end = nullptr;
+    const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
+    uint64_t scale = 1;
+    std::string_view suffix(end);
+    if (suffix == "K" || suffix == "k")
+        scale = 1ull << 10;
+    else if (suffix == "M" || suffix == "m")
+        scale = 1ull << 20;
+    else if (suffix == "G" || suffix == "g")
+        scale = 1ull << 30;
+    else if (!suffix.empty())
+        usage_error("--mem " + text + ": expected a number with an optional K, M or G suffix, e.g. 256M");
+    if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0])) || errno == ERANGE)
+        usage_error("--mem " + text + ": expected a number with an optional K, M or G suffix, e.g. 256M");
+    const uint64_t bytes = value * scale;
+    if (value > (64ull << 30) / scale || bytes < (2ull << 20) || bytes > (64ull << 30))
+        usage_error("--mem " + text + ": guest RAM must be between 2M and 64G");
+    if (bytes % 4096 != 0)
+        usage_error("--mem " + text + ": guest RAM must be a multiple of 4K");
+    return bytes;
+}
+
+double parse_seconds(const std::string& text)
+{
+    char* end = nullptr;
+    const double value = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !std::isfinite(value) || value < 0)
+        usage_error("--timeout " + text + ": expected a number of seconds, e.g. 10 or 0.5");
+    return value;
+}
+
+int run_command(const std::vector<std::string>& args, std::chrono::steady_clock::time_point started)
+{
+    machine_config config;
+    config.started = started;
+    std::vector<std::string> kernel_args;
+    bool have_image = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        auto value = [&](const char* option) -> const std::string& {
+            if (i + 1 >= args.size())
+                usage_error(std::string(option) + " needs a value");
+            return args[++i];
+        };
+        if (a == "-h" || a == "--help") {
+            std::fputs(usage_text, stdout);
+            return 0;
+        } else if (a == "--") {
+            kernel_args.assign(args.begin() + long(i) + 1, args.end());
+            break;
+        } else if (a == "--mem") {
+            config.memory_size = parse_size(value("--mem"));
+        } else if (a == "--accel") {
+            const std::string& name = value("--accel");
+            auto kind = parse_accelerator_kind(name);
+            if (!kind)
+                usage_error("--accel " + name + ": expected auto, kvm or soft");
+            config.accel = *kind;
+        } else if (a == "--timeout") {
+            config.timeout_seconds = parse_seconds(value("--timeout"));
+        } else if (a == "--trace") {
+            config.trace = true;
+        } else if (a.size() > 1 && a[0] == '-') {
+            usage_error("unknown option " + a);
+        } else if (!have_image) {
+            config.image_path = a;
+            have_image = true;
+        } else {
+            usage_error("unexpected argument '" + a + "'; kernel arguments go after '--'");
+        }
+    }
+    if (!have_image)
+        usage_error("run: which image? e.g. hbvm run build/examples/hello/hello.elf");
+    config.cmdline = config.image_path;
+    for (const std::string& k : kernel_args)
+        config.cmdline += " " + k;
+    machine vm(config);
+    return vm.run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    const auto started = std::chrono::steady_clock::now();
+    // Before any thread exists, so that only the watchdog takes SIGINT and SIGTERM.
+    watchdog::block_stop_signals();
+    std::vector<std::string> args(argv + 1, argv + argc);
+    try {
+        if (args.empty())
+            usage_error("missing command");
+        if (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+            std::fputs(usage_text, stdout);
+            return 0;
+        }
+        if (args[0] == "--version") {
+            std::printf("hbvm %s (HyperBIOS spec %u.%u)\n", HBVM_VERSION_STRING,
+                        hyperbios::abi::version_major(hyperbios::abi::spec_version),
+                        hyperbios::abi::version_minor(hyperbios::abi::spec_version));
+            return 0;
+        }
+        if (args[0] == "run")
+            return run_command({args.begin() + 1, args.end()}, started);
+        usage_error("unknown command '" + args[0] + "'");
+    } catch (const error& e) {
+        std::fprintf(stderr, "hbvm: error: %s\n", e.what());
+        return e.status();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "hbvm: internal error: %s\n", e.what());
+        return exit_status::host_failure;
+    }
+}

@@ -1,0 +1,94 @@
+// The dispatcher: decodes a call once, applies the profile, checks every argument
+// against the ABI table (reserved bits, buffer bounds), runs the service handler
+// and sanitises the status so that only spec codes reach the guest.
+#ifndef HBVM_CORE_DISPATCHER_HPP
+#define HBVM_CORE_DISPATCHER_HPP
+
+#include "core/guest_memory.hpp"
+#include "policy/profile.hpp"
+
+#include <hyperbios/abi.hpp>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+
+namespace hbvm {
+
+namespace abi = hyperbios::abi;
+
+// The registers of one call as the guest left them.
+struct call_request {
+    uint64_t call;                           // RAX
+    std::array<uint64_t, abi::max_args> args;  // RDI, RSI, RCX, R8, R9
+};
+
+// Something the call asks of the machine beyond its result.
+struct machine_request {
+    enum class kind { none, shutdown, reboot };
+    kind what = kind::none;
+    uint8_t exit_code = 0;
+};
+
+struct call_result {
+    abi::status status = abi::status::success;
+    uint64_t value = 0;
+    machine_request request{};
+};
+
+inline call_result succeed(uint64_t value = 0) { return {abi::status::success, value, {}}; }
+inline call_result fail(abi::status status) { return {status, 0, {}}; }
+
+// What a handler sees: the decoded call with its buffers already checked.
+class call {
+public:
+    call(const abi::function_desc& function, const call_request& request, guest_memory& memory)
+        : function_(function), request_(request), memory_(memory)
+    {
+    }
+
+    const abi::function_desc& function() const { return function_; }
+    uint64_t arg(unsigned index) const { return request_.args[index]; }
+
+    // The buffer named by argument `index` (its length is argument index + 1).
+    // The dispatcher has verified it lies inside guest RAM.
+    std::span<const std::byte> in_buffer(unsigned index) const;
+    std::span<std::byte> out_buffer(unsigned index) const;
+
+private:
+    const abi::function_desc& function_;
+    const call_request& request_;
+    guest_memory& memory_;
+};
+
+using call_handler = std::function<call_result(const call&)>;
+
+class dispatcher {
+public:
+    dispatcher(guest_memory& memory, const profile& profile);
+
+    // Registers the handler of `function`; each function at most once.
+    void add(abi::function function, call_handler handler);
+
+    call_result dispatch(const call_request& request);
+
+    // A service is offered when the profile offers it and its functions have handlers.
+    bool offers(abi::service service) const;
+    uint32_t service_version(uint64_t service_id) const;  // 0 when not offered
+    uint32_t service_bitmap() const;                      // bit n: service n offered
+
+    // Called when a handler returns a status the spec does not define (a host bug);
+    // the guest receives FAILED instead.
+    std::function<void(const std::string&)> on_host_bug;
+
+private:
+    guest_memory& memory_;
+    const profile& profile_;
+    std::array<call_handler, abi::function_count> handlers_;
+};
+
+}  // namespace hbvm
+
+#endif

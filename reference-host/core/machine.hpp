@@ -1,0 +1,85 @@
+// A virtual machine: guest RAM, one vCPU on an accelerator, the dispatcher with
+// its services, and the legacy debug ports. run() boots the image and returns the
+// process exit status.
+#ifndef HBVM_CORE_MACHINE_HPP
+#define HBVM_CORE_MACHINE_HPP
+
+#include "accel/accelerator.hpp"
+#include "accel/select.hpp"
+#include "core/dispatcher.hpp"
+#include "core/guest_memory.hpp"
+#include "core/multiboot_loader.hpp"
+#include "devices/clock.hpp"
+#include "devices/debug_console.hpp"
+#include "devices/terminal.hpp"
+#include "policy/profile.hpp"
+#include "services/services.hpp"
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hbvm {
+
+struct machine_config {
+    std::string image_path;
+    uint64_t memory_size = 128ull << 20;
+    accelerator_kind accel = accelerator_kind::automatic;
+    double timeout_seconds = 0;  // 0: no limit
+    std::string cmdline;         // Multiboot command line (the image path, then any arguments)
+    bool trace = false;
+    const profile* policy = &full_profile();
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();  // for --trace times
+};
+
+// Ports of the reference host.
+namespace ports {
+inline constexpr uint16_t hyperbios_gate = 0x0B48;  // advertised through CPUID
+inline constexpr uint16_t debug_exit = 0xF4;        // as QEMU's isa-debug-exit
+}  // namespace ports
+
+class machine final : private exit_handler {
+public:
+    explicit machine(machine_config config);
+    ~machine();
+
+    // Boots the image, runs it to the end and returns the process exit status.
+    // Diagnostics go to stderr, prefixed "hbvm:".
+    int run();
+
+private:
+    struct outcome {
+        int exit_status;
+        bool reboot;
+    };
+
+    io_reply on_io(const io_access& access) override;
+    io_reply hypercall();
+    void boot();
+    int report_exit(const vm_exit& exit);
+    void note(const std::string& line);
+    void trace(const std::string& line);  // only with --trace, stamped with the time since start
+
+    machine_config config_;
+    std::vector<std::byte> image_file_;
+    multiboot_image image_;
+    guest_memory memory_;
+    terminal terminal_;
+    debug_console debug_console_;
+    clock_source clock_;
+    power_state power_;
+    dispatcher dispatcher_;
+    accelerator_selection selection_;
+    std::mutex accel_mutex_;  // guards accel_ against the watchdog thread
+    std::unique_ptr<accelerator> accel_;
+    std::optional<outcome> outcome_;  // set when the guest ends the run itself
+    bool memory_fresh_ = true;        // RAM is still as mmap zeroed it
+    uint64_t calls_ = 0;
+};
+
+}  // namespace hbvm
+
+#endif

@@ -1,0 +1,30 @@
+// Port 0xE9 debug console (as QEMU's isa-debugcon and Bochs' port E9 hack): bytes
+// the guest writes go to stderr, a line at a time.
+#ifndef HBVM_DEVICES_DEBUG_CONSOLE_HPP
+#define HBVM_DEVICES_DEBUG_CONSOLE_HPP
+
+#include <cstdint>
+#include <string>
+
+namespace hbvm {
+
+class debug_console {
+public:
+    static constexpr uint16_t port = 0xE9;
+
+    explicit debug_console(int fd) : fd_(fd) {}
+    ~debug_console() { flush(); }
+    debug_console(const debug_console&) = delete;
+    debug_console& operator=(const debug_console&) = delete;
+
+    void put(uint8_t byte);
+    void flush();
+
+private:
+    int fd_;
+    std::string line_;
+};
+
+}  // namespace hbvm
+
+#endif

@@ -1,0 +1,49 @@
+#include "policy/profile.hpp"
+
+#include <algorithm>
+
+namespace hbvm {
+
+namespace abi = hyperbios::abi;
+
+bool profile::offers(abi::service s) const { return std::find(services.begin(), services.end(), s) != services.end(); }
+
+bool profile::denies(abi::function f) const { return std::find(denied.begin(), denied.end(), f) != denied.end(); }
+
+namespace {
+
+std::vector<profile> make_profiles()
+{
+    profile full{"full", "every service of the specification", {}, {}};
+    for (const abi::service_desc& s : abi::services)
+        full.services.push_back(s.id);
+    return {full};
+}
+
+const std::vector<profile>& profiles()
+{
+    static const std::vector<profile> all = make_profiles();
+    return all;
+}
+
+}  // namespace
+
+const profile& full_profile() { return profiles().front(); }
+
+const profile* find_profile(std::string_view name)
+{
+    for (const profile& p : profiles())
+        if (p.name == name)
+            return &p;
+    return nullptr;
+}
+
+std::vector<std::string> profile_names()
+{
+    std::vector<std::string> names;
+    for (const profile& p : profiles())
+        names.push_back(p.name);
+    return names;
+}
+
+}  // namespace hbvm

@@ -1,0 +1,9 @@
+// Executes UD2: the host must stop the VM with a register dump, not crash.
+#include <hyperbios/boot/multiboot.hpp>
+#include <hyperbios/fallback.hpp>
+
+extern "C" void kernel_main(uint32_t, uint32_t)
+{
+    hyperbios::fallback::debugcon_write("crash_invalid_opcode: executing ud2\n");
+    asm volatile("ud2");
+}

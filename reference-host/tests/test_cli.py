@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""End-to-end tests of `hbvm run`: the command line, bad images and misbehaving
+guests. Each case checks the exit status and the diagnostic on stderr."""
+
+import argparse
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+failures = []
+
+
+def run(args, timeout=30, signal_after=None):
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if signal_after is not None:
+        time.sleep(signal_after)
+        proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        return None, out, err
+    return proc.returncode, out, err
+
+
+def case(name, args, status, stderr_has=(), stdout_has=(), **kw):
+    code, out, err = run(args, **kw)
+    problems = []
+    if code != status:
+        problems.append(f"exit status {code}, expected {status}")
+    problems += [f"stderr lacks {s!r}" for s in stderr_has if s not in err]
+    problems += [f"stdout lacks {s!r}" for s in stdout_has if s not in out]
+    if problems:
+        failures.append(name)
+        print(f"FAIL {name}: " + "; ".join(problems))
+        print("  command:", " ".join(map(str, args)))
+        print("  stdout:", out.strip().replace("\n", "\n          "))
+        print("  stderr:", err.strip().replace("\n", "\n          "))
+    else:
+        print(f"PASS {name}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--hbvm", required=True)
+    parser.add_argument("--guests", required=True, help="folder of the test guests' .elf files")
+    parser.add_argument("--hello", required=True, help="hello.elf")
+    a = parser.parse_args()
+    hbvm, hello = a.hbvm, a.hello
+    guest = lambda name: str(pathlib.Path(a.guests) / f"{name}.elf")  # noqa: E731
+
+    case("help", [hbvm, "--help"], 0, stdout_has=["Usage:", "--timeout", "Exit status"])
+    case("run --help", [hbvm, "run", "--help"], 0, stdout_has=["--accel"])
+    case("version", [hbvm, "--version"], 0, stdout_has=["HyperBIOS spec 0.1"])
+    case("no command", [hbvm], 64, stderr_has=["missing command", "hbvm --help"])
+    case("unknown command", [hbvm, "boot"], 64, stderr_has=["unknown command 'boot'"])
+    case("run without image", [hbvm, "run"], 64, stderr_has=["which image?"])
+    case("unknown option", [hbvm, "run", hello, "--fast"], 64, stderr_has=["unknown option --fast"])
+    case("bad --mem", [hbvm, "run", hello, "--mem", "lots"], 64, stderr_has=["--mem lots"])
+    case("too little --mem", [hbvm, "run", hello, "--mem", "1M"], 64, stderr_has=["between 2M and 64G"])
+    case("bad --accel", [hbvm, "run", hello, "--accel", "fast"], 64, stderr_has=["expected auto, kvm or soft"])
+    case("bad --timeout", [hbvm, "run", hello, "--timeout", "-1"], 64, stderr_has=["--timeout -1"])
+    case("missing image", [hbvm, "run", "/nonexistent/kernel.elf"], 65,
+         stderr_has=["cannot open image '/nonexistent/kernel.elf'", "No such file"])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        junk = pathlib.Path(tmp) / "junk.elf"
+        junk.write_bytes(os.urandom(1000))
+        case("not a Multiboot image", [hbvm, "run", str(junk)], 65, stderr_has=["not a Multiboot image"])
+        data = pathlib.Path(hello).read_bytes()
+        cut = pathlib.Path(tmp) / "cut.elf"
+        cut.write_bytes(data[:0x1800])  # the Multiboot header survives, the loaded bytes do not
+        case("truncated image", [hbvm, "run", str(cut)], 65, stderr_has=["truncated image"])
+        empty = pathlib.Path(tmp) / "empty.elf"
+        empty.write_bytes(b"")
+        case("empty image", [hbvm, "run", str(empty)], 65, stderr_has=["is empty"])
+
+    case("hello", [hbvm, "run", hello], 0,
+         stdout_has=["Hello from a HyperBIOS guest!", "Host: HyperBIOS reference host", "Goodbye."])
+    case("hello as ELF64 with address fields", [hbvm, "run", hello + "64"], 0, stdout_has=["Goodbye."])
+    case("hello --trace", [hbvm, "run", hello, "--trace"], 0,
+         stderr_has=["call 1: console.write(", ": power.shutdown(0x0"])
+    case("image too large for --mem", [hbvm, "run", guest("big_bss"), "--mem", "32M"], 65,
+         stderr_has=["give it more with --mem"])
+    case("image fits larger --mem", [hbvm, "run", guest("big_bss"), "--mem", "64M"], 0)
+    case("debug exit port", [hbvm, "run", guest("debug_exit")], 0x43)
+    case("invalid opcode", [hbvm, "run", guest("crash_invalid_opcode")], 70,
+         stderr_has=["crash_invalid_opcode: executing ud2", "CPU exception 6 (#UD", "rip="])
+    case("read outside RAM", [hbvm, "run", guest("crash_unmapped_read")], 70,
+         stderr_has=["read of 8 bytes at 0xc0000000, outside guest RAM", "rax="])
+    case("halt forever", [hbvm, "run", guest("halt_forever")], 71, stderr_has=["with interrupts disabled"])
+    case("runaway guest --timeout", [hbvm, "run", guest("spin_forever"), "--timeout", "0.5"], 124,
+         stderr_has=["still running after 0.5 s (--timeout)"], timeout=10)
+    case("Ctrl-C", [hbvm, "run", guest("spin_forever")], 130, stderr_has=["stopped by Ctrl-C"],
+         timeout=10, signal_after=0.5)
+    case("reboot", [hbvm, "run", guest("reboot_once")], 7,
+         stderr_has=["first boot, rebooting", "guest requested a reboot", "second boot after a reboot"])
+
+    print(f"{len(failures)} failed" if failures else "all passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

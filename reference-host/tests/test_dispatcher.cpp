@@ -1,0 +1,229 @@
+#include "core/dispatcher.hpp"
+#include "devices/clock.hpp"
+#include "devices/terminal.hpp"
+#include "services/services.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <unistd.h>
+#include <limits>
+#include <string>
+
+namespace hbvm {
+
+namespace {
+
+constexpr uint64_t ram = 4 << 20;
+
+uint64_t call_of(abi::function f) { return uint64_t(f); }
+
+// A dispatcher with the four services, the terminal writing to a pipe.
+class DispatcherTest : public ::testing::Test {
+protected:
+    DispatcherTest() : memory(ram), policy(full_profile()), d(memory, policy)
+    {
+        EXPECT_EQ(pipe(out_pipe), 0);
+        EXPECT_EQ(pipe(in_pipe), 0);
+        term = std::make_unique<terminal>(in_pipe[0], out_pipe[1]);
+        register_base_service(d, {1, 0x0000000100020003ull, "test host"});
+        register_console_service(d, *term);
+        register_time_service(d, clock);
+        register_power_service(d, power);
+    }
+    ~DispatcherTest() override
+    {
+        for (int fd : {out_pipe[0], out_pipe[1], in_pipe[0], in_pipe[1]})
+            close(fd);
+    }
+
+    call_result call(abi::function f, uint64_t a0 = 0, uint64_t a1 = 0)
+    {
+        return d.dispatch({call_of(f), {a0, a1, 0, 0, 0}});
+    }
+
+    std::string drain_output(size_t n)
+    {
+        std::string s(n, '\0');
+        EXPECT_EQ(read(out_pipe[0], s.data(), n), ssize_t(n));
+        return s;
+    }
+
+    guest_memory memory;
+    profile policy;
+    dispatcher d;
+    int out_pipe[2]{}, in_pipe[2]{};
+    std::unique_ptr<terminal> term;
+    clock_source clock;
+    power_state power;
+};
+
+TEST_F(DispatcherTest, UnknownServiceIsNotSupported)
+{
+    call_result r = d.dispatch({abi::make_call(0x7FFF, 0), {}});
+    EXPECT_EQ(r.status, abi::status::not_supported);
+    EXPECT_EQ(r.value, 0u);
+}
+
+TEST_F(DispatcherTest, UnknownFunctionOfKnownServiceIsNotSupported)
+{
+    EXPECT_EQ(d.dispatch({abi::make_call(uint16_t(abi::service::console), 0x00FF), {}}).status,
+              abi::status::not_supported);
+    EXPECT_EQ(d.dispatch({abi::make_call(uint16_t(abi::service::base), 0xFFFF), {}}).status,
+              abi::status::not_supported);
+}
+
+TEST_F(DispatcherTest, ReservedBitsInCallWordAreInvalidParam)
+{
+    const uint64_t word = call_of(abi::function::base_get_spec_version) | (1ull << 32);
+    call_result r = d.dispatch({word, {}});
+    EXPECT_EQ(r.status, abi::status::invalid_param);
+    // Reserved bits are checked before the function is looked up.
+    EXPECT_EQ(d.dispatch({abi::make_call(0x7FFF, 0) | (1ull << 63), {}}).status, abi::status::invalid_param);
+}
+
+TEST_F(DispatcherTest, ReservedBitsInArgumentsAreInvalidParam)
+{
+    EXPECT_EQ(call(abi::function::base_probe_service, 1ull << 16).status, abi::status::invalid_param);
+    call_result shutdown = call(abi::function::power_shutdown, 0x100);
+    EXPECT_EQ(shutdown.status, abi::status::invalid_param);
+    EXPECT_EQ(shutdown.request.what, machine_request::kind::none);  // no effect
+}
+
+TEST_F(DispatcherTest, BuffersOutsideRamAreInvalidAddress)
+{
+    EXPECT_EQ(call(abi::function::console_write, ram - 4, 8).status, abi::status::invalid_address);
+    EXPECT_EQ(call(abi::function::console_write, ram, 1).status, abi::status::invalid_address);
+    EXPECT_EQ(call(abi::function::base_get_impl_name, std::numeric_limits<uint64_t>::max() - 3, 16).status,
+              abi::status::invalid_address);
+    EXPECT_EQ(call(abi::function::console_read, 0x1000, std::numeric_limits<uint64_t>::max()).status,
+              abi::status::invalid_address);
+}
+
+TEST_F(DispatcherTest, ZeroLengthBufferIsNeverChecked)
+{
+    call_result r = call(abi::function::console_write, std::numeric_limits<uint64_t>::max(), 0);
+    EXPECT_EQ(r.status, abi::status::success);
+    EXPECT_EQ(r.value, 0u);
+}
+
+TEST_F(DispatcherTest, ZeroLengthOutBufferAtImpossibleAddressGetsAnEmptyView)
+{
+    // The handler must see an empty buffer, not a view derived from the bad address.
+    call_result name = call(abi::function::base_get_impl_name, std::numeric_limits<uint64_t>::max(), 0);
+    EXPECT_EQ(name.status, abi::status::success);
+    EXPECT_EQ(name.value, std::string("test host").size());
+    call_result read = call(abi::function::console_read, ram + 4096, 0);
+    EXPECT_EQ(read.status, abi::status::success);
+    EXPECT_EQ(read.value, 0u);
+}
+
+TEST_F(DispatcherTest, ConsoleWriteDeliversBytes)
+{
+    const char text[] = "hello";
+    ASSERT_TRUE(memory.copy_in(guest_address{0x2000}, std::as_bytes(std::span(text, 5))));
+    call_result r = call(abi::function::console_write, 0x2000, 5);
+    EXPECT_EQ(r.status, abi::status::success);
+    EXPECT_EQ(r.value, 5u);
+    EXPECT_EQ(drain_output(5), "hello");
+}
+
+TEST_F(DispatcherTest, ConsoleReadNeverBlocksAndWritesOnlyWhatItRead)
+{
+    std::byte sentinel[8];
+    std::memset(sentinel, 0x5A, sizeof sentinel);
+    ASSERT_TRUE(memory.copy_in(guest_address{0x3000}, sentinel));
+    call_result empty = call(abi::function::console_read, 0x3000, 8);
+    EXPECT_EQ(empty.status, abi::status::success);
+    EXPECT_EQ(empty.value, 0u);
+
+    ASSERT_EQ(write(in_pipe[1], "ab", 2), 2);
+    call_result got = call(abi::function::console_read, 0x3000, 8);
+    EXPECT_EQ(got.status, abi::status::success);
+    ASSERT_EQ(got.value, 2u);
+    auto bytes = *memory.read(guest_address{0x3000}, 8);
+    EXPECT_EQ(bytes[0], std::byte{'a'});
+    EXPECT_EQ(bytes[1], std::byte{'b'});
+    EXPECT_EQ(bytes[2], std::byte{0x5A});
+}
+
+TEST_F(DispatcherTest, ProbeServiceReportsVersionsAndAbsence)
+{
+    EXPECT_EQ(call(abi::function::base_probe_service, uint64_t(abi::service::console)).value, 1u);
+    call_result absent = call(abi::function::base_probe_service, 0x1234);
+    EXPECT_EQ(absent.status, abi::status::success);
+    EXPECT_EQ(absent.value, 0u);
+    EXPECT_EQ(d.service_bitmap(), 0xFu);
+}
+
+TEST_F(DispatcherTest, ImplNameIsTruncatedToTheBufferAndReportsFullLength)
+{
+    std::byte fill[16];
+    std::memset(fill, 0x77, sizeof fill);
+    ASSERT_TRUE(memory.copy_in(guest_address{0x4000}, fill));
+    call_result r = call(abi::function::base_get_impl_name, 0x4000, 4);
+    EXPECT_EQ(r.status, abi::status::success);
+    EXPECT_EQ(r.value, std::string("test host").size());
+    auto bytes = *memory.read(guest_address{0x4000}, 5);
+    EXPECT_EQ(std::memcmp(bytes.data(), "test", 4), 0);
+    EXPECT_EQ(bytes[4], std::byte{0x77});
+}
+
+TEST_F(DispatcherTest, ShutdownAndRebootAskTheMachine)
+{
+    call_result r = call(abi::function::power_shutdown, 42);
+    EXPECT_EQ(r.request.what, machine_request::kind::shutdown);
+    EXPECT_EQ(r.request.exit_code, 42);
+    EXPECT_EQ(call(abi::function::power_reboot).request.what, machine_request::kind::reboot);
+    EXPECT_EQ(call(abi::function::power_reset_reason).value, abi::reset_power_on);
+    power.reset_reason = abi::reset_guest_reboot;
+    EXPECT_EQ(call(abi::function::power_reset_reason).value, abi::reset_guest_reboot);
+}
+
+TEST_F(DispatcherTest, EveryFunctionOfTheAbiTableHasAHandler)
+{
+    for (const abi::function_desc& f : abi::functions) {
+        uint64_t args[abi::max_args] = {};
+        call_result r = d.dispatch({uint64_t(f.call), {args[0], args[1], args[2], args[3], args[4]}});
+        EXPECT_NE(r.status, abi::status::not_supported) << f.service_name << "." << f.name;
+    }
+}
+
+TEST(Dispatcher, ProfileDeniesAndHidesServices)
+{
+    guest_memory memory(ram);
+    profile restricted{"test", "", {abi::service::base, abi::service::power}, {abi::function::power_reboot}};
+    dispatcher d(memory, restricted);
+    power_state power;
+    register_base_service(d, {1, 1, "x"});
+    register_power_service(d, power);
+    EXPECT_EQ(d.dispatch({uint64_t(abi::function::power_reboot), {}}).status, abi::status::denied);
+    EXPECT_EQ(d.dispatch({uint64_t(abi::function::console_write), {}}).status, abi::status::not_supported);
+    EXPECT_EQ(d.service_bitmap(), (1u << 0) | (1u << 3));
+}
+
+TEST(Dispatcher, NonSpecStatusFromAHandlerBecomesFailed)
+{
+    guest_memory memory(ram);
+    dispatcher d(memory, full_profile());
+    std::string reported;
+    d.on_host_bug = [&](const std::string& what) { reported = what; };
+    d.add(abi::function::time_monotonic_ns, [](const call&) { return call_result{abi::status(-99), 7, {}}; });
+    call_result r = d.dispatch({uint64_t(abi::function::time_monotonic_ns), {}});
+    EXPECT_EQ(r.status, abi::status::failed);
+    EXPECT_EQ(r.value, 0u);
+    EXPECT_NE(reported.find("time.monotonic_ns"), std::string::npos);
+}
+
+TEST(Dispatcher, RefusesTwoHandlersForOneFunction)
+{
+    guest_memory memory(ram);
+    dispatcher d(memory, full_profile());
+    d.add(abi::function::time_monotonic_ns, [](const call&) { return succeed(); });
+    EXPECT_THROW(d.add(abi::function::time_monotonic_ns, [](const call&) { return succeed(); }), std::logic_error);
+}
+
+}  // namespace
+
+}  // namespace hbvm

@@ -1,0 +1,140 @@
+#!/usr/bin/python3
+"""Compares the specification's call tables with abi.json, generated from the ABI
+table in include/hyperbios/abi.hpp. Fails on any difference.
+
+usage: check_spec_abi.py SPEC_DIR ABI_JSON
+       check_spec_abi.py --self-test SPEC_DIR ABI_JSON
+"""
+
+import argparse
+import json
+import pathlib
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import hyperbios_spec  # noqa: E402
+
+
+def compare(spec_dir, abi_path):
+    """Returns a list of differences, empty when the spec and the ABI table agree."""
+    try:
+        spec = hyperbios_spec.parse(spec_dir)
+    except hyperbios_spec.SpecError as e:
+        return [str(e)]
+    abi = json.loads(pathlib.Path(abi_path).read_text())
+    problems = []
+
+    def keyed(items, key):
+        return {key(i): i for i in items}
+
+    # Services: ID, name, version.
+    spec_services = keyed(spec["services"], lambda s: s["name"])
+    abi_services = keyed(abi["services"], lambda s: s["name"])
+    for name in sorted(set(spec_services) | set(abi_services)):
+        s, a = spec_services.get(name), abi_services.get(name)
+        if not s:
+            problems.append(f"service '{name}' is in the ABI table but has no chapter in the spec")
+        elif not a:
+            problems.append(f"service '{name}' has a chapter in the spec ({s['where']}) but is not in the ABI table")
+        else:
+            if s["id"] != a["id"].lower():
+                problems.append(f"service '{name}': ID {s['id']} in the spec ({s['where']}), {a['id']} in the ABI table")
+            if s["version"] != a["version"]:
+                problems.append(f"service '{name}': version {s['version']} in the spec ({s['where']}), "
+                                f"{a['version']} in the ABI table")
+
+    # Functions: keyed by (service, function ID); names, versions and requirements must agree.
+    spec_functions = keyed(spec["functions"], lambda f: (f["service"], f["id"]))
+    abi_functions = keyed(abi["functions"], lambda f: (f["service"], f["id"].lower()))
+    for key in sorted(set(spec_functions) | set(abi_functions)):
+        s, a = spec_functions.get(key), abi_functions.get(key)
+        label = f"{key[0]} function {key[1]}"
+        if not s:
+            problems.append(f"{label} ('{a['name']}') is in the ABI table but not in the spec's function listing")
+            continue
+        if not a:
+            problems.append(f"{label} ('{s['name']}') is in the spec ({s['where']}) but not in the ABI table")
+            continue
+        for field in ("name", "since", "requirement"):
+            if s[field] != a[field]:
+                problems.append(f"{label}: {field} '{s[field]}' in the spec ({s['where']}), "
+                                f"'{a[field]}' in the ABI table")
+        if a["requirement"] not in spec["requirements"]:
+            problems.append(f"{label}: requirement {a['requirement']} is not defined in the spec")
+
+    # Status codes: name <-> value.
+    spec_status = keyed(spec["statuses"], lambda s: s["name"])
+    abi_status = keyed(abi["statuses"], lambda s: s["name"])
+    for name in sorted(set(spec_status) | set(abi_status)):
+        s, a = spec_status.get(name), abi_status.get(name)
+        if not s:
+            problems.append(f"status {name} is in the ABI table but not in the spec's status table")
+        elif not a:
+            problems.append(f"status {name} is in the spec ({s['where']}) but not in the ABI table")
+        elif s["value"] != a["value"]:
+            problems.append(f"status {name}: value {s['value']} in the spec ({s['where']}), {a['value']} in the ABI table")
+    return problems
+
+
+def self_test(spec_dir, abi_path):
+    """Proves the check can fail: renames one call on one side only, then the other."""
+    failures = []
+    if compare(spec_dir, abi_path):
+        failures.append("the unmodified spec and ABI table do not agree; fix that first")
+    with tempfile.TemporaryDirectory() as tmp:
+        spec_copy = pathlib.Path(tmp) / "spec"
+        shutil.copytree(spec_dir, spec_copy)
+        console = spec_copy / "services" / "console.md"
+        text = console.read_text()
+        console.write_text(text.replace("| `write` |", "| `write_bytes` |", 1))
+        found = compare(spec_copy, abi_path)
+        print("spec side renamed (console.write -> write_bytes):")
+        for p in found:
+            print("  detected:", p)
+        if not any("name 'write_bytes'" in p for p in found):
+            failures.append("renaming console.write in the spec only was not detected")
+
+        abi = json.loads(pathlib.Path(abi_path).read_text())
+        for f in abi["functions"]:
+            if (f["service"], f["name"]) == ("time", "monotonic_ns"):
+                f["name"] = "monotonic"
+        abi_copy = pathlib.Path(tmp) / "abi.json"
+        abi_copy.write_text(json.dumps(abi))
+        found = compare(spec_dir, abi_copy)
+        print("ABI side renamed (time.monotonic_ns -> monotonic):")
+        for p in found:
+            print("  detected:", p)
+        if not any("'monotonic' in the ABI table" in p for p in found):
+            failures.append("renaming time.monotonic_ns in the ABI table only was not detected")
+    return failures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--self-test", action="store_true",
+                        help="check that a call renamed on one side only is detected")
+    parser.add_argument("spec_dir")
+    parser.add_argument("abi_json")
+    args = parser.parse_args()
+    if args.self_test:
+        failures = self_test(args.spec_dir, args.abi_json)
+        for f in failures:
+            print("FAIL:", f)
+        print("self-test:", "failed" if failures else "passed")
+        return 1 if failures else 0
+    problems = compare(args.spec_dir, args.abi_json)
+    for p in problems:
+        print("MISMATCH:", p)
+    spec = hyperbios_spec.parse(args.spec_dir) if not problems else None
+    if problems:
+        print(f"spec and ABI table disagree in {len(problems)} place(s)")
+        return 1
+    print(f"spec and ABI table agree: {len(spec['services'])} services, {len(spec['functions'])} functions, "
+          f"{len(spec['statuses'])} status codes, {len(spec['requirements'])} requirements")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
