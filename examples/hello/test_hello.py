@@ -25,11 +25,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("target", choices=["reference-host", "qemu", "bochs"])
     parser.add_argument("--build", required=True, help="the CMake build folder")
+    parser.add_argument("--accel", default="soft", choices=["soft", "kvm"],
+                        help="accelerator of the reference host (default: %(default)s)")
     args = parser.parse_args()
     build = pathlib.Path(args.build)
     hello = build / "examples" / "hello"
     if args.target == "reference-host":
-        command = [str(build / "bin" / "hbvm"), "run", str(hello / "hello.elf"), "--timeout", "30"]
+        command = [str(build / "bin" / "hbvm"), "run", str(hello / "hello.elf"), "--timeout", "60",
+                   "--accel", args.accel]
     elif args.target == "qemu":
         command = [str(SCRIPTS / "run-on-qemu"), str(hello / "hello.elf"), "--timeout", "30"]
     else:
@@ -62,7 +65,8 @@ def main():
         else:
             expect(problems, "CPUID.1:ECX[31] is clear" in out, "Bochs has no hypervisor bit; hello should say so")
             expect(problems, proc.returncode == 0, f"run-on-bochs exit {proc.returncode}: the guest did not power off")
-    print(f"hello on {args.target}: {elapsed:.2f} s, exit status {proc.returncode}")
+    where = f"{args.target} ({args.accel})" if args.target == "reference-host" else args.target
+    print(f"hello on {where}: {elapsed:.2f} s, exit status {proc.returncode}")
     if problems:
         for p in problems:
             print("FAIL:", p)

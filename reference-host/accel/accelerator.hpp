@@ -63,6 +63,12 @@ struct vm_exit {
     std::string detail;    // one line for the user
 };
 
+// Counters for --stats and the benchmarks.
+struct accelerator_stats {
+    uint64_t exits;   // guest exits handled (port accesses, HLT, faults)
+    uint64_t ioctls;  // ioctls on the VM and vCPU while running (KVM; 0 elsewhere)
+};
+
 class accelerator {
 public:
     virtual ~accelerator() = default;
@@ -80,7 +86,9 @@ public:
     // Runs until the guest stops; every port access is handed to `handler` first.
     virtual vm_exit run(exit_handler& handler) = 0;
 
-    // Register access, valid inside `on_io` and after run() returns.
+    // Register access, valid inside `on_io` and after run() returns. set_registers
+    // writes the sixteen general-purpose registers; RIP and RFLAGS stay as they are
+    // (the back end completes the instruction that exited).
     virtual vcpu_registers registers() = 0;
     virtual void set_registers(const vcpu_registers& regs) = 0;
 
@@ -90,6 +98,8 @@ public:
 
     // Ends run() as soon as possible; callable from any thread.
     virtual void request_stop() = 0;
+
+    virtual accelerator_stats stats() const = 0;
 };
 
 }  // namespace hbvm

@@ -1,5 +1,6 @@
 #include "accel/select.hpp"
 
+#include "accel/kvm.hpp"
 #include "accel/soft.hpp"
 #include "core/error.hpp"
 
@@ -22,18 +23,23 @@ accelerator_selection select_accelerator(accelerator_kind requested)
     case accelerator_kind::soft:
         return {accelerator_kind::soft, "software engine (Unicorn), as requested with --accel soft"};
     case accelerator_kind::kvm:
-        throw error(exit_status::usage,
-                    "--accel kvm: this build of hbvm has no KVM back end yet; use --accel soft or --accel auto");
+        if (const std::string why = kvm_accelerator::unusable_reason(); !why.empty())
+            throw error(exit_status::host_failure,
+                        "--accel kvm: " + why + ".\nUse --accel soft (or auto) to run on the software engine.");
+        return {accelerator_kind::kvm, "KVM, as requested with --accel kvm"};
     case accelerator_kind::automatic:
         break;
     }
-    return {accelerator_kind::soft, "software engine (Unicorn): this build has no KVM back end yet"};
+    if (const std::string why = kvm_accelerator::unusable_reason(); !why.empty())
+        return {accelerator_kind::soft, "software engine (Unicorn), because " + why};
+    return {accelerator_kind::kvm, "KVM (/dev/kvm is usable)"};
 }
 
 std::unique_ptr<accelerator> create_accelerator(accelerator_kind kind, guest_memory& memory)
 {
     switch (kind) {
     case accelerator_kind::soft: return std::make_unique<soft_accelerator>(memory);
+    case accelerator_kind::kvm: return std::make_unique<kvm_accelerator>(memory);
     default: throw error(exit_status::host_failure, "internal error: no accelerator of the requested kind");
     }
 }

@@ -218,6 +218,7 @@ void soft_accelerator::on_out(uc_engine*, uint32_t port, int size, uint32_t valu
     auto* s = static_cast<soft_accelerator*>(self);
     if (s->stopping())
         return;
+    ++s->exits_;
     const io_reply reply = s->handler_->on_io({true, uint16_t(port), uint8_t(size), value});
     if (reply.stop)
         s->stop_with({vm_exit::kind::stopped, 0, 0, "stopped by the exit handler"});
@@ -228,6 +229,7 @@ uint32_t soft_accelerator::on_in(uc_engine*, uint32_t port, int size, void* self
     auto* s = static_cast<soft_accelerator*>(self);
     if (s->stopping())
         return 0xFFFFFFFFu;
+    ++s->exits_;
     const io_reply reply = s->handler_->on_io({false, uint16_t(port), uint8_t(size), 0});
     if (reply.stop)
         s->stop_with({vm_exit::kind::stopped, 0, 0, "stopped by the exit handler"});

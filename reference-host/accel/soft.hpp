@@ -28,6 +28,7 @@ public:
     void set_registers(const vcpu_registers& regs) override;
     void guest_memory_written(uint64_t address, uint64_t length) override;
     void request_stop() override;
+    accelerator_stats stats() const override { return {exits_, 0}; }
 
 private:
     static void on_out(uc_engine* uc, uint32_t port, int size, uint32_t value, void* self);
@@ -51,6 +52,7 @@ private:
     exit_handler* handler_ = nullptr;
     std::optional<vm_exit> exit_;   // set by a hook that ends the run
     std::atomic<bool> stop_requested_{false};
+    uint64_t exits_ = 0;
 };
 
 }  // namespace hbvm

@@ -31,11 +31,12 @@ const char usage_text[] =
     "\n"
     "Options of run:\n"
     "  --mem SIZE      guest RAM: bytes, or with a K, M or G suffix (default 128M;\n"
-    "                  from 2M to 64G)\n"
+    "                  from 2M to 3G)\n"
     "  --accel MODE    auto, kvm or soft (default auto: KVM where /dev/kvm can be\n"
     "                  used, the software engine otherwise)\n"
     "  --timeout S     stop the guest after S seconds (default: no limit)\n"
     "  --trace         log every HyperBIOS call and unclaimed port access to stderr\n"
+    "  --stats         at the end, print the number of calls, exits and KVM ioctls\n"
     "  -h, --help      show this text\n"
     "\n"
     "Guest ports: 0xE9 writes go to stderr (debug console); a write of V to 0xF4\n"
@@ -68,8 +69,10 @@ uint64_t parse_size(const std::string& text)
     if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0])) || errno == ERANGE)
         usage_error("--mem " + text + ": expected a number with an optional K, M or G suffix, e.g. 256M");
     const uint64_t bytes = value * scale;
-    if (value > (64ull << 30) / scale || bytes < (2ull << 20) || bytes > (64ull << 30))
-        usage_error("--mem " + text + ": guest RAM must be between 2M and 64G");
+    // 3 GiB: RAM stays below the 32-bit PCI hole and KVM's TSS pages, and inside the
+    // boot stub's 4 GiB identity map.
+    if (value > (3ull << 30) / scale || bytes < (2ull << 20) || bytes > (3ull << 30))
+        usage_error("--mem " + text + ": guest RAM must be between 2M and 3G");
     if (bytes % 4096 != 0)
         usage_error("--mem " + text + ": guest RAM must be a multiple of 4K");
     return bytes;
@@ -115,6 +118,8 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
             config.timeout_seconds = parse_seconds(value("--timeout"));
         } else if (a == "--trace") {
             config.trace = true;
+        } else if (a == "--stats") {
+            config.stats = true;
         } else if (a.size() > 1 && a[0] == '-') {
             usage_error("unknown option " + a);
         } else if (!have_image) {

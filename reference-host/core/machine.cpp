@@ -100,6 +100,7 @@ void machine::boot()
     if (!memory_fresh_)
         memory_.clear();
     memory_fresh_ = false;
+    calls_ = 0;
     load_multiboot_image(image_, image_file_, memory_);
     const uint32_t info = write_multiboot_info(memory_, config_.cmdline);
     auto accel = create_accelerator(selection_.kind, memory_);
@@ -113,6 +114,21 @@ void machine::boot()
 }
 
 int machine::run()
+{
+    const int status = run_to_end();
+    if (config_.stats && accel_) {
+        const accelerator_stats s = accel_->stats();
+        std::ostringstream line;
+        line << "stats: " << calls_ << " HyperBIOS calls, " << s.exits << " exits, " << s.ioctls << " ioctls";
+        if (calls_)
+            line << " (" << double(s.ioctls) / double(calls_) << " ioctls per call)";
+        line << " in the last boot";
+        note(line.str());
+    }
+    return status;
+}
+
+int machine::run_to_end()
 {
     note("accelerator: " + selection_.reason);
     watchdog dog(config_.timeout_seconds, [this] {
@@ -162,7 +178,11 @@ int machine::report_exit(const vm_exit& exit)
         note("the guest crashed: " + exit.detail + "\n" + regs);
         return exit_status::guest_crashed;
     case vm_exit::kind::triple_fault:
-        note("the guest crashed: triple fault (the CPU shut down)\n" + regs);
+        // KVM on AMD resets the vCPU when it shuts down: RIP 0xFFF0 is the reset
+        // vector, not where the guest failed.
+        note("the guest crashed: triple fault (the CPU shut down; an exception with no working IDT)" +
+             (accel_->registers().rip == 0xFFF0 ? std::string("; the vCPU was reset, so its registers at the fault are lost")
+                                                : "\n" + regs));
         return exit_status::guest_crashed;
     case vm_exit::kind::internal_error:
         note("accelerator failure: " + exit.detail + "\n" + regs);
@@ -199,8 +219,9 @@ io_reply machine::hypercall()
     vcpu_registers regs = accel_->registers();
     const call_request request{regs.rax, {regs.rdi, regs.rsi, regs.rcx, regs.r8, regs.r9}};
     const call_result result = dispatcher_.dispatch(request);
+    ++calls_;
     if (config_.trace)
-        trace("call " + std::to_string(++calls_) + ": " + call_name(request.call) + "(" + hex(regs.rdi) + ", " +
+        trace("call " + std::to_string(calls_) + ": " + call_name(request.call) + "(" + hex(regs.rdi) + ", " +
               hex(regs.rsi) + ", " + hex(regs.rcx) + ", " + hex(regs.r8) + ", " + hex(regs.r9) + ") -> " +
               abi::status_name(result.status) + ", " + hex(result.value));
     if (result.status == abi::status::success) {

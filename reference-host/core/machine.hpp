@@ -31,6 +31,7 @@ struct machine_config {
     double timeout_seconds = 0;  // 0: no limit
     std::string cmdline;         // Multiboot command line (the image path, then any arguments)
     bool trace = false;
+    bool stats = false;  // print call, exit and ioctl counts at the end
     const profile* policy = &full_profile();
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();  // for --trace times
 };
@@ -60,6 +61,7 @@ private:
     io_reply hypercall();
     void boot();
     int report_exit(const vm_exit& exit);
+    int run_to_end();
     void note(const std::string& line);
     void trace(const std::string& line);  // only with --trace, stamped with the time since start
 

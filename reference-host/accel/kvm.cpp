@@ -1,0 +1,335 @@
+#include "accel/kvm.hpp"
+
+#include "core/error.hpp"
+#include "core/multiboot_loader.hpp"
+
+#include <hyperbios/abi.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <sstream>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace hbvm {
+
+namespace {
+
+constexpr const char* device = "/dev/kvm";
+constexpr int kick_signal = SIGUSR2;            // interrupts KVM_RUN for request_stop()
+constexpr uint64_t boot_gdt = boot_layout::accelerator_scratch;  // flat GDT for the Multiboot entry
+constexpr uint64_t tss_address = 0xFFFBD000;    // three pages below 4 GiB, above RAM (--mem caps at 3 GiB)
+
+std::string hex(uint64_t v)
+{
+    std::ostringstream s;
+    s << "0x" << std::hex << v;
+    return s.str();
+}
+
+// <linux/kvm.h> declares kvm_cpuid2's entries with __DECLARE_FLEX_ARRAY, whose
+// empty struct takes one byte in C++: there the entries sit at offset 12 instead
+// of C's 8 and the ioctl numbers built from the struct's size are wrong. hbvm
+// lays the table out as the kernel (C) does.
+struct cpuid2_header {
+    uint32_t nent;
+    uint32_t padding;
+};
+static_assert(sizeof(cpuid2_header) == 8);
+constexpr unsigned long ioctl_get_supported_cpuid = _IOWR(KVMIO, 0x05, cpuid2_header);
+constexpr unsigned long ioctl_set_cpuid2 = _IOW(KVMIO, 0x90, cpuid2_header);
+static_assert(ioctl_get_supported_cpuid == 0xC008AE05 && ioctl_set_cpuid2 == 0x4008AE90);
+
+class cpuid_table {
+public:
+    explicit cpuid_table(size_t capacity)
+        : words_((sizeof(cpuid2_header) + capacity * sizeof(kvm_cpuid_entry2) + 7) / 8, 0)
+    {
+        header()->nent = uint32_t(capacity);
+    }
+    cpuid2_header* header() { return reinterpret_cast<cpuid2_header*>(words_.data()); }
+    kvm_cpuid_entry2* entries() { return reinterpret_cast<kvm_cpuid_entry2*>(header() + 1); }
+
+private:
+    std::vector<uint64_t> words_;
+};
+
+[[noreturn]] void fail(const std::string& what) { throw error(exit_status::host_failure, "KVM: " + what); }
+
+void install_kick_handler()
+{
+    // An empty handler, without SA_RESTART, so that the signal makes KVM_RUN return EINTR.
+    struct sigaction action {};
+    action.sa_handler = [](int) {};
+    sigemptyset(&action.sa_mask);
+    sigaction(kick_signal, &action, nullptr);
+}
+
+kvm_segment flat_segment(uint16_t selector, uint8_t type)
+{
+    kvm_segment s{};
+    s.base = 0;
+    s.limit = 0xFFFFFFFF;
+    s.selector = selector;
+    s.type = type;
+    s.present = 1;
+    s.dpl = 0;
+    s.db = 1;
+    s.s = 1;
+    s.l = 0;
+    s.g = 1;
+    return s;
+}
+
+const char* exit_name(uint32_t reason)
+{
+    switch (reason) {
+    case KVM_EXIT_UNKNOWN: return "KVM_EXIT_UNKNOWN";
+    case KVM_EXIT_EXCEPTION: return "KVM_EXIT_EXCEPTION";
+    case KVM_EXIT_DEBUG: return "KVM_EXIT_DEBUG";
+    case KVM_EXIT_FAIL_ENTRY: return "KVM_EXIT_FAIL_ENTRY";
+    case KVM_EXIT_SYSTEM_EVENT: return "KVM_EXIT_SYSTEM_EVENT";
+    default: return "an exit reason hbvm does not handle";
+    }
+}
+
+}  // namespace
+
+std::string kvm_accelerator::unusable_reason()
+{
+    struct stat st {};
+    if (stat(device, &st) != 0)
+        return std::string(device) +
+               " does not exist (no KVM here: load kvm_intel or kvm_amd, or enable virtualization in the firmware)";
+    const int fd = open(device, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == EACCES || errno == EPERM)
+            return std::string("no permission to open ") + device +
+                   ": add yourself to the 'kvm' group (sudo usermod -aG kvm $USER) and log in again";
+        return std::string("cannot open ") + device + ": " + std::strerror(errno);
+    }
+    std::string why;
+    if (ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+        why = std::string(device) + " speaks an unknown KVM API version";
+    else if (!(ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS))
+        why = "this kernel's KVM lacks KVM_CAP_SYNC_REGS (Linux 4.17 or later needed)";
+    else if (ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0)
+        why = "this kernel's KVM lacks KVM_CAP_IMMEDIATE_EXIT (Linux 4.11 or later needed)";
+    close(fd);
+    return why;
+}
+
+int kvm_accelerator::counted_ioctl(int fd, unsigned long request, void* arg)
+{
+    ++ioctls_;
+    return ioctl(fd, request, arg);
+}
+
+int kvm_accelerator::checked_ioctl(int fd, unsigned long request, void* arg, const char* what)
+{
+    const int r = ioctl(fd, request, arg);
+    if (r < 0)
+        fail(std::string(what) + " failed: " + std::strerror(errno));
+    return r;
+}
+
+kvm_accelerator::kvm_accelerator(guest_memory& memory) : memory_(memory), vcpu_thread_(pthread_self())
+{
+    if (const std::string why = unusable_reason(); !why.empty())
+        throw error(exit_status::host_failure, "--accel kvm: " + why);
+    kvm_fd_ = open(device, O_RDWR | O_CLOEXEC);
+    if (kvm_fd_ < 0)
+        fail(std::string("cannot open ") + device + ": " + std::strerror(errno));
+    vm_fd_ = checked_ioctl(kvm_fd_, KVM_CREATE_VM, nullptr, "KVM_CREATE_VM");
+    if (ioctl(kvm_fd_, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0)  // needed on Intel, harmless elsewhere
+        ioctl(vm_fd_, KVM_SET_TSS_ADDR, tss_address);
+
+    kvm_userspace_memory_region region{};
+    region.slot = 0;
+    region.guest_phys_addr = 0;
+    region.memory_size = memory_.size();
+    region.userspace_addr = reinterpret_cast<uint64_t>(memory_.host_base());
+    checked_ioctl(vm_fd_, KVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION");
+
+    vcpu_fd_ = checked_ioctl(vm_fd_, KVM_CREATE_VCPU, nullptr, "KVM_CREATE_VCPU");
+    run_size_ = size_t(checked_ioctl(kvm_fd_, KVM_GET_VCPU_MMAP_SIZE, nullptr, "KVM_GET_VCPU_MMAP_SIZE"));
+    void* p = mmap(nullptr, run_size_, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu_fd_, 0);
+    if (p == MAP_FAILED)
+        fail(std::string("mapping kvm_run: ") + std::strerror(errno));
+    run_ = static_cast<kvm_run*>(p);
+    // KVM copies the general-purpose registers into kvm_run at every exit and back on
+    // entry when marked dirty: a call needs no KVM_GET_REGS or KVM_SET_REGS.
+    run_->kvm_valid_regs = KVM_SYNC_X86_REGS;
+    install_kick_handler();
+}
+
+kvm_accelerator::~kvm_accelerator()
+{
+    if (run_)
+        munmap(run_, run_size_);
+    for (int fd : {vcpu_fd_, vm_fd_, kvm_fd_})
+        if (fd >= 0)
+            close(fd);
+}
+
+void kvm_accelerator::set_cpuid(const std::vector<cpuid_entry>& entries)
+{
+    // What the host CPU and KVM can offer, minus KVM's own hypervisor leaves (the
+    // guest sees the same hypervisor range as on the software engine), plus ours.
+    size_t capacity = 256;
+    cpuid_table supported(capacity);
+    while (ioctl(kvm_fd_, ioctl_get_supported_cpuid, supported.header()) != 0) {
+        if (errno != E2BIG || capacity >= 4096)
+            fail(std::string("KVM_GET_SUPPORTED_CPUID failed: ") + std::strerror(errno));
+        capacity *= 2;
+        supported = cpuid_table(capacity);
+    }
+    std::vector<kvm_cpuid_entry2> list;
+    for (uint32_t i = 0; i < supported.header()->nent; ++i) {
+        kvm_cpuid_entry2 e = supported.entries()[i];
+        if ((e.function & 0xFFFF0000u) == 0x40000000u)
+            continue;
+        if (e.function == 1)
+            e.ecx |= hyperbios::abi::cpuid_hypervisor_bit;
+        list.push_back(e);
+    }
+    for (const cpuid_entry& c : entries) {
+        kvm_cpuid_entry2 e{};
+        e.function = c.leaf;
+        e.index = 0;
+        e.flags = 0;  // the same answer for every subleaf
+        e.eax = c.eax;
+        e.ebx = c.ebx;
+        e.ecx = c.ecx;
+        e.edx = c.edx;
+        list.push_back(e);
+    }
+    cpuid_table table(list.size());
+    std::copy(list.begin(), list.end(), table.entries());
+    checked_ioctl(vcpu_fd_, ioctl_set_cpuid2, table.header(), "KVM_SET_CPUID2");
+}
+
+void kvm_accelerator::prepare_multiboot_entry(uint32_t entry, uint32_t info)
+{
+    // A flat GDT in scratch memory, so the selectors below are real; the kernel
+    // loads its own before it reloads a segment register (Multiboot, 3.2).
+    const uint64_t gdt[3] = {0, 0x00CF9A000000FFFFull, 0x00CF92000000FFFFull};
+    memory_.copy_in(guest_address{boot_gdt}, std::as_bytes(std::span(gdt)));
+
+    kvm_sregs sregs{};
+    checked_ioctl(vcpu_fd_, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
+    sregs.cs = flat_segment(0x08, 0xB);  // execute/read, accessed
+    for (kvm_segment* s : {&sregs.ds, &sregs.es, &sregs.fs, &sregs.gs, &sregs.ss})
+        *s = flat_segment(0x10, 0x3);    // read/write, accessed
+    sregs.gdt.base = boot_gdt;
+    sregs.gdt.limit = sizeof gdt - 1;
+    sregs.idt.base = 0;
+    sregs.idt.limit = 0;  // any exception before the kernel sets up an IDT is a triple fault
+    sregs.cr0 = 0x11;     // PE, ET; paging off
+    sregs.cr3 = 0;
+    sregs.cr4 = 0;
+    sregs.efer = 0;
+    checked_ioctl(vcpu_fd_, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
+
+    kvm_regs regs{};
+    regs.rflags = 0x2;
+    regs.rip = entry;
+    regs.rax = 0x2BADB002;
+    regs.rbx = info;
+    checked_ioctl(vcpu_fd_, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+}
+
+vm_exit kvm_accelerator::run(exit_handler& handler)
+{
+    vcpu_thread_ = pthread_self();
+    for (;;) {
+        if (stop_requested_)
+            return {vm_exit::kind::stopped, 0, 0, "stop requested"};
+        if (counted_ioctl(vcpu_fd_, KVM_RUN, nullptr) < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;  // a kick from request_stop(), or a stray signal
+            return {vm_exit::kind::internal_error, 0, 0, std::string("KVM_RUN failed: ") + std::strerror(errno)};
+        }
+        ++exits_;
+        switch (run_->exit_reason) {
+        case KVM_EXIT_IO: {
+            // One exit may carry several accesses (string I/O with a REP prefix).
+            auto* data = reinterpret_cast<uint8_t*>(run_) + run_->io.data_offset;
+            for (uint32_t i = 0; i < run_->io.count; ++i, data += run_->io.size) {
+                io_access access{run_->io.direction == KVM_EXIT_IO_OUT, run_->io.port, run_->io.size, 0};
+                if (access.is_write)
+                    std::memcpy(&access.value, data, run_->io.size);
+                const io_reply reply = handler.on_io(access);
+                if (!access.is_write)
+                    std::memcpy(data, &reply.value, run_->io.size);
+                if (reply.stop)
+                    return {vm_exit::kind::stopped, 0, 0, "stopped by the exit handler"};
+            }
+            break;
+        }
+        case KVM_EXIT_HLT: {
+            const auto& r = run_->s.regs.regs;
+            return {vm_exit::kind::halted, 0, 0,
+                    "HLT before " + hex(r.rip) +
+                        ((r.rflags & (1u << 9)) ? ", interrupts enabled but hbvm has no interrupt source yet"
+                                                : " with interrupts disabled")};
+        }
+        case KVM_EXIT_MMIO:
+            // Guest RAM is the only memory slot, so an MMIO exit is an access outside it.
+            return {vm_exit::kind::memory_fault, 0, run_->mmio.phys_addr,
+                    std::string(run_->mmio.is_write ? "write" : "read") + " of " + std::to_string(run_->mmio.len) +
+                        " bytes at " + hex(run_->mmio.phys_addr) + ", outside guest RAM (" +
+                        std::to_string(memory_.size() >> 20) + " MiB)"};
+        case KVM_EXIT_SHUTDOWN:
+            return {vm_exit::kind::triple_fault, 0, 0, ""};
+        case KVM_EXIT_INTR:
+            break;  // a signal; the loop checks for a stop request
+        case KVM_EXIT_FAIL_ENTRY:
+            return {vm_exit::kind::internal_error, 0, 0,
+                    "VM entry failed (hardware reason " + hex(run_->fail_entry.hardware_entry_failure_reason) + ")"};
+        case KVM_EXIT_INTERNAL_ERROR:
+            return {vm_exit::kind::internal_error, 0, 0,
+                    "KVM internal error, suberror " + std::to_string(run_->internal.suberror) +
+                        (run_->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+                             ? " (KVM could not emulate an instruction)"
+                             : "")};
+        default:
+            return {vm_exit::kind::internal_error, 0, 0,
+                    "unexpected exit " + std::to_string(run_->exit_reason) + " (" + exit_name(run_->exit_reason) +
+                        ")"};
+        }
+    }
+}
+
+vcpu_registers kvm_accelerator::registers()
+{
+    const kvm_regs& r = run_->s.regs.regs;
+    return {r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8,  r.r9,
+            r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip, r.rflags};
+}
+
+void kvm_accelerator::set_registers(const vcpu_registers& v)
+{
+    // RIP and RFLAGS keep KVM's values: it completes the I/O instruction on entry.
+    kvm_regs& r = run_->s.regs.regs;
+    r.rax = v.rax, r.rbx = v.rbx, r.rcx = v.rcx, r.rdx = v.rdx;
+    r.rsi = v.rsi, r.rdi = v.rdi, r.rbp = v.rbp, r.rsp = v.rsp;
+    r.r8 = v.r8, r.r9 = v.r9, r.r10 = v.r10, r.r11 = v.r11;
+    r.r12 = v.r12, r.r13 = v.r13, r.r14 = v.r14, r.r15 = v.r15;
+    run_->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+}
+
+void kvm_accelerator::request_stop()
+{
+    stop_requested_ = true;
+    run_->immediate_exit = 1;  // if KVM_RUN is about to start, it returns at once
+    pthread_kill(vcpu_thread_, kick_signal);
+}
+
+}  // namespace hbvm

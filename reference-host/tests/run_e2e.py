@@ -1,0 +1,52 @@
+#!/usr/bin/python3
+"""Runs the reference host's end-to-end tests on one accelerator and prints each
+result and a summary: the command-line tests, hello, and the conformance suite.
+The nested-KVM lane runs this inside its VM with --accel kvm; the expectations
+are the ones the software engine meets.
+
+Exit status: 0 when every test passed, 1 otherwise."""
+
+import argparse
+import pathlib
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", required=True, help="the CMake build folder")
+    parser.add_argument("--accel", required=True, choices=["soft", "kvm"])
+    args = parser.parse_args()
+    build = pathlib.Path(args.build).resolve()
+    python = sys.executable or "/usr/bin/python3"
+    hbvm = build / "bin" / "hbvm"
+    tests = [
+        ("host.e2e.cli", [python, ROOT / "reference-host/tests/test_cli.py", "--hbvm", hbvm,
+                          "--guests", build / "reference-host/tests/guests",
+                          "--hello", build / "examples/hello/hello.elf", "--accel", args.accel]),
+        ("example.hello.reference-host", [python, ROOT / "examples/hello/test_hello.py", "reference-host",
+                                          "--build", build, "--accel", args.accel]),
+        ("conformance.reference-host", [python, ROOT / "conformance/hyperbios-conform",
+                                        "--images", build / "conformance/images",
+                                        "--host", f"{hbvm} run {{image}} --accel {args.accel} --timeout 120"]),
+    ]
+    results = []
+    for name, command in tests:
+        print(f"=== {name} ({args.accel})", flush=True)
+        start = time.monotonic()
+        code = subprocess.run([str(c) for c in command]).returncode
+        results.append((name, code, time.monotonic() - start))
+        print(f"=== {name} ({args.accel}): {'PASS' if code == 0 else f'FAIL (exit {code})'}", flush=True)
+    print(f"=== end-to-end tests on {args.accel}:")
+    for name, code, seconds in results:
+        print(f"  {'PASS' if code == 0 else 'FAIL'}  {name:34} {seconds:7.1f} s")
+    failed = sum(1 for _, code, _ in results if code)
+    print(f"E2E SUMMARY ({args.accel}): {len(results) - failed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
