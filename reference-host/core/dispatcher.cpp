@@ -6,9 +6,9 @@ namespace hbvm {
 
 namespace {
 
-size_t table_index(const abi::function_desc* f) { return size_t(f - abi::functions); }
-
 bool is_buffer(abi::arg_kind kind) { return kind == abi::arg_kind::in_buffer || kind == abi::arg_kind::out_buffer; }
+
+static_assert(abi::function_count < 128, "direct_ holds table indices in int8_t");
 
 }  // namespace
 
@@ -28,24 +28,44 @@ std::span<std::byte> call::out_buffer(unsigned index) const
     return *memory_.write(guest_address{request_.args[index]}, request_.args[index + 1]);
 }
 
-dispatcher::dispatcher(guest_memory& memory, const profile& profile) : memory_(memory), profile_(profile) {}
+dispatcher::dispatcher(guest_memory& memory, const profile& profile) : memory_(memory), profile_(profile)
+{
+    direct_.fill(-1);
+    for (size_t i = 0; i < abi::function_count; ++i) {
+        const abi::function_desc& f = abi::functions[i];
+        if (uint16_t(f.svc) < direct_services && f.id < direct_functions)
+            direct_[uint16_t(f.svc) * direct_functions + f.id] = int8_t(i);
+        entries_[i].offered = profile_.offers(f.svc);
+        entries_[i].denied = profile_.denies(f.call);
+        for (abi::arg_kind a : f.args)
+            entries_[i].writes_memory = entries_[i].writes_memory || a == abi::arg_kind::out_buffer;
+    }
+}
+
+int dispatcher::table_index(uint64_t call) const
+{
+    const uint64_t svc = abi::call_service(call), fn = abi::call_function(call);
+    if (svc < direct_services && fn < direct_functions)
+        return direct_[svc * direct_functions + fn];
+    const size_t i = abi::function_index(call);  // IDs beyond the direct table
+    return i < abi::function_count ? int(i) : -1;
+}
 
 void dispatcher::add(abi::function function, call_handler handler)
 {
-    const abi::function_desc* f = abi::find_function(uint64_t(function));
-    if (!f)
+    const int i = table_index(uint64_t(function));
+    if (i < 0)
         throw std::logic_error("dispatcher: function missing from the ABI table");
-    if (handlers_[table_index(f)])
-        throw std::logic_error(std::string("dispatcher: two handlers for ") + f->service_name + "." + f->name);
-    handlers_[table_index(f)] = std::move(handler);
+    if (entries_[i].handler)
+        throw std::logic_error(std::string("dispatcher: two handlers for ") + abi::functions[i].service_name + "." +
+                               abi::functions[i].name);
+    entries_[i].handler = std::move(handler);
 }
 
 bool dispatcher::offers(abi::service service) const
 {
-    if (!profile_.offers(service))
-        return false;
     for (size_t i = 0; i < abi::function_count; ++i)
-        if (abi::functions[i].svc == service && handlers_[i])
+        if (abi::functions[i].svc == service && entries_[i].offered && entries_[i].handler)
             return true;
     return false;
 }
@@ -69,10 +89,12 @@ call_result dispatcher::dispatch(const call_request& request)
 {
     if (request.call & abi::call_reserved_mask)
         return fail(abi::status::invalid_param);
-    const abi::function_desc* f = abi::find_function(request.call);
-    if (!f || !profile_.offers(f->svc) || !handlers_[table_index(f)])
+    const int index = table_index(request.call);
+    if (index < 0 || !entries_[index].offered || !entries_[index].handler)
         return fail(abi::status::not_supported);
-    if (profile_.denies(f->call))
+    const entry& e = entries_[index];
+    const abi::function_desc* f = &abi::functions[index];
+    if (e.denied)
         return fail(abi::status::denied);
 
     for (unsigned i = 0; i < abi::max_args; ++i) {
@@ -84,15 +106,20 @@ call_result dispatcher::dispatch(const call_request& request)
             return fail(abi::status::invalid_address);
     }
 
-    call_result result = handlers_[table_index(f)](call(*f, request, memory_));
+    call_result result = e.handler(call(*f, request, memory_));
     if (!abi::is_spec_status(int64_t(result.status))) {
         if (on_host_bug)
             on_host_bug(std::string("handler of ") + f->service_name + "." + f->name + " returned status " +
                         std::to_string(int64_t(result.status)) + ", which the spec does not define");
         return fail(abi::status::failed);
     }
-    if (result.status != abi::status::success)
+    if (result.status != abi::status::success) {
         result.value = 0;
+    } else if (e.writes_memory && on_guest_write) {
+        for (unsigned i = 0; i < abi::max_args; ++i)
+            if (f->args[i] == abi::arg_kind::out_buffer && request.args[i + 1] != 0)
+                on_guest_write(request.args[i], request.args[i + 1]);
+    }
     return result;
 }
 

@@ -83,10 +83,26 @@ public:
     // the guest receives FAILED instead.
     std::function<void(const std::string&)> on_host_bug;
 
+    // Called after a successful call for each out buffer the host wrote, so that an
+    // accelerator caching guest code can drop what it holds for that range.
+    std::function<void(uint64_t address, uint64_t length)> on_guest_write;
+
 private:
+    // Per function of the ABI table, decided once: calls are on the guest's hot path.
+    struct entry {
+        call_handler handler;
+        bool offered = false;  // the profile offers the service
+        bool denied = false;   // the profile refuses this call
+        bool writes_memory = false;
+    };
+    // Call words with service < 32 and function < 32 index this directly (-1: none).
+    static constexpr unsigned direct_services = 32, direct_functions = 32;
+    int table_index(uint64_t call) const;
+
     guest_memory& memory_;
     const profile& profile_;
-    std::array<call_handler, abi::function_count> handlers_;
+    std::array<entry, abi::function_count> entries_;
+    std::array<int8_t, direct_services * direct_functions> direct_;
 };
 
 }  // namespace hbvm

@@ -73,6 +73,9 @@ machine::machine(machine_config config)
     register_time_service(dispatcher_, clock_);
     register_power_service(dispatcher_, power_);
     dispatcher_.on_host_bug = [this](const std::string& what) { note("host bug: " + what); };
+    dispatcher_.on_guest_write = [this](uint64_t address, uint64_t length) {
+        accel_->guest_memory_written(address, length);
+    };
 }
 
 machine::~machine() = default;
@@ -224,12 +227,6 @@ io_reply machine::hypercall()
         trace("call " + std::to_string(calls_) + ": " + call_name(request.call) + "(" + hex(regs.rdi) + ", " +
               hex(regs.rsi) + ", " + hex(regs.rcx) + ", " + hex(regs.r8) + ", " + hex(regs.r9) + ") -> " +
               abi::status_name(result.status) + ", " + hex(result.value));
-    if (result.status == abi::status::success) {
-        const abi::function_desc* f = abi::find_function(request.call);
-        for (unsigned i = 0; i < abi::max_args; ++i)
-            if (f->args[i] == abi::arg_kind::out_buffer && request.args[i + 1] != 0)
-                accel_->guest_memory_written(request.args[i], request.args[i + 1]);
-    }
     switch (result.request.what) {
     case machine_request::kind::shutdown:
         outcome_ = outcome{result.request.exit_code, false};
