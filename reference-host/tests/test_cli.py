@@ -84,6 +84,15 @@ def main():
         empty.write_bytes(b"")
         case("empty image", [hbvm, "run", str(empty)], 65, stderr_has=["is empty"])
 
+    # How --accel auto chooses, and what --accel kvm says where it cannot run.
+    if os.path.exists("/dev/kvm"):
+        case("auto picks KVM where /dev/kvm works", [hbvm, "run", hello], 0,
+             stderr_has=["accelerator: KVM (/dev/kvm is usable)"])
+    else:
+        case("auto picks the software engine without /dev/kvm", [hbvm, "run", hello], 0,
+             stderr_has=["accelerator: software engine (Unicorn), because /dev/kvm does not exist"])
+        case("--accel kvm without /dev/kvm", [hbvm, "run", hello, "--accel", "kvm"], 74,
+             stderr_has=["--accel kvm: /dev/kvm does not exist", "Use --accel soft"])
     case("hello", [hbvm, "run", hello, *accel], 0, stderr_has=[accel_line],
          stdout_has=["Hello from a HyperBIOS guest!", "Host: HyperBIOS reference host", "Goodbye."])
     case("hello as ELF64 with address fields", [hbvm, "run", hello + "64", *accel], 0, stdout_has=["Goodbye."])
