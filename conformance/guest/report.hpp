@@ -97,6 +97,21 @@ inline void expect_console(const char* requirement, const char* text)
     emit(l);
 }
 
+// Facts about the host for the certificate: "INFO impl-name HyperBIOS reference host".
+inline void info(const char* key, const char* value)
+{
+    line l;
+    l.put("INFO ").put(key).put(' ').put(value);
+    emit(l);
+}
+
+inline void info(const char* key, uint64_t value)
+{
+    line l;
+    l.put("INFO ").put(key).put(' ').hex(value);
+    emit(l);
+}
+
 inline void note(const char* text)
 {
     line l;

@@ -28,6 +28,18 @@ void run_checks()
 {
     using fn = hb::abi::function;
 
+    // Identity, for the certificate.
+    char name[200];
+    if (hb::base::impl_name(name, sizeof name).ok())
+        info("impl-name", name);
+    info("impl-id", hb::base::impl_id().value);
+    info("impl-version", hb::base::impl_version().value);
+    info("vendor", hb::detect().vendor);
+    line spec;
+    spec.dec(hb::abi::version_major(hb::detect().interface_version)).put('.').dec(
+        hb::abi::version_minor(hb::detect().interface_version));
+    info("spec-version", spec.c_str());
+
     auto version = hb::base::spec_version();
     check("HB-BASE-001", version.ok() && hb::abi::version_major(version.value) == hb::abi::version_major(hb::abi::spec_version),
           "get_spec_version returns SUCCESS and this major version");

@@ -19,10 +19,12 @@ struct vcpu_registers {
 // Formats the registers as a multi-line dump for diagnostics.
 std::string format_registers(const vcpu_registers& regs);
 
-// A CPUID answer, given for every subleaf (ECX) of the leaf.
+// A CPUID answer: for every subleaf (ECX) of the leaf, or, when
+// subleaf_significant, only for `subleaf`. Entries earlier in a list win.
 struct cpuid_entry {
     uint32_t leaf, subleaf;
     uint32_t eax, ebx, ecx, edx;
+    bool subleaf_significant = false;
 };
 
 // One port access by the guest.

@@ -202,8 +202,8 @@ void kvm_accelerator::set_cpuid(const std::vector<cpuid_entry>& entries)
     for (const cpuid_entry& c : entries) {
         kvm_cpuid_entry2 e{};
         e.function = c.leaf;
-        e.index = 0;
-        e.flags = 0;  // the same answer for every subleaf
+        e.index = c.subleaf;
+        e.flags = c.subleaf_significant ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
         e.eax = c.eax;
         e.ebx = c.ebx;
         e.ecx = c.ecx;

@@ -240,13 +240,16 @@ int soft_accelerator::on_cpuid(uc_engine* uc, void* self)
 {
     auto* s = static_cast<soft_accelerator*>(self);
     const uint32_t leaf = uint32_t(reg(uc, UC_X86_REG_RAX));
+    const uint32_t subleaf = uint32_t(reg(uc, UC_X86_REG_RCX));
     const cpuid_entry* answer = nullptr;
     cpuid_entry empty{leaf, 0, 0, 0, 0, 0};
     if (leaf == 1) {
         answer = &s->leaf1_;
     } else {
         auto it = std::find_if(s->cpuid_.begin(), s->cpuid_.end(),
-                               [&](const cpuid_entry& e) { return e.leaf == leaf; });
+                               [&](const cpuid_entry& e) {
+                                   return e.leaf == leaf && (!e.subleaf_significant || e.subleaf == subleaf);
+                               });
         if (it != s->cpuid_.end())
             answer = &*it;
         else if ((leaf & 0xFFFF0000u) == 0x40000000u)

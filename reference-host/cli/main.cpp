@@ -23,6 +23,7 @@ const char usage_text[] =
     "\n"
     "Usage:\n"
     "  hbvm run IMAGE [options] [-- KERNEL-ARGUMENTS...]\n"
+    "  hbvm --list-faults\n"
     "  hbvm --help | --version\n"
     "\n"
     "Boots a Multiboot (v1) kernel image (ELF32, or ELF64 whose Multiboot header has\n"
@@ -37,6 +38,9 @@ const char usage_text[] =
     "  --timeout S     stop the guest after S seconds (default: no limit)\n"
     "  --trace         log every HyperBIOS call and unclaimed port access to stderr\n"
     "  --stats         at the end, print the number of calls, exits and KVM ioctls\n"
+    "  --inject-fault NAME\n"
+    "                  break the host on purpose in one documented way, to check\n"
+    "                  that a conformance suite notices; --list-faults names them\n"
     "  -h, --help      show this text\n"
     "\n"
     "Guest ports: 0xE9 writes go to stderr (debug console); a write of V to 0xF4\n"
@@ -120,6 +124,12 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
             config.trace = true;
         } else if (a == "--stats") {
             config.stats = true;
+        } else if (a == "--inject-fault") {
+            const std::string& name = value("--inject-fault");
+            auto f = parse_fault(name);
+            if (!f)
+                usage_error("--inject-fault " + name + ": no such fault; 'hbvm --list-faults' names them");
+            config.injected_fault = *f;
         } else if (a.size() > 1 && a[0] == '-') {
             usage_error("unknown option " + a);
         } else if (!have_image) {
@@ -157,6 +167,11 @@ int main(int argc, char** argv)
             std::printf("hbvm %s (HyperBIOS spec %u.%u)\n", HBVM_VERSION_STRING,
                         hyperbios::abi::version_major(hyperbios::abi::spec_version),
                         hyperbios::abi::version_minor(hyperbios::abi::spec_version));
+            return 0;
+        }
+        if (args[0] == "--list-faults") {
+            for (const fault_info& f : all_faults())
+                std::printf("%-28s %s\n", f.name, f.description);
             return 0;
         }
         if (args[0] == "run")

@@ -62,7 +62,8 @@ machine::machine(machine_config config)
       terminal_(STDIN_FILENO, STDOUT_FILENO),
       debug_console_(STDERR_FILENO),
       dispatcher_(memory_, *config_.policy),
-      selection_(select_accelerator(config_.accel))
+      selection_(select_accelerator(config_.accel)),
+      faults_(config_.injected_fault)
 {
     const implementation_identity identity{
         reference_host_impl_id,
@@ -107,8 +108,11 @@ void machine::boot()
     load_multiboot_image(image_, image_file_, memory_);
     const uint32_t info = write_multiboot_info(memory_, config_.cmdline);
     auto accel = create_accelerator(selection_.kind, memory_);
-    accel->set_cpuid(discovery_leaves({discovery_base_leaf, vendor_signature, abi::spec_version, abi::gate_port_io,
-                                       ports::hyperbios_gate, dispatcher_.service_bitmap()}));
+    std::vector<cpuid_entry> leaves = discovery_leaves({discovery_base_leaf, vendor_signature, abi::spec_version,
+                                                        abi::gate_port_io, ports::hyperbios_gate,
+                                                        dispatcher_.service_bitmap()});
+    faults_.on_discovery(leaves, discovery_base_leaf);
+    accel->set_cpuid(leaves);
     accel->prepare_multiboot_entry(image_.entry, info);
     std::lock_guard lock(accel_mutex_);
     accel_ = std::move(accel);
@@ -134,6 +138,9 @@ int machine::run()
 int machine::run_to_end()
 {
     note("accelerator: " + selection_.reason);
+    for (const fault_info& f : all_faults())
+        if (f.id == faults_.active())
+            note(std::string("injecting fault '") + f.name + "': " + f.description + " (this host is deliberately broken)");
     watchdog dog(config_.timeout_seconds, [this] {
         std::lock_guard lock(accel_mutex_);
         if (accel_)
@@ -200,6 +207,8 @@ io_reply machine::on_io(const io_access& access)
 {
     if (access.port == ports::hyperbios_gate && access.is_write && access.size == 4)
         return hypercall();
+    if (access.port == ports::hyperbios_gate && faults_.serves_odd_gate_access(access))
+        return hypercall();
     if (access.port == debug_console::port) {
         if (!access.is_write)
             return {debug_console::port, false};  // read-back, as QEMU and Bochs answer
@@ -221,7 +230,9 @@ io_reply machine::hypercall()
 {
     vcpu_registers regs = accel_->registers();
     const call_request request{regs.rax, {regs.rdi, regs.rsi, regs.rcx, regs.r8, regs.r9}};
-    const call_result result = dispatcher_.dispatch(request);
+    call_result result = dispatcher_.dispatch(request);
+    if (faults_.active() != fault::none)
+        faults_.after_call(request, result, regs, memory_);
     ++calls_;
     if (config_.trace)
         trace("call " + std::to_string(calls_) + ": " + call_name(request.call) + "(" + hex(regs.rdi) + ", " +

@@ -7,6 +7,7 @@
 #include "accel/accelerator.hpp"
 #include "accel/select.hpp"
 #include "core/dispatcher.hpp"
+#include "core/fault_injection.hpp"
 #include "core/guest_memory.hpp"
 #include "core/multiboot_loader.hpp"
 #include "devices/clock.hpp"
@@ -32,6 +33,7 @@ struct machine_config {
     std::string cmdline;         // Multiboot command line (the image path, then any arguments)
     bool trace = false;
     bool stats = false;  // print call, exit and ioctl counts at the end
+    fault injected_fault = fault::none;  // a deliberate deviation, for testing the conformance suite
     const profile* policy = &full_profile();
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();  // for --trace times
 };
@@ -75,6 +77,7 @@ private:
     power_state power_;
     dispatcher dispatcher_;
     accelerator_selection selection_;
+    fault_injector faults_;
     std::mutex accel_mutex_;  // guards accel_ against the watchdog thread
     std::unique_ptr<accelerator> accel_;
     std::optional<outcome> outcome_;  // set when the guest ends the run itself

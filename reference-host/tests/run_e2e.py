@@ -10,6 +10,7 @@ import argparse
 import pathlib
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -23,6 +24,7 @@ def main():
     build = pathlib.Path(args.build).resolve()
     python = sys.executable or "/usr/bin/python3"
     hbvm = build / "bin" / "hbvm"
+    results = tempfile.mkdtemp(prefix=f"conformance-{args.accel}-")  # the build tree may be read-only here
     tests = [
         ("host.e2e.cli", [python, ROOT / "reference-host/tests/test_cli.py", "--hbvm", hbvm,
                           "--guests", build / "reference-host/tests/guests",
@@ -30,7 +32,7 @@ def main():
         ("example.hello.reference-host", [python, ROOT / "examples/hello/test_hello.py", "reference-host",
                                           "--build", build, "--accel", args.accel]),
         ("conformance.reference-host", [python, ROOT / "conformance/hyperbios-conform",
-                                        "--images", build / "conformance/images",
+                                        "--images", build / "conformance/images", "--out", results,
                                         "--host", f"{hbvm} run {{image}} --accel {args.accel} --timeout 120"]),
     ]
     results = []

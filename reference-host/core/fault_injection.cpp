@@ -1,0 +1,136 @@
+#include "core/fault_injection.hpp"
+
+#include <hyperbios/abi.hpp>
+
+namespace hbvm {
+
+const std::vector<fault_info>& all_faults()
+{
+    static const std::vector<fault_info> faults = {
+        {fault::unknown_call_invalid_param, "unknown-call-invalid-param",
+         "an unknown service answers INVALID_PARAM instead of NOT_SUPPORTED"},
+        {fault::spec_version_off_by_one, "spec-version-off-by-one",
+         "BASE.get_spec_version reports one minor version more than CPUID"},
+        {fault::buffers_unchecked, "buffers-unchecked", "buffers outside guest RAM are accepted"},
+        {fault::reserved_call_bits_ignored, "reserved-call-bits-ignored", "call-word bits 63:32 are ignored"},
+        {fault::reserved_arg_bits_ignored, "reserved-arg-bits-ignored", "reserved argument bits are ignored"},
+        {fault::wrong_interface_signature, "wrong-interface-signature", "CPUID leaf B+1 EAX is not the HBIO signature"},
+        {fault::phantom_service, "phantom-service", "discovery advertises a service (7) that is absent"},
+        {fault::clock_goes_backwards, "clock-goes-backwards", "the monotonic clock steps back 1 ms every 50 reads"},
+        {fault::clobbers_rsi, "clobbers-rsi", "every call changes RSI"},
+        {fault::value_on_failure, "value-on-failure", "RDX is not zero when a call fails"},
+        {fault::impl_name_overrun, "impl-name-overrun", "BASE.get_impl_name writes one byte past the buffer"},
+        {fault::resolution_zero, "resolution-zero", "TIME.resolution_ns reports 0"},
+        {fault::wallclock_in_milliseconds, "wallclock-in-milliseconds", "TIME.wallclock_ns returns milliseconds"},
+        {fault::absent_service_version, "absent-service-version",
+         "BASE.probe_service reports version 1 for absent services"},
+        {fault::status_outside_table, "status-outside-table", "unknown calls answer -99, a code not in the table"},
+        {fault::byte_out_is_a_call, "byte-out-is-a-call", "an 8-bit OUT to the gate port is served as a call"},
+        {fault::cpuid_depends_on_subleaf, "cpuid-depends-on-subleaf", "the HyperBIOS leaves change with ECX"},
+        {fault::console_write_short, "console-write-short", "CONSOLE.write reports one byte fewer than it wrote"},
+    };
+    return faults;
+}
+
+std::optional<fault> parse_fault(std::string_view name)
+{
+    for (const fault_info& f : all_faults())
+        if (name == f.name)
+            return f.id;
+    return std::nullopt;
+}
+
+void fault_injector::after_call(const call_request& request, call_result& result, vcpu_registers& regs,
+                                guest_memory& memory)
+{
+    using fn = abi::function;
+    const auto is = [&](fn f) { return request.call == uint64_t(f); };
+    const bool unknown = !(request.call & abi::call_reserved_mask) && !abi::find_function(request.call);
+    switch (fault_) {
+    case fault::unknown_call_invalid_param:
+        if (unknown)
+            result = fail(abi::status::invalid_param);
+        break;
+    case fault::spec_version_off_by_one:
+        if (is(fn::base_get_spec_version))
+            result.value += 1;
+        break;
+    case fault::buffers_unchecked:
+        if (result.status == abi::status::invalid_address)
+            result = succeed(0);
+        break;
+    case fault::reserved_call_bits_ignored:
+        if ((request.call & abi::call_reserved_mask) && result.status == abi::status::invalid_param &&
+            abi::find_function(request.call & ~abi::call_reserved_mask))
+            result = succeed(abi::spec_version);  // as if the call had been made without the bits
+        break;
+    case fault::reserved_arg_bits_ignored:
+        if (result.status == abi::status::invalid_param && is(fn::base_probe_service))
+            result = succeed(0);
+        if (result.status == abi::status::invalid_param && is(fn::power_shutdown))
+            result = succeed(), result.request = {machine_request::kind::shutdown, uint8_t(request.args[0])};
+        break;
+    case fault::clock_goes_backwards:
+        if (is(fn::time_monotonic_ns)) {
+            if (++monotonic_calls_ % 50 == 0 && last_monotonic_ > 1000000)
+                result.value = last_monotonic_ - 1000000;
+            last_monotonic_ = result.value;
+        }
+        break;
+    case fault::clobbers_rsi: regs.rsi ^= 0x1; break;
+    case fault::value_on_failure:
+        if (result.status != abi::status::success)
+            result.value = 0xBAD;
+        break;
+    case fault::impl_name_overrun:
+        // One byte past the buffer, and only where that byte is guest RAM.
+        if (is(fn::base_get_impl_name) && result.status == abi::status::success && request.args[1] < result.value)
+            if (auto byte = memory.write(guest_address{request.args[0] + request.args[1]}, 1))
+                (*byte)[0] = std::byte{'!'};
+        break;
+    case fault::resolution_zero:
+        if (is(fn::time_resolution_ns))
+            result.value = 0;
+        break;
+    case fault::wallclock_in_milliseconds:
+        if (is(fn::time_wallclock_ns))
+            result.value /= 1000000;
+        break;
+    case fault::absent_service_version:
+        if (is(fn::base_probe_service) && result.status == abi::status::success && result.value == 0)
+            result.value = 1;
+        break;
+    case fault::status_outside_table:
+        if (unknown)
+            result = {abi::status(-99), 0, {}};
+        break;
+    case fault::console_write_short:
+        if (is(fn::console_write) && result.status == abi::status::success && result.value > 0)
+            result.value -= 1;
+        break;
+    default: break;
+    }
+}
+
+void fault_injector::on_discovery(std::vector<cpuid_entry>& leaves, uint32_t base_leaf) const
+{
+    for (cpuid_entry& e : leaves) {
+        if (fault_ == fault::wrong_interface_signature && e.leaf == base_leaf + abi::cpuid_leaf_interface)
+            e.eax ^= 0x01000000;  // "HBIO" becomes "HBIN"
+        if (fault_ == fault::phantom_service && e.leaf == base_leaf + abi::cpuid_leaf_services)
+            e.eax |= 1u << 7;
+    }
+    if (fault_ == fault::cpuid_depends_on_subleaf) {
+        std::vector<cpuid_entry> odd;
+        for (const cpuid_entry& e : leaves)
+            odd.push_back({e.leaf, 0x1234, e.eax, e.ebx ^ 0x10, e.ecx, e.edx, true});
+        leaves.insert(leaves.begin(), odd.begin(), odd.end());  // specific entries first
+    }
+}
+
+bool fault_injector::serves_odd_gate_access(const io_access& access) const
+{
+    return fault_ == fault::byte_out_is_a_call && access.is_write && access.size == 1;
+}
+
+}  // namespace hbvm

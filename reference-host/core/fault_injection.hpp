@@ -1,0 +1,76 @@
+// Deliberate deviations from the spec, for proving that the conformance suite
+// catches them (hbvm run --inject-fault NAME). Each fault changes what the guest
+// observes at one of three points — a call's result, the discovery leaves, or
+// which port accesses count as calls — and never makes the host touch memory it
+// has not checked: a "missing bounds check" is simulated by answering as if the
+// buffer were fine, not by reading past guest RAM.
+#ifndef HBVM_CORE_FAULT_INJECTION_HPP
+#define HBVM_CORE_FAULT_INJECTION_HPP
+
+#include "accel/accelerator.hpp"
+#include "core/dispatcher.hpp"
+#include "core/guest_memory.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hbvm {
+
+enum class fault {
+    none,
+    unknown_call_invalid_param,   // unknown service answers INVALID_PARAM instead of NOT_SUPPORTED
+    spec_version_off_by_one,      // get_spec_version reports one minor version more than CPUID
+    buffers_unchecked,            // buffers outside RAM are accepted (answered SUCCESS, nothing copied)
+    reserved_call_bits_ignored,   // call-word bits 63:32 are ignored
+    reserved_arg_bits_ignored,    // reserved argument bits are ignored (probe_service, shutdown)
+    wrong_interface_signature,    // CPUID leaf B+1 EAX is not "HBIO"
+    phantom_service,              // discovery advertises service 7, which is absent
+    clock_goes_backwards,         // every 50th monotonic reading is 1 ms earlier than the last
+    clobbers_rsi,                 // RSI is changed by every call
+    value_on_failure,             // RDX keeps a non-zero value when a call fails
+    impl_name_overrun,            // get_impl_name writes one byte past the buffer
+    resolution_zero,              // resolution_ns reports 0
+    wallclock_in_milliseconds,    // wallclock_ns returns milliseconds
+    absent_service_version,       // probe_service reports version 1 for absent services
+    status_outside_table,         // unknown calls answer -99
+    byte_out_is_a_call,           // an 8-bit OUT to the gate port is served as a call
+    cpuid_depends_on_subleaf,     // the HyperBIOS leaves change with ECX
+    console_write_short,          // console.write reports one byte fewer than it wrote
+};
+
+struct fault_info {
+    fault id;
+    const char* name;
+    const char* description;
+};
+
+const std::vector<fault_info>& all_faults();
+std::optional<fault> parse_fault(std::string_view name);
+
+class fault_injector {
+public:
+    explicit fault_injector(fault f) : fault_(f) {}
+
+    fault active() const { return fault_; }
+
+    // Changes the result of a dispatched call, or the call's register effects.
+    void after_call(const call_request& request, call_result& result, vcpu_registers& regs, guest_memory& memory);
+
+    // Changes the CPUID leaves of discovery before the accelerator gets them.
+    void on_discovery(std::vector<cpuid_entry>& leaves, uint32_t base_leaf) const;
+
+    // True when a port access to the gate that is not a 32-bit OUT must be served as a call.
+    bool serves_odd_gate_access(const io_access& access) const;
+
+private:
+    fault fault_;
+    uint64_t monotonic_calls_ = 0;
+    uint64_t last_monotonic_ = 0;
+};
+
+}  // namespace hbvm
+
+#endif
