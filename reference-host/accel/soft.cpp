@@ -123,15 +123,15 @@ vm_exit soft_accelerator::run(exit_handler& handler)
     exit_.reset();
     if (stop_requested_)
         return {vm_exit::kind::stopped, 0, 0, "stop requested"};
-    for (;;) {
-        const uc_err err = uc_emu_start(uc_, start_, 0, 0, 0);
-        start_ = reg(uc_, UC_X86_REG_RIP);
-        if (exit_)
-            return *exit_;
-        if (stop_requested_)
-            return {vm_exit::kind::stopped, 0, 0, "stop requested"};
-        return exit_after_return(err);
-    }
+    // One emulation run: every guest exit is served inside the hooks, so
+    // uc_emu_start returns only when the run ends.
+    const uc_err err = uc_emu_start(uc_, start_, 0, 0, 0);
+    start_ = reg(uc_, UC_X86_REG_RIP);
+    if (exit_)
+        return *exit_;
+    if (stop_requested_)
+        return {vm_exit::kind::stopped, 0, 0, "stop requested"};
+    return exit_after_return(err);
 }
 
 vm_exit soft_accelerator::exit_after_return(uc_err err)

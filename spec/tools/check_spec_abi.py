@@ -17,6 +17,23 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import hyperbios_spec  # noqa: E402
 
 
+def compare_table(problems, kind, spec_items, abi_items, key, fields):
+    """Appends to `problems` every entry missing on one side and every field that differs."""
+    spec_map = {key(i): i for i in spec_items}
+    abi_map = {key(i): i for i in abi_items}
+    normal = lambda v: v.lower() if isinstance(v, str) and v.startswith("0x") else v  # noqa: E731
+    for k in sorted(set(spec_map) | set(abi_map)):
+        s, a = spec_map.get(k), abi_map.get(k)
+        label = f"{kind} {' '.join(map(str, k)) if isinstance(k, tuple) else k} ('{(s or a).get('name', k)}')"
+        if not s:
+            problems.append(f"{label} is in the ABI table but not in the spec")
+        elif not a:
+            problems.append(f"{label} is in the spec ({s['where']}) but not in the ABI table")
+        else:
+            problems += [f"{label}: {f} '{s[f]}' in the spec ({s['where']}), '{a[f]}' in the ABI table"
+                         for f in fields if normal(s[f]) != normal(a[f])]
+
+
 def compare(spec_dir, abi_path):
     """Returns a list of differences, empty when the spec and the ABI table agree."""
     try:
@@ -26,55 +43,14 @@ def compare(spec_dir, abi_path):
     abi = json.loads(pathlib.Path(abi_path).read_text())
     problems = []
 
-    def keyed(items, key):
-        return {key(i): i for i in items}
-
-    # Services: ID, name, version.
-    spec_services = keyed(spec["services"], lambda s: s["name"])
-    abi_services = keyed(abi["services"], lambda s: s["name"])
-    for name in sorted(set(spec_services) | set(abi_services)):
-        s, a = spec_services.get(name), abi_services.get(name)
-        if not s:
-            problems.append(f"service '{name}' is in the ABI table but has no chapter in the spec")
-        elif not a:
-            problems.append(f"service '{name}' has a chapter in the spec ({s['where']}) but is not in the ABI table")
-        else:
-            if s["id"] != a["id"].lower():
-                problems.append(f"service '{name}': ID {s['id']} in the spec ({s['where']}), {a['id']} in the ABI table")
-            if s["version"] != a["version"]:
-                problems.append(f"service '{name}': version {s['version']} in the spec ({s['where']}), "
-                                f"{a['version']} in the ABI table")
-
-    # Functions: keyed by (service, function ID); names, versions and requirements must agree.
-    spec_functions = keyed(spec["functions"], lambda f: (f["service"], f["id"]))
-    abi_functions = keyed(abi["functions"], lambda f: (f["service"], f["id"].lower()))
-    for key in sorted(set(spec_functions) | set(abi_functions)):
-        s, a = spec_functions.get(key), abi_functions.get(key)
-        label = f"{key[0]} function {key[1]}"
-        if not s:
-            problems.append(f"{label} ('{a['name']}') is in the ABI table but not in the spec's function listing")
-            continue
-        if not a:
-            problems.append(f"{label} ('{s['name']}') is in the spec ({s['where']}) but not in the ABI table")
-            continue
-        for field in ("name", "since", "requirement"):
-            if s[field] != a[field]:
-                problems.append(f"{label}: {field} '{s[field]}' in the spec ({s['where']}), "
-                                f"'{a[field]}' in the ABI table")
-        if a["requirement"] not in spec["requirements"]:
-            problems.append(f"{label}: requirement {a['requirement']} is not defined in the spec")
-
-    # Status codes: name <-> value.
-    spec_status = keyed(spec["statuses"], lambda s: s["name"])
-    abi_status = keyed(abi["statuses"], lambda s: s["name"])
-    for name in sorted(set(spec_status) | set(abi_status)):
-        s, a = spec_status.get(name), abi_status.get(name)
-        if not s:
-            problems.append(f"status {name} is in the ABI table but not in the spec's status table")
-        elif not a:
-            problems.append(f"status {name} is in the spec ({s['where']}) but not in the ABI table")
-        elif s["value"] != a["value"]:
-            problems.append(f"status {name}: value {s['value']} in the spec ({s['where']}), {a['value']} in the ABI table")
+    compare_table(problems, "service", spec["services"], abi["services"], lambda x: x["name"], ("id", "version"))
+    # Functions are keyed by (service, function ID); names, versions and requirements must agree.
+    compare_table(problems, "function", spec["functions"], abi["functions"],
+                  lambda x: (x["service"], x["id"].lower()), ("name", "since", "requirement"))
+    for f in abi["functions"]:
+        if f["requirement"] not in spec["requirements"]:
+            problems.append(f"{f['service']}.{f['name']}: requirement {f['requirement']} is not defined in the spec")
+    compare_table(problems, "status", spec["statuses"], abi["statuses"], lambda x: x["name"], ("value",))
     return problems
 
 
