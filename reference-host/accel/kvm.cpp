@@ -1,4 +1,5 @@
 #include "accel/kvm.hpp"
+#include "core/text.hpp"
 
 #include "core/error.hpp"
 #include "core/multiboot_loader.hpp"
@@ -26,12 +27,6 @@ constexpr int kick_signal = SIGUSR2;            // interrupts KVM_RUN for reques
 constexpr uint64_t boot_gdt = boot_layout::accelerator_scratch;  // flat GDT for the Multiboot entry
 constexpr uint64_t tss_address = 0xFFFBD000;    // three pages below 4 GiB, above RAM (--mem caps at 3 GiB)
 
-std::string hex(uint64_t v)
-{
-    std::ostringstream s;
-    s << "0x" << std::hex << v;
-    return s.str();
-}
 
 // <linux/kvm.h> declares kvm_cpuid2's entries with __DECLARE_FLEX_ARRAY, whose
 // empty struct takes one byte in C++: there the entries sit at offset 12 instead

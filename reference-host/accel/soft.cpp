@@ -1,4 +1,5 @@
 #include "accel/soft.hpp"
+#include "core/text.hpp"
 
 #include "core/error.hpp"
 #include "core/multiboot_loader.hpp"
@@ -30,12 +31,6 @@ constexpr int gpr_ids[] = {UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X8
 constexpr int gpr_count = 16;  // set_registers writes these; RIP and RFLAGS stay as they are
 static_assert(sizeof(vcpu_registers) == sizeof(gpr_ids) / sizeof(gpr_ids[0]) * sizeof(uint64_t));
 
-std::string hex(uint64_t v)
-{
-    std::ostringstream s;
-    s << "0x" << std::hex << v;
-    return s.str();
-}
 
 uint64_t reg(uc_engine* uc, int id)
 {

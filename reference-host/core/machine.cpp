@@ -1,4 +1,5 @@
 #include "core/machine.hpp"
+#include "core/text.hpp"
 
 #include "core/discovery.hpp"
 #include "core/error.hpp"
@@ -21,12 +22,6 @@ constexpr uint32_t discovery_base_leaf = 0x40000000;
 constexpr char vendor_signature[] = "HyperBIOSRef";  // 12 bytes in CPUID leaf base+0
 constexpr uint64_t reference_host_impl_id = 1;       // spec registry: the reference host
 
-std::string hex(uint64_t v)
-{
-    std::ostringstream s;
-    s << "0x" << std::hex << v;
-    return s.str();
-}
 
 std::string seconds(double s)
 {

@@ -1,4 +1,5 @@
 #include "core/multiboot_loader.hpp"
+#include "core/text.hpp"
 
 #include "core/error.hpp"
 
@@ -18,12 +19,6 @@ namespace mb = hyperbios::multiboot;
 constexpr size_t header_search_limit = 8192;
 constexpr uint32_t supported_required_flags = mb::header_page_align | mb::header_memory_info;
 
-std::string hex(uint64_t v)
-{
-    std::ostringstream s;
-    s << "0x" << std::hex << v;
-    return s.str();
-}
 
 [[noreturn]] void reject(const std::string& why) { throw error(exit_status::bad_image, why); }
 
