@@ -45,14 +45,13 @@ void watchdog::loop(double timeout_seconds)
     const bool has_deadline = timeout_seconds > 0;
     const auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
                                              std::chrono::duration<double>(has_deadline ? timeout_seconds : 0));
-    for (;;) {
+    while (fired_ == cause::none) {
         timespec wait{3600, 0};
         if (has_deadline) {
             auto left = deadline - clock::now();
             if (left <= clock::duration::zero()) {
                 fired_ = cause::timeout;
-                stop_();
-                return;
+                break;
             }
             auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
             wait = {time_t(ns / 1000000000), long(ns % 1000000000)};
@@ -60,11 +59,16 @@ void watchdog::loop(double timeout_seconds)
         int sig = sigtimedwait(&set, nullptr, &wait);
         if (sig == SIGUSR1)
             return;
-        if (sig == SIGINT || sig == SIGTERM) {
+        if (sig == SIGINT || sig == SIGTERM)
             fired_ = sig == SIGINT ? cause::interrupt : cause::terminate;
-            stop_();
+    }
+    // Ask again every 100 ms until the run is over: an accelerator can miss a request
+    // that lands just before it starts running (Unicorn clears its stop flag then).
+    for (;;) {
+        stop_();
+        const timespec again{0, 100000000};
+        if (sigtimedwait(&set, nullptr, &again) == SIGUSR1)
             return;
-        }
     }
 }
 

@@ -18,7 +18,7 @@ public:
     static void block_stop_signals();
 
     // `stop` runs on the watchdog thread when the timeout (seconds; 0: none)
-    // expires or a stop signal arrives.
+    // expires or a stop signal arrives, and again every 100 ms until destruction.
     watchdog(double timeout_seconds, std::function<void()> stop);
     ~watchdog();
     watchdog(const watchdog&) = delete;
