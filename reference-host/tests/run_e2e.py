@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Runs the reference host's end-to-end tests on one accelerator and prints each
-result and a summary: the command-line tests, hello, and the conformance suite.
+result and a summary: the command-line tests, hello, the conformance suite and
+its mutation test.
 The nested-KVM lane runs this inside its VM with --accel kvm; the expectations
 are the ones the software engine meets.
 
@@ -34,6 +35,8 @@ def main():
         ("conformance.reference-host", [python, ROOT / "conformance/hyperbios-conform",
                                         "--images", build / "conformance/images", "--out", results,
                                         "--host", f"{hbvm} run {{image}} --accel {args.accel} --timeout 120"]),
+        ("conformance.mutation", [python, ROOT / "conformance/mutation-test", "--hbvm", hbvm,
+                                  "--images", build / "conformance/images", "--accel", args.accel, "--timeout", "60"]),
     ]
     results = []
     for name, command in tests:
