@@ -132,7 +132,8 @@ double same_guest_out_exit_ns(const std::string& image_path, long exits, bool re
 }
 
 struct hyperbios_round {
-    double ns_per_call;
+    double ns_per_call;          // register-only loop around the gate
+    double ns_per_wrapper_call;  // through base::spec_version()
     double ioctls_per_call;
 };
 
@@ -145,22 +146,24 @@ hyperbios_round hyperbios_null_call_ns(const std::string& hbvm, const std::strin
     if (!p)
         die("starting hbvm");
     char line[512];
-    unsigned long long n = 0, total = 0, failures = 1, hypercalls = 0, ioctls = 0;
-    bool got_calls = false, got_stats = false;
+    unsigned long long n = 0, total = 0, failures = 1, wn = 0, wtotal = 0, wfailures = 1, hypercalls = 0, ioctls = 0;
+    bool got_calls = false, got_wrapper = false, got_stats = false;
     while (std::fgets(line, sizeof line, p)) {
-        if (std::sscanf(line, "null-calls %llu total-ns %llu failures %llu", &n, &total, &failures) == 3)
+        if (std::sscanf(line, "null-calls-gate %llu total-ns %llu failures %llu", &n, &total, &failures) == 3)
             got_calls = true;
+        if (std::sscanf(line, "null-calls-wrapper %llu total-ns %llu failures %llu", &wn, &wtotal, &wfailures) == 3)
+            got_wrapper = true;
         unsigned long long exits = 0;
         if (std::sscanf(line, "hbvm: stats: %llu HyperBIOS calls, %llu exits, %llu ioctls", &hypercalls, &exits,
                         &ioctls) == 3)
             got_stats = true;
     }
     const int status = pclose(p);
-    if (!got_calls || !got_stats || failures != 0 || status != 0) {
+    if (!got_calls || !got_wrapper || !got_stats || failures != 0 || wfailures != 0 || status != 0) {
         std::fprintf(stderr, "bench_kvm_calls: hbvm did not report its figures (exit %d): %s\n", status, command.c_str());
         std::exit(1);
     }
-    return {double(total) / double(n), double(ioctls) / double(hypercalls)};
+    return {double(total) / double(n), double(wtotal) / double(wn), double(ioctls) / double(hypercalls)};
 }
 
 double median(std::vector<double> v)
@@ -178,9 +181,9 @@ int main(int argc, char** argv)
                              "Compares a null HyperBIOS call on KVM with a raw OUT exit. Needs /dev/kvm.\n");
         return 64;
     }
-    const long calls = argc > 4 ? std::atol(argv[4]) : 20000;
-    const int rounds = argc > 5 ? std::atoi(argv[5]) : 3;
-    std::vector<double> raw, raw_read, raw_rw, same, same_reply, hb, ioctls;
+    const long calls = argc > 4 ? std::atol(argv[4]) : 10000;
+    const int rounds = argc > 5 ? std::atoi(argv[5]) : 9;
+    std::vector<double> raw, raw_read, raw_rw, same, same_reply, hb, hb_wrapper, ioctls;
     for (int r = 0; r < rounds; ++r) {  // interleaved, so drift hits all alike
         raw.push_back(raw_out_exit_ns(calls, sync::none));
         raw_read.push_back(raw_out_exit_ns(calls, sync::read));
@@ -189,19 +192,29 @@ int main(int argc, char** argv)
         same_reply.push_back(same_guest_out_exit_ns(argv[3], calls, true));
         const hyperbios_round h = hyperbios_null_call_ns(argv[1], argv[2], calls);
         hb.push_back(h.ns_per_call);
+        hb_wrapper.push_back(h.ns_per_wrapper_call);
         ioctls.push_back(h.ioctls_per_call);
     }
     const double raw_ns = median(raw), hb_ns = median(hb);
     std::printf("null call round trip on KVM, median of %d interleaved rounds of %ld calls:\n", rounds, calls);
     const double read_ns = median(raw_read), rw_ns = median(raw_rw), same_ns = median(same);
+    // Per-round ratios: each round measures both sides back to back, so their spread
+    // shows how much of a difference is noise.
+    std::vector<double> ratios;
+    for (size_t i = 0; i < hb.size(); ++i)
+        ratios.push_back(hb[i] / same[i]);
+    std::sort(ratios.begin(), ratios.end());
     std::printf("  real-mode guest, OUT, bare KVM_RUN loop             %9.0f ns\n", raw_ns);
     std::printf("    ... with KVM copying the registers out              %9.0f ns\n", read_ns);
     std::printf("    ... and back in                                     %9.0f ns\n", rw_ns);
     std::printf("  64-bit paged guest, OUT, hbvm's KVM loop (baseline)  %9.0f ns\n", same_ns);
     std::printf("    ... replying in RAX and RDX (register write-back)   %9.0f ns\n", median(same_reply));
     std::printf("  64-bit paged guest, HyperBIOS BASE.get_spec_version  %9.0f ns\n", hb_ns);
+    std::printf("    ... through the C++ wrapper (touches stack, data)   %9.0f ns\n", median(hb_wrapper));
     std::printf("  ratio HyperBIOS call / raw OUT exit, same guest      %9.3f   (target: at most 1.10)\n",
-                hb_ns / same_ns);
+                median(ratios));
+    std::printf("    ... per round: from %.3f to %.3f over %zu rounds\n", ratios.front(), ratios.back(),
+                ratios.size());
     std::printf("  ratio HyperBIOS call / raw exit with register reply  %9.3f   (hbvm's own share)\n",
                 hb_ns / median(same_reply));
     std::printf("  ratio against the real-mode bare loop                %9.3f\n", hb_ns / raw_ns);
