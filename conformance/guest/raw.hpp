@@ -29,6 +29,22 @@ inline raw_result raw_call(hb::abi::function f, uint64_t a0 = 0, uint64_t a1 = 0
     return raw_call(uint64_t(f), a0, a1);
 }
 
+// The optional gates (spec 2.2): the same registers, with VMCALL or VMMCALL
+// instead of the OUT. Only for hosts that advertise them: elsewhere the
+// instruction faults or goes to another hypervisor's handler.
+template <bool amd>
+inline raw_result vm_gate_call(uint64_t call_word, uint64_t a0 = 0, uint64_t a1 = 0)
+{
+    uint64_t rax = call_word, rdx = 0;
+    register uint64_t r8 asm("r8") = 0;
+    register uint64_t r9 asm("r9") = 0;
+    if constexpr (amd)
+        asm volatile("vmmcall" : "+a"(rax), "+d"(rdx) : "D"(a0), "S"(a1), "c"(0ull), "r"(r8), "r"(r9) : "memory");
+    else
+        asm volatile("vmcall" : "+a"(rax), "+d"(rdx) : "D"(a0), "S"(a1), "c"(0ull), "r"(r8), "r"(r9) : "memory");
+    return {int64_t(rax), rdx};
+}
+
 // Every general-purpose register and RFLAGS, loaded before and stored after one
 // gate instruction by conformance_gate_all (below).
 struct register_block {

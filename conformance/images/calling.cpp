@@ -94,10 +94,31 @@ void run_checks()
     // HB-CALL-006 is shown by every call above having worked through the port gate.
     check("HB-CALL-006", (hb::detect().gates & hb::abi::gate_port_io) != 0, "the port-I/O gate is advertised");
 
-    if (hb::detect().gates & (hb::abi::gate_vmcall | hb::abi::gate_vmmcall))
-        check("HB-CALL-008", false, "VMCALL/VMMCALL gate advertised but this image cannot test it yet");
-    else
+    // HB-CALL-008: an advertised VMCALL/VMMCALL gate answers exactly as the port gate.
+    const uint32_t gates = hb::detect().gates;
+    if (!(gates & (hb::abi::gate_vmcall | hb::abi::gate_vmmcall)))
         skip("HB-CALL-008", "results through VMCALL/VMMCALL equal the port gate's", "the host advertises neither");
+    for (const bool amd : {false, true}) {
+        if (!(gates & (amd ? hb::abi::gate_vmmcall : hb::abi::gate_vmcall)))
+            continue;
+        const char* gate = amd ? "VMMCALL" : "VMCALL";
+        const uint64_t probes[][2] = {
+            {uint64_t(fn::base_get_spec_version), 0},
+            {uint64_t(fn::base_probe_service), uint64_t(hb::abi::service::console)},
+            {uint64_t(fn::base_probe_service), 0x7FFF},
+            {hb::abi::make_call(0x7FFF, 0), 0},
+            {uint64_t(fn::base_get_spec_version) | (1ull << 40), 0},
+        };
+        for (const auto& p : probes) {
+            const raw_result port = raw_call(p[0], p[1]);
+            const raw_result vm = amd ? vm_gate_call<true>(p[0], p[1]) : vm_gate_call<false>(p[0], p[1]);
+            line what, why;
+            what.put("call ").hex(p[0]).put(" through ").put(gate).put(" answers as through the port gate");
+            why.put("port ").sdec(port.status).put('/').hex(port.value).put(", ").put(gate).put(' ').sdec(vm.status).put(
+                '/').hex(vm.value);
+            check("HB-CALL-008", vm.status == port.status && vm.value == port.value, what.c_str(), why.c_str());
+        }
+    }
 
     // HB-STS-001: every status seen above, and for each function with zero arguments, is in the table.
     bool only_spec = hb::abi::is_spec_status(int64_t(after.rax)) && hb::abi::is_spec_status(int64_t(failed.rax));

@@ -28,6 +28,8 @@ const std::vector<fault_info>& all_faults()
         {fault::byte_out_is_a_call, "byte-out-is-a-call", "an 8-bit OUT to the gate port is served as a call"},
         {fault::cpuid_depends_on_subleaf, "cpuid-depends-on-subleaf", "the HyperBIOS leaves change with ECX"},
         {fault::console_write_short, "console-write-short", "CONSOLE.write reports one byte fewer than it wrote"},
+        {fault::phantom_vmcall_gate, "phantom-vmcall-gate",
+         "discovery advertises the VMCALL and VMMCALL gates, which the host does not serve"},
     };
     return faults;
 }
@@ -119,6 +121,8 @@ void fault_injector::on_discovery(std::vector<cpuid_entry>& leaves, uint32_t bas
             e.eax ^= 0x01000000;  // "HBIO" becomes "HBIN"
         if (fault_ == fault::phantom_service && e.leaf == base_leaf + abi::cpuid_leaf_services)
             e.eax |= 1u << 7;
+        if (fault_ == fault::phantom_vmcall_gate && e.leaf == base_leaf + abi::cpuid_leaf_interface)
+            e.ecx |= abi::gate_vmcall | abi::gate_vmmcall;
     }
     if (fault_ == fault::cpuid_depends_on_subleaf) {
         std::vector<cpuid_entry> odd;

@@ -39,6 +39,7 @@ enum class fault {
     byte_out_is_a_call,           // an 8-bit OUT to the gate port is served as a call
     cpuid_depends_on_subleaf,     // the HyperBIOS leaves change with ECX
     console_write_short,          // console.write reports one byte fewer than it wrote
+    phantom_vmcall_gate,          // discovery advertises the VMCALL and VMMCALL gates, which are not served
 };
 
 struct fault_info {
