@@ -14,6 +14,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace hbvm {
 
@@ -67,7 +68,11 @@ using call_handler = std::function<call_result(const call&)>;
 
 class dispatcher {
 public:
-    dispatcher(guest_memory& memory, const profile& profile);
+    // `table` is the ABI table the calls are decoded with: abi::functions, or a
+    // synthetic one in unit tests. Throws hbvm::error when the profile breaks a
+    // rule of the spec (HB-BASE-007: BASE is offered and never denied).
+    dispatcher(guest_memory& memory, const profile& profile,
+               std::span<const abi::function_desc> table = abi::functions);
 
     // Registers the handler of `function`; each function at most once.
     void add(abi::function function, call_handler handler);
@@ -101,7 +106,8 @@ private:
 
     guest_memory& memory_;
     const profile& profile_;
-    std::array<entry, abi::function_count> entries_;
+    std::span<const abi::function_desc> table_;
+    std::vector<entry> entries_;  // one per function of table_
     std::array<int8_t, direct_services * direct_functions> direct_;
 };
 

@@ -1,4 +1,5 @@
 #include "core/dispatcher.hpp"
+#include "core/error.hpp"
 #include "devices/clock.hpp"
 #include "devices/terminal.hpp"
 #include "services/services.hpp"
@@ -222,6 +223,58 @@ TEST(Dispatcher, RefusesTwoHandlersForOneFunction)
     dispatcher d(memory, full_profile());
     d.add(abi::function::time_monotonic_ns, [](const call&) { return succeed(); });
     EXPECT_THROW(d.add(abi::function::time_monotonic_ns, [](const call&) { return succeed(); }), std::logic_error);
+}
+
+// Spec 2.1 orders the reserved-bit checks of all arguments before any buffer
+// check. No function of today's table has an argument with reserved bits after a
+// buffer, so a synthetic entry pins the order: (in buffer, length, flags).
+TEST(Dispatcher, ReservedBitsOfEveryArgumentComeBeforeBufferChecks)
+{
+    constexpr auto synthetic_service = abi::service(0x001E);
+    constexpr auto synthetic_call = abi::function(abi::make_call(0x001E, 0x0002));
+    const abi::function_desc table[] = {
+        {synthetic_call, synthetic_service, 0x0002, "synthetic", "write_flags", abi::make_version(0, 1),
+         {abi::arg_kind::in_buffer, abi::arg_kind::length, abi::arg_kind::exit_code, abi::arg_kind::none,
+          abi::arg_kind::none},
+         abi::result_kind::count, "HB-GEN-001"},
+    };
+    guest_memory memory(ram);
+    profile with_synthetic{"synthetic", "", {abi::service::base, synthetic_service}, {}};
+    dispatcher d(memory, with_synthetic, table);
+    int handled = 0;
+    d.add(synthetic_call, [&](const call&) { ++handled; return succeed(); });
+    const uint64_t word = uint64_t(synthetic_call);
+    const uint64_t outside = ram + 0x1000, reserved_flag = 0x100;
+    EXPECT_EQ(d.dispatch({word, {outside, 16, reserved_flag, 0, 0}}).status, abi::status::invalid_param);
+    EXPECT_EQ(d.dispatch({word, {outside, 16, 0x01, 0, 0}}).status, abi::status::invalid_address);
+    EXPECT_EQ(d.dispatch({word, {0x1000, 16, reserved_flag, 0, 0}}).status, abi::status::invalid_param);
+    EXPECT_EQ(handled, 0);
+    EXPECT_EQ(d.dispatch({word, {0x1000, 16, 0x01, 0, 0}}).status, abi::status::success);
+    EXPECT_EQ(handled, 1);
+}
+
+TEST(Dispatcher, RefusesAProfileWithoutBase)
+{
+    guest_memory memory(ram);
+    const profile without_base{"no-base", "", {abi::service::console}, {}};
+    try {
+        dispatcher d(memory, without_base);
+        FAIL() << "a profile without BASE was accepted";
+    } catch (const error& e) {
+        EXPECT_NE(std::string(e.what()).find("does not offer BASE"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("HB-BASE-007"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Dispatcher, RefusesAProfileThatDeniesABaseCall)
+{
+    guest_memory memory(ram);
+    for (const abi::function_desc& f : abi::functions) {
+        if (f.svc != abi::service::base)
+            continue;
+        const profile denies_base{"denies-base", "", {abi::service::base}, {f.call}};
+        EXPECT_THROW(dispatcher(memory, denies_base), error) << "base." << f.name;
+    }
 }
 
 }  // namespace
