@@ -34,6 +34,21 @@ bool preserved(const register_block& before, const register_block& after, bool r
     return true;
 }
 
+// Registers after a REP OUTSD (rep = true) or OUTSD naming the gate port.
+struct string_out_registers {
+    uint64_t rax, rdx, rcx, rsi;
+};
+
+string_out_registers string_out_to_gate(uint64_t eax, const uint32_t* words, uint64_t count, bool rep)
+{
+    string_out_registers r{eax, hb::detect().port, count, uint64_t(words)};
+    if (rep)
+        asm volatile("cld; rep outsl" : "+a"(r.rax), "+d"(r.rdx), "+c"(r.rcx), "+S"(r.rsi) : : "memory");
+    else
+        asm volatile("cld; outsl" : "+a"(r.rax), "+d"(r.rdx), "+c"(r.rcx), "+S"(r.rsi) : : "memory");
+    return r;
+}
+
 }  // namespace
 
 void run_checks()
@@ -89,6 +104,27 @@ void run_checks()
         const bool is_in = kind == 3;
         const bool untouched = preserved(b, a, is_in, false) && (is_in || a.rax == b.rax);
         check("HB-CALL-007", untouched, d.c_str());
+    }
+
+    // HB-CALL-009: OUTS elements that differ from EAX are not calls. EAX holds
+    // TIME.monotonic_ns, which would replace RAX and RDX if an element were served.
+    {
+        static uint32_t words[3] = {0xC0DE0001u, 0xC0DE0002u, 0xC0DE0003u};
+        const uint64_t clock_call = uint64_t(fn::time_monotonic_ns);
+        const uint16_t port = hb::detect().port;
+        for (const bool rep : {true, false}) {
+            const uint64_t count = rep ? 3 : 0x77;
+            const string_out_registers r = string_out_to_gate(clock_call, words, count, rep);
+            const uint64_t advanced = rep ? 12 : 4;
+            line what, why;
+            what.put(rep ? "REP OUTSD" : "OUTSD").put(" of values other than EAX to the gate port is not a call");
+            why.put("rax ").hex(r.rax).put(" rdx ").hex(r.rdx).put(" rcx ").hex(r.rcx).put(" rsi+").hex(
+                r.rsi - uint64_t(words));
+            check("HB-CALL-009",
+                  r.rax == clock_call && r.rdx == port && r.rcx == (rep ? 0 : count) &&
+                      r.rsi == uint64_t(words) + advanced,
+                  what.c_str(), why.c_str());
+        }
     }
 
     // HB-CALL-006 is shown by every call above having worked through the port gate.

@@ -98,7 +98,9 @@ public:
     // translated guest code drop what they hold for that range.
     virtual void guest_memory_written(uint64_t address, uint64_t length) = 0;
 
-    // Ends run() as soon as possible; callable from any thread.
+    // Ends run() as soon as possible; callable from any thread. A back end blocked
+    // in a system call also needs the vCPU thread kicked (stop::kick_vcpu), which
+    // the watchdog does after calling this.
     virtual void request_stop() = 0;
 
     virtual accelerator_stats stats() const = 0;

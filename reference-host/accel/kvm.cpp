@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -23,7 +22,6 @@ namespace hbvm {
 namespace {
 
 constexpr const char* device = "/dev/kvm";
-constexpr int kick_signal = SIGUSR2;            // interrupts KVM_RUN for request_stop()
 constexpr uint64_t boot_gdt = boot_layout::accelerator_scratch;  // flat GDT for the Multiboot entry
 constexpr uint64_t tss_address = 0xFFFBD000;    // three pages below 4 GiB, above RAM (--mem caps at 3 GiB)
 
@@ -56,15 +54,6 @@ private:
 };
 
 [[noreturn]] void fail(const std::string& what) { throw error(exit_status::host_failure, "KVM: " + what); }
-
-void install_kick_handler()
-{
-    // An empty handler, without SA_RESTART, so that the signal makes KVM_RUN return EINTR.
-    struct sigaction action {};
-    action.sa_handler = [](int) {};
-    sigemptyset(&action.sa_mask);
-    sigaction(kick_signal, &action, nullptr);
-}
 
 kvm_segment flat_segment(uint16_t selector, uint8_t type)
 {
@@ -134,7 +123,7 @@ int kvm_accelerator::checked_ioctl(int fd, unsigned long request, void* arg, con
     return r;
 }
 
-kvm_accelerator::kvm_accelerator(guest_memory& memory) : memory_(memory), vcpu_thread_(pthread_self())
+kvm_accelerator::kvm_accelerator(guest_memory& memory) : memory_(memory)
 {
     if (const std::string why = unusable_reason(); !why.empty())
         throw error(exit_status::host_failure, "--accel kvm: " + why);
@@ -143,7 +132,7 @@ kvm_accelerator::kvm_accelerator(guest_memory& memory) : memory_(memory), vcpu_t
         fail(std::string("cannot open ") + device + ": " + std::strerror(errno));
     vm_fd_ = checked_ioctl(kvm_fd_, KVM_CREATE_VM, nullptr, "KVM_CREATE_VM");
     if (ioctl(kvm_fd_, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0)  // needed on Intel, harmless elsewhere
-        ioctl(vm_fd_, KVM_SET_TSS_ADDR, tss_address);
+        checked_ioctl(vm_fd_, KVM_SET_TSS_ADDR, reinterpret_cast<void*>(tss_address), "KVM_SET_TSS_ADDR");
 
     kvm_userspace_memory_region region{};
     region.slot = 0;
@@ -161,7 +150,6 @@ kvm_accelerator::kvm_accelerator(guest_memory& memory) : memory_(memory), vcpu_t
     // KVM copies the general-purpose registers into kvm_run at every exit and back on
     // entry when marked dirty: a call needs no KVM_GET_REGS or KVM_SET_REGS.
     run_->kvm_valid_regs = KVM_SYNC_X86_REGS;
-    install_kick_handler();
 }
 
 kvm_accelerator::~kvm_accelerator()
@@ -242,22 +230,25 @@ void kvm_accelerator::prepare_multiboot_entry(uint32_t entry, uint32_t info)
 
 vm_exit kvm_accelerator::run(exit_handler& handler)
 {
-    vcpu_thread_ = pthread_self();
     for (;;) {
         if (stop_requested_)
             return {vm_exit::kind::stopped, 0, 0, "stop requested"};
         if (counted_ioctl(vcpu_fd_, KVM_RUN, nullptr) < 0) {
             if (errno == EINTR || errno == EAGAIN)
-                continue;  // a kick from request_stop(), or a stray signal
+                continue;  // the watchdog's kick (core/stop.hpp), or a stray signal
             return {vm_exit::kind::internal_error, 0, 0, std::string("KVM_RUN failed: ") + std::strerror(errno)};
         }
         ++exits_;
         switch (run_->exit_reason) {
         case KVM_EXIT_IO: {
-            // One exit may carry several accesses (string I/O with a REP prefix).
+            // One exit may carry several accesses (string I/O with a REP prefix). Each
+            // element goes to the port in DX as it is then, as on the software engine,
+            // which re-reads DX per element: a call served by an earlier element has
+            // replaced RDX (spec 2.2, string instructions on the gate port).
             auto* data = reinterpret_cast<uint8_t*>(run_) + run_->io.data_offset;
             for (uint32_t i = 0; i < run_->io.count; ++i, data += run_->io.size) {
-                io_access access{run_->io.direction == KVM_EXIT_IO_OUT, run_->io.port, run_->io.size, 0};
+                const uint16_t port = i == 0 ? run_->io.port : uint16_t(run_->s.regs.regs.rdx);
+                io_access access{run_->io.direction == KVM_EXIT_IO_OUT, port, run_->io.size, 0};
                 if (access.is_write)
                     std::memcpy(&access.value, data, run_->io.size);
                 const io_reply reply = handler.on_io(access);
@@ -322,9 +313,9 @@ void kvm_accelerator::set_registers(const vcpu_registers& v)
 
 void kvm_accelerator::request_stop()
 {
+    // The caller then kicks the vCPU thread (stop::kick_vcpu) to end a KVM_RUN in progress.
     stop_requested_ = true;
     run_->immediate_exit = 1;  // if KVM_RUN is about to start, it returns at once
-    pthread_kill(vcpu_thread_, kick_signal);
 }
 
 }  // namespace hbvm

@@ -8,7 +8,6 @@
 #include "core/guest_memory.hpp"
 
 #include <atomic>
-#include <pthread.h>
 #include <string>
 
 struct kvm_run;
@@ -41,7 +40,6 @@ private:
     int kvm_fd_ = -1, vm_fd_ = -1, vcpu_fd_ = -1;
     kvm_run* run_ = nullptr;
     size_t run_size_ = 0;
-    pthread_t vcpu_thread_;
     std::atomic<bool> stop_requested_{false};
     uint64_t exits_ = 0, ioctls_ = 0;
 };

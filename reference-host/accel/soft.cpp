@@ -7,8 +7,13 @@
 #include <hyperbios/abi.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 extern "C" const unsigned char hbvm_soft_trampoline_start[];
 extern "C" const unsigned char hbvm_soft_trampoline_end[];
@@ -41,10 +46,53 @@ uint64_t reg(uc_engine* uc, int id)
 
 void set_reg(uc_engine* uc, int id, uint64_t v) { uc_reg_write(uc, id, &v); }
 
+// Unicorn 2.0 reserves a 1 GiB translation buffer when it starts, and when that
+// fails it prints a line of its own and calls exit(1) — the status a guest's
+// shutdown(1) gives. hbvm checks for the room first, and an exit handler turns
+// an exit from inside Unicorn's start into an "hbvm:" line and status 74.
+constexpr uint64_t translator_buffer_size = 1ull << 30;
+std::atomic<bool> engine_starting{false};
+
+std::string address_space_advice()
+{
+    rlimit limit{};
+    std::string current = "limited";
+    if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+        current = std::to_string(limit.rlim_cur >> 20) + " MiB";
+    return "the software engine (Unicorn) needs about 1 GiB of address space for its translation buffer, beyond "
+           "guest RAM, and the address-space limit is " + current +
+           " (ulimit -v): raise it ('ulimit -v unlimited') or use --accel kvm";
+}
+
+void exit_inside_engine_start()
+{
+    if (!engine_starting)
+        return;
+    const std::string line = "\nhbvm: error: the software engine failed to start: " + address_space_advice() + "\n";
+    (void)!write(STDERR_FILENO, line.data(), line.size());
+    _exit(exit_status::host_failure);
+}
+
+void check_address_space()
+{
+    void* probe = mmap(nullptr, translator_buffer_size + (64ull << 20), PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (probe == MAP_FAILED)
+        throw error(exit_status::host_failure, address_space_advice());
+    munmap(probe, translator_buffer_size + (64ull << 20));
+}
+
 }  // namespace
 
 soft_accelerator::soft_accelerator(guest_memory& memory) : memory_(memory)
 {
+    static const bool guard_installed = std::atexit(exit_inside_engine_start) == 0;
+    (void)guard_installed;
+    check_address_space();
+    struct starting {
+        starting() { engine_starting = true; }
+        ~starting() { engine_starting = false; }
+    } during_start;
     check(uc_open(UC_ARCH_X86, UC_MODE_64, &uc_), "uc_open");
     unsigned major = 0, minor = 0;
     uc_version(&major, &minor);

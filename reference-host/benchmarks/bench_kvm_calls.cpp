@@ -115,7 +115,7 @@ double same_guest_out_exit_ns(const std::string& image_path, long exits, bool re
         }
     } handler;
     handler.target = exits;
-    const auto file = hbvm::read_image_file(image_path);
+    const hbvm::image_file file(image_path, 64ull << 20);
     const auto image = hbvm::parse_multiboot_image(file);
     hbvm::guest_memory memory(64ull << 20);
     hbvm::load_multiboot_image(image, file, memory);

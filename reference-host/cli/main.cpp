@@ -1,6 +1,8 @@
 // hbvm: the HyperBIOS reference host's command line.
+#include "core/diagnostics.hpp"
 #include "core/error.hpp"
 #include "core/machine.hpp"
+#include "core/stop.hpp"
 #include "core/watchdog.hpp"
 
 #include <cctype>
@@ -11,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <set>
 #include <string_view>
 #include <vector>
 
@@ -35,7 +38,8 @@ const char usage_text[] =
     "                  from 2M to 3G)\n"
     "  --accel MODE    auto, kvm or soft (default auto: KVM where /dev/kvm can be\n"
     "                  used, the software engine otherwise)\n"
-    "  --timeout S     stop the guest after S seconds (default: no limit)\n"
+    "  --timeout S     stop the guest after S seconds, a decimal number such as 10\n"
+    "                  or 0.5, at most 31536000 (a year); default or 0: no limit\n"
     "  --trace         log every HyperBIOS call and unclaimed port access to stderr\n"
     "  --stats         at the end, print the number of calls, exits and KVM ioctls\n"
     "  --inject-fault NAME\n"
@@ -48,11 +52,16 @@ const char usage_text[] =
     "\n"
     "Exit status: the guest's POWER.shutdown code; otherwise 64 bad usage, 65 bad\n"
     "image, 70 guest crashed, 71 guest halted for good, 74 host failure, 124\n"
-    "--timeout expired, 130 interrupted. The last line on stderr says which.\n";
+    "--timeout expired, 130 Ctrl-C (SIGINT), 128+N another signal N that ends a\n"
+    "process (SIGTERM 143, SIGHUP 129). The last \"hbvm:\" line on stderr says\n"
+    "which. --timeout, SIGINT and SIGTERM stop hbvm within 100 ms whatever the\n"
+    "guest does, even when its console output is stalled; SIGUSR1 and SIGUSR2 are\n"
+    "ignored, and SIGPIPE too: a closed console gives the guest IO_ERROR instead.\n";
 
+// One line, so that the last line on stderr says what was wrong.
 [[noreturn]] void usage_error(const std::string& message)
 {
-    throw error(exit_status::usage, message + "\n(run 'hbvm --help' for the options)");
+    throw error(exit_status::usage, message + " (run 'hbvm --help' for the options)");
 }
 
 uint64_t parse_size(const std::string& text)
@@ -82,23 +91,39 @@ uint64_t parse_size(const std::string& text)
     return bytes;
 }
 
+// A decimal number of seconds: digits, optionally a point and more digits. No
+// signs, spaces, exponents or hexadecimal, which strtod would accept.
 double parse_seconds(const std::string& text)
 {
-    char* end = nullptr;
-    const double value = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0' || !std::isfinite(value) || value < 0)
+    constexpr double max_seconds = 365.0 * 24 * 3600;
+    const size_t point = text.find('.');
+    const std::string whole = text.substr(0, point);
+    const std::string fraction = point == std::string::npos ? "" : text.substr(point + 1);
+    auto digits = [](const std::string& t) {
+        return !t.empty() && t.find_first_not_of("0123456789") == std::string::npos;
+    };
+    const bool well_formed = digits(whole) && (point == std::string::npos || digits(fraction));
+    const double value = well_formed ? std::strtod(text.c_str(), nullptr) : -1;
+    if (!well_formed || !std::isfinite(value))
         usage_error("--timeout " + text + ": expected a number of seconds, e.g. 10 or 0.5");
+    if (value > max_seconds)
+        usage_error("--timeout " + text + ": at most 31536000 seconds (a year)");
     return value;
 }
 
-int run_command(const std::vector<std::string>& args, std::chrono::steady_clock::time_point started)
+int run_command(const std::vector<std::string>& args, std::chrono::steady_clock::time_point started,
+                unsigned reopened_fds)
 {
     machine_config config;
     config.started = started;
+    config.reopened_fds = reopened_fds;
     std::vector<std::string> kernel_args;
     bool have_image = false;
+    std::set<std::string> seen;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
+        if (a.size() > 1 && a[0] == '-' && a != "--" && !seen.insert(a).second)
+            usage_error(a + " is given twice; give each option once");
         auto value = [&](const char* option) -> const std::string& {
             if (i + 1 >= args.size())
                 usage_error(std::string(option) + " needs a value");
@@ -144,8 +169,17 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
     config.cmdline = config.image_path;
     for (const std::string& k : kernel_args)
         config.cmdline += " " + k;
-    machine vm(config);
-    return vm.run();
+    // The watchdog runs before the image is opened: opening a FIFO can wait.
+    watchdog dog(config.timeout_seconds);
+    config.dog = &dog;
+    try {
+        machine vm(config);
+        return vm.run();
+    } catch (const stop::interrupted& e) {
+        const stop::ending end = stop::describe(config.timeout_seconds, e.during());
+        diagnostics::line(end.message);
+        return end.status;
+    }
 }
 
 }  // namespace
@@ -153,8 +187,8 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
 int main(int argc, char** argv)
 {
     const auto started = std::chrono::steady_clock::now();
-    // Before any thread exists, so that only the watchdog takes SIGINT and SIGTERM.
-    watchdog::block_stop_signals();
+    // Before any thread exists: the signal mask it sets is inherited by every thread.
+    const unsigned reopened_fds = stop::prepare_process();
     std::vector<std::string> args(argv + 1, argv + argc);
     try {
         if (args.empty())
@@ -175,13 +209,13 @@ int main(int argc, char** argv)
             return 0;
         }
         if (args[0] == "run")
-            return run_command({args.begin() + 1, args.end()}, started);
+            return run_command({args.begin() + 1, args.end()}, started, reopened_fds);
         usage_error("unknown command '" + args[0] + "'");
     } catch (const error& e) {
-        std::fprintf(stderr, "hbvm: error: %s\n", e.what());
+        diagnostics::line(std::string("error: ") + e.what());
         return e.status();
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "hbvm: internal error: %s\n", e.what());
+        diagnostics::line(std::string("internal error: ") + e.what());
         return exit_status::host_failure;
     }
 }

@@ -28,9 +28,15 @@ struct call_request {
 
 // Something the call asks of the machine beyond its result.
 struct machine_request {
-    enum class kind { none, shutdown, reboot };
+    enum class kind {
+        none,
+        shutdown,
+        reboot,
+        host_failure,  // the host cannot serve the call; the VM stops with `detail`
+    };
     kind what = kind::none;
     uint8_t exit_code = 0;
+    std::string detail;
 };
 
 struct call_result {
@@ -41,6 +47,10 @@ struct call_result {
 
 inline call_result succeed(uint64_t value = 0) { return {abi::status::success, value, {}}; }
 inline call_result fail(abi::status status) { return {status, 0, {}}; }
+inline call_result host_failure(std::string what)
+{
+    return {abi::status::failed, 0, {machine_request::kind::host_failure, 0, std::move(what)}};
+}
 
 // What a handler sees: the decoded call with its buffers already checked.
 class call {

@@ -30,6 +30,8 @@ const std::vector<fault_info>& all_faults()
         {fault::console_write_short, "console-write-short", "CONSOLE.write reports one byte fewer than it wrote"},
         {fault::phantom_vmcall_gate, "phantom-vmcall-gate",
          "discovery advertises the VMCALL and VMMCALL gates, which the host does not serve"},
+        {fault::string_element_is_a_call, "string-element-is-a-call",
+         "a 32-bit write to the gate port whose value is not EAX (an OUTS element) is served as a call"},
     };
     return faults;
 }
@@ -70,7 +72,7 @@ void fault_injector::after_call(const call_request& request, call_result& result
         if (result.status == abi::status::invalid_param && is(fn::base_probe_service))
             result = succeed(0);
         if (result.status == abi::status::invalid_param && is(fn::power_shutdown))
-            result = succeed(), result.request = {machine_request::kind::shutdown, uint8_t(request.args[0])};
+            result = succeed(), result.request = {machine_request::kind::shutdown, uint8_t(request.args[0]), {}};
         break;
     case fault::clock_goes_backwards:
         if (is(fn::time_monotonic_ns)) {

@@ -40,6 +40,7 @@ enum class fault {
     cpuid_depends_on_subleaf,     // the HyperBIOS leaves change with ECX
     console_write_short,          // console.write reports one byte fewer than it wrote
     phantom_vmcall_gate,          // discovery advertises the VMCALL and VMMCALL gates, which are not served
+    string_element_is_a_call,     // a 32-bit write to the gate port whose value is not EAX (OUTS) is served as a call
 };
 
 struct fault_info {
@@ -65,6 +66,10 @@ public:
 
     // True when a port access to the gate that is not a 32-bit OUT must be served as a call.
     bool serves_odd_gate_access(const io_access& access) const;
+
+    // True when a 32-bit write to the gate whose value differs from EAX (an OUTS
+    // element) must be served as a call.
+    bool serves_string_elements() const { return fault_ == fault::string_element_is_a_call; }
 
 private:
     fault fault_;

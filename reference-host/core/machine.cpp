@@ -1,12 +1,12 @@
 #include "core/machine.hpp"
 #include "core/text.hpp"
 
+#include "core/diagnostics.hpp"
 #include "core/discovery.hpp"
 #include "core/error.hpp"
-#include "core/watchdog.hpp"
+#include "core/stop.hpp"
 #include "services/services.hpp"
 
-#include <cstdio>
 #include <sstream>
 #include <unistd.h>
 
@@ -22,13 +22,6 @@ constexpr uint32_t discovery_base_leaf = 0x40000000;
 constexpr char vendor_signature[] = "HyperBIOSRef";  // 12 bytes in CPUID leaf base+0
 constexpr uint64_t reference_host_impl_id = 1;       // spec registry: the reference host
 
-
-std::string seconds(double s)
-{
-    std::ostringstream out;
-    out << s << " s";
-    return out.str();
-}
 
 std::string call_name(uint64_t call)
 {
@@ -51,7 +44,8 @@ const char* exception_name(uint32_t vector)
 
 machine::machine(machine_config config)
     : config_(std::move(config)),
-      image_file_(read_image_file(config_.image_path)),
+      // Images come from files of any size, or from pipes of at most the guest's RAM.
+      image_file_(config_.image_path, config_.memory_size),
       image_(parse_multiboot_image(image_file_)),
       memory_(config_.memory_size),
       terminal_(STDIN_FILENO, STDOUT_FILENO),
@@ -72,14 +66,21 @@ machine::machine(machine_config config)
     dispatcher_.on_guest_write = [this](uint64_t address, uint64_t length) {
         accel_->guest_memory_written(address, length);
     };
+    terminal_.on_failure = [this](const std::string& what) { note(what); };
+    debug_console_.on_failure = [this](const std::string& what) { note(what); };
 }
 
-machine::~machine() = default;
+machine::~machine()
+{
+    // The watchdog outlives the machine: it must not reach the accelerator now.
+    if (config_.dog)
+        config_.dog->set_stop_action({});
+}
 
 void machine::note(const std::string& line)
 {
     debug_console_.flush();  // keep the guest's partial line ahead of the host's
-    std::fprintf(stderr, "hbvm: %s\n", line.c_str());
+    diagnostics::line(line);
 }
 
 void machine::trace(const std::string& line)
@@ -109,15 +110,60 @@ void machine::boot()
     faults_.on_discovery(leaves, discovery_base_leaf);
     accel->set_cpuid(leaves);
     accel->prepare_multiboot_entry(image_.entry, info);
-    std::lock_guard lock(accel_mutex_);
+    // The new accelerator takes the stop before the old one is destroyed.
+    if (config_.dog)
+        config_.dog->set_stop_action([a = accel.get()] { a->request_stop(); });
     accel_ = std::move(accel);
     trace("booting " + config_.image_path + " (" + image_.format + "), entry " + hex(image_.entry) + ", " +
           std::to_string(memory_.size() >> 20) + " MiB RAM, " + accel_->name());
 }
 
-int machine::run()
+int machine::run() { return run_to_end(); }
+
+int machine::run_to_end()
 {
-    const int status = run_to_end();
+    note("accelerator: " + selection_.reason);
+    const char* const names[] = {"stdin", "stdout", "stderr"};
+    for (int fd = 0; fd <= 2; ++fd)
+        if (config_.reopened_fds & (1u << fd))
+            note(std::string(names[fd]) + " was closed when hbvm started; it is /dev/null for this run" +
+                 (fd == 1 ? " (the guest's console output is discarded)" : ""));
+    for (const fault_info& f : all_faults())
+        if (f.id == faults_.active())
+            note(std::string("injecting fault '") + f.name + "': " + f.description + " (this host is deliberately broken)");
+    for (;;) {
+        outcome_.reset();
+        boot();
+        if (stop::requested())  // a stop that came between two boots
+            break;
+        const vm_exit exit = accel_->run(*this);
+        debug_console_.flush();
+        if (exit.what == vm_exit::kind::stopped && outcome_) {
+            if (!outcome_->reboot)
+                return finish(outcome_->exit_status, outcome_->message);
+            note("guest requested a reboot; booting " + config_.image_path + " again");
+            power_.reset_reason = abi::reset_guest_reboot;
+            continue;
+        }
+        if (exit.what == vm_exit::kind::stopped && stop::requested())
+            break;
+        const ending end = report_exit(exit);
+        return finish(end.status, end.message);
+    }
+    const stop::ending end = stop::describe(config_.timeout_seconds);
+    return finish(end.status, end.message);
+}
+
+int machine::finish(int status, const std::string& message)
+{
+    if (config_.dog) {
+        const std::vector<std::string> ignored = config_.dog->ignored_signals();
+        std::string list;
+        for (const std::string& s : ignored)
+            list += (list.empty() ? "" : ", ") + s;
+        if (!list.empty())
+            note("ignored " + list + " during the run (hbvm gives SIGUSR1 and SIGUSR2 no meaning)");
+    }
     if (config_.stats && accel_) {
         const accelerator_stats s = accel_->stats();
         std::ostringstream line;
@@ -127,83 +173,50 @@ int machine::run()
         line << " in the last boot";
         note(line.str());
     }
+    if (!message.empty())
+        note(message);
     return status;
 }
 
-int machine::run_to_end()
-{
-    note("accelerator: " + selection_.reason);
-    for (const fault_info& f : all_faults())
-        if (f.id == faults_.active())
-            note(std::string("injecting fault '") + f.name + "': " + f.description + " (this host is deliberately broken)");
-    watchdog dog(config_.timeout_seconds, [this] {
-        std::lock_guard lock(accel_mutex_);
-        if (accel_)
-            accel_->request_stop();
-    });
-    for (;;) {
-        outcome_.reset();
-        boot();
-        if (dog.fired() != watchdog::cause::none)  // a stop that came between two boots
-            break;
-        const vm_exit exit = accel_->run(*this);
-        debug_console_.flush();
-        if (exit.what == vm_exit::kind::stopped && outcome_) {
-            if (!outcome_->reboot)
-                return outcome_->exit_status;
-            note("guest requested a reboot; booting " + config_.image_path + " again");
-            power_.reset_reason = abi::reset_guest_reboot;
-            continue;
-        }
-        if (exit.what == vm_exit::kind::stopped && dog.fired() != watchdog::cause::none)
-            break;
-        return report_exit(exit);
-    }
-    switch (dog.fired()) {
-    case watchdog::cause::timeout:
-        note("the guest was still running after " + seconds(config_.timeout_seconds) + " (--timeout); stopped it");
-        return exit_status::timed_out;
-    case watchdog::cause::terminate: note("stopped by SIGTERM"); return 128 + 15;
-    default: note("stopped by Ctrl-C (SIGINT)"); return exit_status::interrupted;
-    }
-}
-
-int machine::report_exit(const vm_exit& exit)
+machine::ending machine::report_exit(const vm_exit& exit)
 {
     const std::string regs = format_registers(accel_->registers());
     switch (exit.what) {
     case vm_exit::kind::halted:
-        note("the guest halted (HLT) with nothing that could wake it; " + exit.detail);
-        return exit_status::guest_halted;
+        return {exit_status::guest_halted, "the guest halted (HLT) with nothing that could wake it; " + exit.detail};
     case vm_exit::kind::cpu_exception:
-        note("the guest crashed: CPU exception " + std::to_string(exit.vector) + " (" +
-             exception_name(exit.vector) + ")" + (exit.detail.empty() ? "" : "; " + exit.detail) + "\n" + regs);
-        return exit_status::guest_crashed;
+        return {exit_status::guest_crashed, "the guest crashed: CPU exception " + std::to_string(exit.vector) + " (" +
+             exception_name(exit.vector) + ")" + (exit.detail.empty() ? "" : "; " + exit.detail) + "\n" + regs};
     case vm_exit::kind::memory_fault:
-        note("the guest crashed: " + exit.detail + "\n" + regs);
-        return exit_status::guest_crashed;
+        return {exit_status::guest_crashed, "the guest crashed: " + exit.detail + "\n" + regs};
     case vm_exit::kind::triple_fault:
         // KVM on AMD resets the vCPU when it shuts down: RIP 0xFFF0 is the reset
         // vector, not where the guest failed.
-        note("the guest crashed: triple fault (the CPU shut down; an exception with no working IDT)" +
+        return {exit_status::guest_crashed, "the guest crashed: triple fault (the CPU shut down; an exception with no working IDT)" +
              (accel_->registers().rip == 0xFFF0 ? std::string("; the vCPU was reset, so its registers at the fault are lost")
-                                                : "\n" + regs));
-        return exit_status::guest_crashed;
+                                                : "\n" + regs)};
     case vm_exit::kind::internal_error:
-        note("accelerator failure: " + exit.detail + "\n" + regs);
-        return exit_status::host_failure;
+        return {exit_status::host_failure, "accelerator failure: " + exit.detail + "\n" + regs};
     case vm_exit::kind::stopped: break;
     }
-    note("the accelerator stopped without a reason\n" + regs);
-    return exit_status::host_failure;
+    return {exit_status::host_failure, "the accelerator stopped without a reason\n" + regs};
 }
 
 io_reply machine::on_io(const io_access& access)
 {
-    if (access.port == ports::hyperbios_gate && access.is_write && access.size == 4)
-        return hypercall();
+    if (access.port == ports::hyperbios_gate && access.is_write && access.size == 4) {
+        vcpu_registers regs = accel_->registers();
+        // OUT DX, EAX always writes EAX; a 32-bit value that differs can only be an
+        // element of a string instruction (OUTS), which is not a call (HB-CALL-009).
+        if (access.value == uint32_t(regs.rax) || faults_.serves_string_elements())
+            return hypercall(regs);
+        if (config_.trace)
+            trace("ignored write of " + hex(access.value) + " to the gate port: not OUT DX, EAX (EAX is " +
+                  hex(uint32_t(regs.rax)) + "), so not a call");
+        return {};
+    }
     if (access.port == ports::hyperbios_gate && faults_.serves_odd_gate_access(access))
-        return hypercall();
+        return hypercall(accel_->registers());
     if (access.port == debug_console::port) {
         if (!access.is_write)
             return {debug_console::port, false};  // read-back, as QEMU and Bochs answer
@@ -211,7 +224,10 @@ io_reply machine::on_io(const io_access& access)
         return {};
     }
     if (access.port == ports::debug_exit && access.is_write) {
-        outcome_ = outcome{int((access.value << 1) | 1) & 0xFF, false};
+        const int status = int((access.value << 1) | 1) & 0xFF;
+        outcome_ = outcome{status, false,
+                           "the guest wrote " + hex(access.value) + " to the debug-exit port " + hex(ports::debug_exit) +
+                               ": exit status " + std::to_string(status) + " ((value << 1) | 1)"};
         return {0, true};
     }
     if (config_.trace)
@@ -221,9 +237,8 @@ io_reply machine::on_io(const io_access& access)
     return {access.size == 4 ? 0xFFFFFFFFu : (1u << (8 * access.size)) - 1, false};
 }
 
-io_reply machine::hypercall()
+io_reply machine::hypercall(vcpu_registers regs)
 {
-    vcpu_registers regs = accel_->registers();
     const call_request request{regs.rax, {regs.rdi, regs.rsi, regs.rcx, regs.r8, regs.r9}};
     call_result result = dispatcher_.dispatch(request);
     if (faults_.active() != fault::none)
@@ -235,10 +250,17 @@ io_reply machine::hypercall()
               abi::status_name(result.status) + ", " + hex(result.value));
     switch (result.request.what) {
     case machine_request::kind::shutdown:
-        outcome_ = outcome{result.request.exit_code, false};
+        outcome_ = outcome{result.request.exit_code, false,
+                           "the guest shut down (POWER.shutdown): exit status " +
+                               std::to_string(result.request.exit_code)};
         return {0, true};
     case machine_request::kind::reboot:
-        outcome_ = outcome{0, true};
+        outcome_ = outcome{0, true, ""};
+        return {0, true};
+    case machine_request::kind::host_failure:
+        outcome_ = outcome{exit_status::host_failure, false,
+                           "host failure while serving " + call_name(request.call) + ": " + result.request.detail +
+                               "; stopped the guest"};
         return {0, true};
     case machine_request::kind::none: break;
     }

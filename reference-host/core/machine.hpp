@@ -1,6 +1,7 @@
 // A virtual machine: guest RAM, one vCPU on an accelerator, the dispatcher with
 // its services, and the legacy debug ports. run() boots the image and returns the
-// process exit status.
+// process exit status. The machine runs on the thread that called
+// stop::prepare_process() (the one the watchdog kicks).
 #ifndef HBVM_CORE_MACHINE_HPP
 #define HBVM_CORE_MACHINE_HPP
 
@@ -10,6 +11,7 @@
 #include "core/fault_injection.hpp"
 #include "core/guest_memory.hpp"
 #include "core/multiboot_loader.hpp"
+#include "core/watchdog.hpp"
 #include "devices/clock.hpp"
 #include "devices/debug_console.hpp"
 #include "devices/terminal.hpp"
@@ -18,7 +20,6 @@
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,8 @@ struct machine_config {
     fault injected_fault = fault::none;  // a deliberate deviation, for testing the conformance suite
     const profile* policy = &full_profile();
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();  // for --trace times
+    watchdog* dog = nullptr;     // stops the run on --timeout and signals (none in tests)
+    unsigned reopened_fds = 0;   // bit n: fd n was closed when hbvm started (stop::prepare_process)
 };
 
 // Ports of the reference host.
@@ -57,18 +60,24 @@ private:
     struct outcome {
         int exit_status;
         bool reboot;
+        std::string message;  // the closing "hbvm:" line
     };
 
     io_reply on_io(const io_access& access) override;
-    io_reply hypercall();
+    io_reply hypercall(vcpu_registers regs);
     void boot();
-    int report_exit(const vm_exit& exit);
+    struct ending {
+        int status;
+        std::string message;
+    };
+    ending report_exit(const vm_exit& exit);
     int run_to_end();
+    int finish(int status, const std::string& message);  // the closing lines; returns status
     void note(const std::string& line);
     void trace(const std::string& line);  // only with --trace, stamped with the time since start
 
     machine_config config_;
-    std::vector<std::byte> image_file_;
+    image_file image_file_;
     multiboot_image image_;
     guest_memory memory_;
     terminal terminal_;
@@ -78,8 +87,7 @@ private:
     dispatcher dispatcher_;
     accelerator_selection selection_;
     fault_injector faults_;
-    std::mutex accel_mutex_;  // guards accel_ against the watchdog thread
-    std::unique_ptr<accelerator> accel_;
+    std::unique_ptr<accelerator> accel_;  // the watchdog reaches it through its stop action only
     std::optional<outcome> outcome_;  // set when the guest ends the run itself
     bool memory_fresh_ = true;        // RAM is still as mmap zeroed it
     uint64_t calls_ = 0;

@@ -1,31 +1,35 @@
 #include "core/multiboot_loader.hpp"
 #include "core/text.hpp"
 
+#include "core/diagnostics.hpp"
 #include "core/error.hpp"
+#include "core/stop.hpp"
 
 #include <hyperbios/boot/multiboot_info.hpp>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace hbvm {
 namespace {
 
 namespace mb = hyperbios::multiboot;
 
-constexpr size_t header_search_limit = 8192;
+constexpr uint64_t header_search_limit = multiboot_header_search_limit;
+constexpr uint64_t header_size_with_address_fields = 32;
 constexpr uint32_t supported_required_flags = mb::header_page_align | mb::header_memory_info;
 
 
 [[noreturn]] void reject(const std::string& why) { throw error(exit_status::bad_image, why); }
 
-// Bounds-checked little-endian reads from the file.
+// Bounds-checked little-endian reads from the image.
 class file_reader {
 public:
-    explicit file_reader(std::span<const std::byte> file) : file_(file) {}
+    explicit file_reader(const image_source& file) : file_(file) {}
 
     bool has(uint64_t offset, uint64_t length) const
     {
@@ -39,14 +43,16 @@ public:
             reject("truncated image: " + std::string(what) + " at offset " + hex(offset) + " lies past the end of the " +
                    std::to_string(file_.size()) + "-byte file");
         T value;
-        std::memcpy(&value, file_.data() + offset, sizeof(T));
+        if (!file_.read_at(offset, std::as_writable_bytes(std::span(&value, 1))))
+            reject("the image file shrank while hbvm read it");
         return value;
     }
 
-    size_t size() const { return file_.size(); }
+    uint64_t size() const { return file_.size(); }
+    const image_source& source() const { return file_; }
 
 private:
-    std::span<const std::byte> file_;
+    const image_source& file_;
 };
 
 struct header_fields {
@@ -57,26 +63,30 @@ struct header_fields {
 
 header_fields find_header(const file_reader& file)
 {
-    const uint64_t limit = std::min<uint64_t>(header_search_limit, file.size());
-    for (uint64_t off = 0; off + 12 <= limit; off += 4) {
-        if (file.get<uint32_t>(off, "header magic") != mb::header_magic)
-            continue;
-        uint32_t flags = file.get<uint32_t>(off + 4, "header flags");
-        uint32_t checksum = file.get<uint32_t>(off + 8, "header checksum");
-        if (uint32_t(mb::header_magic + flags + checksum) != 0)
-            continue;
-        header_fields h{off, flags, 0, 0, 0, 0, 0};
-        if (flags & mb::header_address_fields) {
-            h.header_addr = file.get<uint32_t>(off + 12, "header_addr");
-            h.load_addr = file.get<uint32_t>(off + 16, "load_addr");
-            h.load_end_addr = file.get<uint32_t>(off + 20, "load_end_addr");
-            h.bss_end_addr = file.get<uint32_t>(off + 24, "bss_end_addr");
-            h.entry_addr = file.get<uint32_t>(off + 28, "entry_addr");
-        }
-        return h;
+    // One read of the first 8 KiB, searched in memory.
+    std::vector<std::byte> prefix(std::min<uint64_t>(header_search_limit, file.size()));
+    if (!file.source().read_at(0, prefix))
+        reject("the image file shrank while hbvm read it");
+    const int64_t found = find_multiboot_header(prefix);
+    if (found < 0)
+        reject("not a Multiboot image: no Multiboot header (magic 0x1BADB002 with a valid checksum) in the first " +
+               std::to_string(header_search_limit) + " bytes");
+    const uint64_t off = uint64_t(found);
+    const uint32_t flags = file.get<uint32_t>(off + 4, "header flags");
+    header_fields h{off, flags, 0, 0, 0, 0, 0};
+    if (flags & mb::header_address_fields) {
+        // The address fields are part of the header, which must lie in the first 8 KiB.
+        if (off + header_size_with_address_fields > header_search_limit)
+            reject("the Multiboot header at offset " + hex(off) + " has address fields (flag 16) that end at " +
+                   hex(off + header_size_with_address_fields) + ", past the first 8 KiB where the whole header "
+                   "must lie; move the header nearer the start of the image");
+        h.header_addr = file.get<uint32_t>(off + 12, "header_addr");
+        h.load_addr = file.get<uint32_t>(off + 16, "load_addr");
+        h.load_end_addr = file.get<uint32_t>(off + 20, "load_end_addr");
+        h.bss_end_addr = file.get<uint32_t>(off + 24, "bss_end_addr");
+        h.entry_addr = file.get<uint32_t>(off + 28, "entry_addr");
     }
-    reject("not a Multiboot image: no Multiboot header (magic 0x1BADB002 with a valid checksum) in the first " +
-           std::to_string(header_search_limit) + " bytes");
+    return h;
 }
 
 void check_required_flags(uint32_t flags)
@@ -192,6 +202,17 @@ multiboot_image parse_elf32(const file_reader& file, const header_fields& h)
     }
     if (image.segments.empty())
         reject("malformed ELF image: no loadable segments");
+    // Overlapping segments would overwrite each other (the later zero-fill wiping
+    // the earlier bytes), so the result would depend on the order of the headers.
+    for (size_t i = 0; i < image.segments.size(); ++i)
+        for (size_t j = i + 1; j < image.segments.size(); ++j) {
+            const image_segment& a = image.segments[i];
+            const image_segment& b = image.segments[j];
+            if (a.address < b.address + b.memory_size && b.address < a.address + a.memory_size)
+                reject("malformed ELF image: loadable segments overlap in memory: [" + hex(a.address) + ", " +
+                       hex(a.address + a.memory_size) + ") and [" + hex(b.address) + ", " +
+                       hex(b.address + b.memory_size) + ")");
+        }
     if (!entry_mapped)
         reject("malformed ELF image: entry point " + hex(entry) + " lies in no loadable segment");
     return image;
@@ -207,28 +228,125 @@ uint64_t multiboot_image::highest_address() const
     return top;
 }
 
-std::vector<std::byte> read_image_file(const std::string& path)
+int64_t find_multiboot_header(std::span<const std::byte> prefix)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw error(exit_status::bad_image, "cannot open image '" + path + "': " + std::strerror(errno));
-    std::vector<std::byte> bytes;
-    in.seekg(0, std::ios::end);
-    const std::streamoff size = in.tellg();
-    if (size < 0)
-        throw error(exit_status::bad_image, "cannot read image '" + path + "' (is it a directory?)");
-    bytes.resize(size_t(size));
-    in.seekg(0);
-    if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
-        throw error(exit_status::bad_image, "cannot read image '" + path + "'");
-    if (bytes.empty())
-        throw error(exit_status::bad_image, "image '" + path + "' is empty");
-    return bytes;
+    const uint64_t limit = std::min<uint64_t>(header_search_limit, prefix.size());
+    for (uint64_t off = 0; off + 12 <= limit; off += 4) {
+        uint32_t word[3];
+        std::memcpy(word, prefix.data() + off, sizeof word);
+        if (word[0] == mb::header_magic && uint32_t(word[0] + word[1] + word[2]) == 0)
+            return int64_t(off);
+    }
+    return -1;
 }
 
-multiboot_image parse_multiboot_image(std::span<const std::byte> bytes)
+bool memory_image::read_at(uint64_t offset, std::span<std::byte> out) const
 {
-    const file_reader file(bytes);
+    if (out.size() > bytes_.size() || offset > bytes_.size() - out.size())
+        return false;
+    std::memcpy(out.data(), bytes_.data() + offset, out.size());
+    return true;
+}
+
+image_file::image_file(const std::string& path, uint64_t stream_limit) : path_(path)
+{
+    struct stat st {};
+    const bool is_fifo = stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
+    if (is_fifo)
+        diagnostics::line("'" + path + "' is a FIFO: waiting for a writer");
+    // Blocks on a FIFO until a writer opens it; a stop request interrupts that (EINTR).
+    while ((fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0 && errno == EINTR)
+        if (stop::requested())
+            throw stop::interrupted("while waiting for a writer on the FIFO '" + path + "'");
+    if (fd_ < 0)
+        throw error(exit_status::bad_image, "cannot open image '" + path + "': " + std::strerror(errno));
+    if (fstat(fd_, &st) != 0)
+        throw error(exit_status::bad_image, "cannot read image '" + path + "': " + std::strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        throw error(exit_status::bad_image, "'" + path + "' is a directory, not a kernel image");
+    if (S_ISREG(st.st_mode)) {
+        size_ = uint64_t(st.st_size);
+    } else if (S_ISBLK(st.st_mode)) {
+        const off_t end = lseek(fd_, 0, SEEK_END);
+        if (end < 0)
+            throw error(exit_status::bad_image, "cannot read image '" + path + "': " + std::strerror(errno));
+        size_ = uint64_t(end);
+    } else {
+        read_stream(stream_limit);
+    }
+    if (size_ == 0)
+        throw error(exit_status::bad_image, "image '" + path + "' is empty");
+}
+
+image_file::~image_file()
+{
+    if (fd_ >= 0)
+        close(fd_);
+}
+
+void image_file::read_stream(uint64_t limit)
+{
+    // A pipe, FIFO or character device: read it once, in order. Stop after the
+    // first 8 KiB when they hold no Multiboot header (/dev/zero never ends).
+    streamed_ = true;
+    bool header_checked = false;
+    for (;;) {
+        if (stream_bytes_.size() >= limit + 1)
+            throw error(exit_status::bad_image,
+                        "image '" + path_ + "' is a pipe or device that gives more than " + std::to_string(limit >> 20) +
+                            " MiB (the guest's RAM, --mem); hbvm reads no more from a stream: save the image to a "
+                            "file, or give the guest more RAM");
+        const size_t old = stream_bytes_.size();
+        stream_bytes_.resize(std::min<uint64_t>(old + 65536, limit + 1));
+        const ssize_t n = ::read(fd_, stream_bytes_.data() + old, stream_bytes_.size() - old);
+        if (n < 0 && errno == EINTR) {
+            stream_bytes_.resize(old);
+            if (stop::requested())
+                throw stop::interrupted("while reading the image from '" + path_ + "'");
+            continue;
+        }
+        if (n < 0)
+            throw error(exit_status::bad_image, "cannot read image '" + path_ + "': " + std::strerror(errno));
+        stream_bytes_.resize(old + size_t(n));
+        if (!header_checked && (n == 0 || stream_bytes_.size() >= header_search_limit)) {
+            header_checked = true;
+            if (!stream_bytes_.empty() && find_multiboot_header(stream_bytes_) < 0)
+                throw error(exit_status::bad_image,
+                            "not a Multiboot image: no Multiboot header (magic 0x1BADB002 with a valid checksum) in the "
+                            "first " + std::to_string(header_search_limit) + " bytes of '" + path_ + "'");
+        }
+        if (n == 0)
+            break;
+    }
+    size_ = stream_bytes_.size();
+}
+
+bool image_file::read_at(uint64_t offset, std::span<std::byte> out) const
+{
+    if (out.size() > size_ || offset > size_ - out.size())
+        return false;
+    if (streamed_) {
+        std::memcpy(out.data(), stream_bytes_.data() + offset, out.size());
+        return true;
+    }
+    size_t done = 0;
+    while (done < out.size()) {
+        const ssize_t n = pread(fd_, out.data() + done, out.size() - done, off_t(offset + done));
+        if (n < 0 && errno == EINTR) {
+            if (stop::requested())
+                throw stop::interrupted("while reading the image '" + path_ + "'");
+            continue;
+        }
+        if (n <= 0)
+            return false;  // an error, or the file shrank
+        done += size_t(n);
+    }
+    return true;
+}
+
+multiboot_image parse_multiboot_image(const image_source& source)
+{
+    const file_reader file(source);
     const header_fields h = find_header(file);
     check_required_flags(h.flags);
     if (h.flags & mb::header_address_fields)
@@ -236,7 +354,12 @@ multiboot_image parse_multiboot_image(std::span<const std::byte> bytes)
     return parse_elf32(file, h);
 }
 
-void load_multiboot_image(const multiboot_image& image, std::span<const std::byte> file, guest_memory& memory)
+multiboot_image parse_multiboot_image(std::span<const std::byte> bytes)
+{
+    return parse_multiboot_image(memory_image(bytes));
+}
+
+void load_multiboot_image(const multiboot_image& image, const image_source& file, guest_memory& memory)
 {
     for (const image_segment& s : image.segments) {
         if (s.address < boot_layout::image_lowest)
@@ -246,10 +369,17 @@ void load_multiboot_image(const multiboot_image& image, std::span<const std::byt
         if (!memory.contains(guest_address{s.address}, s.memory_size))
             reject("the image needs memory up to " + hex(s.address + s.memory_size) + " but the guest has " +
                    std::to_string(memory.size() >> 20) + " MiB; give it more with --mem");
-        memory.copy_in(guest_address{s.address}, file.subspan(s.file_offset, s.file_size));
+        if (!file.read_at(s.file_offset, *memory.write(guest_address{s.address}, s.file_size)))
+            reject("the image file shrank while hbvm ran: the segment at " + hex(s.address) +
+                   " can no longer be read from it");
         auto rest = memory.write(guest_address{s.address + s.file_size}, s.memory_size - s.file_size);
         std::memset(rest->data(), 0, rest->size());
     }
+}
+
+void load_multiboot_image(const multiboot_image& image, std::span<const std::byte> file, guest_memory& memory)
+{
+    load_multiboot_image(image, memory_image(file), memory);
 }
 
 uint32_t write_multiboot_info(guest_memory& memory, const std::string& cmdline)

@@ -15,6 +15,9 @@
 namespace hbvm {
 
 // Low memory the host fills before the guest starts. Images load at or above 1 MiB.
+// Multiboot 3.1.1: the whole header lies in the first 8 KiB of the image.
+inline constexpr uint64_t multiboot_header_search_limit = 8192;
+
 namespace boot_layout {
 inline constexpr uint64_t accelerator_scratch = 0x1000;      // up to 0x8000: accelerator boot code
 inline constexpr uint64_t accelerator_scratch_end = 0x8000;
@@ -43,14 +46,64 @@ struct multiboot_image {
     uint64_t highest_address() const;  // end of the highest segment
 };
 
-// Reads a whole image file; throws hbvm::error (bad_image) naming the file and the problem.
-std::vector<std::byte> read_image_file(const std::string& path);
+// Where an image's bytes come from. The loader reads only what it needs: the
+// Multiboot header, the ELF headers and the loaded segments, never a whole file.
+class image_source {
+public:
+    virtual ~image_source() = default;
+    virtual uint64_t size() const = 0;
+    // Copies [offset, offset + out.size()) into `out`; false when the image ends
+    // before (a file that shrank since it was opened).
+    virtual bool read_at(uint64_t offset, std::span<std::byte> out) const = 0;
+};
+
+// An image in memory (tests, fuzzers).
+class memory_image final : public image_source {
+public:
+    explicit memory_image(std::span<const std::byte> bytes) : bytes_(bytes) {}
+    uint64_t size() const override { return bytes_.size(); }
+    bool read_at(uint64_t offset, std::span<std::byte> out) const override;
+
+private:
+    std::span<const std::byte> bytes_;
+};
+
+// An image named on the command line. A regular file (or block device) is read
+// piecewise with pread and may be of any size; a pipe, FIFO or character device
+// is read once, stopping after 8 KiB when no Multiboot header is there and
+// refusing more than `stream_limit` bytes. Opening a FIFO waits for a writer;
+// a stop request (core/stop.hpp) ends any wait with stop::interrupted.
+// Throws hbvm::error (bad_image) naming the file and the problem.
+class image_file final : public image_source {
+public:
+    image_file(const std::string& path, uint64_t stream_limit);
+    ~image_file() override;
+    image_file(const image_file&) = delete;
+    image_file& operator=(const image_file&) = delete;
+
+    uint64_t size() const override { return size_; }
+    bool read_at(uint64_t offset, std::span<std::byte> out) const override;
+
+private:
+    void read_stream(uint64_t limit);
+
+    std::string path_;
+    int fd_ = -1;
+    uint64_t size_ = 0;
+    bool streamed_ = false;
+    std::vector<std::byte> stream_bytes_;  // everything a pipe or device gave
+};
 
 // Parses an image; throws hbvm::error (bad_image) explaining what is wrong with it.
+multiboot_image parse_multiboot_image(const image_source& file);
 multiboot_image parse_multiboot_image(std::span<const std::byte> file);
 
 // Copies the image into RAM; throws hbvm::error (bad_image) if it does not fit.
+void load_multiboot_image(const multiboot_image& image, const image_source& file, guest_memory& memory);
 void load_multiboot_image(const multiboot_image& image, std::span<const std::byte> file, guest_memory& memory);
+
+// Offset of the first Multiboot header in `prefix` (its first 8 KiB), or -1.
+int64_t find_multiboot_header(std::span<const std::byte> prefix);
 
 // Writes the Multiboot information (memory, memory map, command line, loader
 // name) and returns its guest-physical address, the value of EBX at entry.

@@ -1,73 +1,108 @@
 #include "core/watchdog.hpp"
 
+#include "core/error.hpp"
+#include "core/stop.hpp"
+
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <csignal>
-#include <ctime>
-#include <pthread.h>
+#include <cstring>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 namespace hbvm {
 
-namespace {
-// SIGUSR1 only wakes the watchdog when the run is over.
-sigset_t watched_signals()
+watchdog::watchdog(double timeout_seconds)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGUSR1);
-    return set;
-}
-}  // namespace
-
-void watchdog::block_stop_signals()
-{
-    sigset_t set = watched_signals();
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
-watchdog::watchdog(double timeout_seconds, std::function<void()> stop) : stop_(std::move(stop))
-{
-    thread_ = std::thread([this, timeout_seconds] { loop(timeout_seconds); });
+    const sigset_t watched = stop::watched_signals();
+    signal_fd_ = signalfd(-1, &watched, SFD_CLOEXEC);
+    wake_fd_ = eventfd(0, EFD_CLOEXEC);
+    if (signal_fd_ < 0 || wake_fd_ < 0)
+        throw error(exit_status::host_failure, std::string("cannot set up signal handling: ") + std::strerror(errno));
+    // The command line bounds the timeout (cli/main.cpp), so this cannot overflow.
+    const auto timeout_ns = int64_t(std::llround(timeout_seconds * 1e9));
+    thread_ = std::thread([this, timeout_ns] { loop(timeout_ns); });
 }
 
 watchdog::~watchdog()
 {
-    pthread_kill(thread_.native_handle(), SIGUSR1);
+    const uint64_t one = 1;
+    while (write(wake_fd_, &one, sizeof one) < 0 && errno == EINTR) {
+    }
     thread_.join();
+    close(signal_fd_);
+    close(wake_fd_);
 }
 
-void watchdog::loop(double timeout_seconds)
+void watchdog::set_stop_action(std::function<void()> action)
 {
-    const sigset_t set = watched_signals();
+    std::lock_guard lock(mutex_);
+    action_ = std::move(action);
+}
+
+std::vector<std::string> watchdog::ignored_signals() const
+{
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> names;
+    for (auto [signal, count] : ignored_)
+        names.push_back(std::string("SIG") + sigabbrev_np(signal) + (count > 1 ? " (" + std::to_string(count) + "x)" : ""));
+    return names;
+}
+
+void watchdog::fire()
+{
+    {
+        std::lock_guard lock(mutex_);
+        if (action_)
+            action_();
+    }
+    stop::kick_vcpu();
+}
+
+void watchdog::loop(int64_t timeout_ns)
+{
     using clock = std::chrono::steady_clock;
-    const bool has_deadline = timeout_seconds > 0;
-    const auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
-                                             std::chrono::duration<double>(has_deadline ? timeout_seconds : 0));
-    while (fired_ == cause::none) {
-        timespec wait{3600, 0};
-        if (has_deadline) {
-            auto left = deadline - clock::now();
-            if (left <= clock::duration::zero()) {
-                fired_ = cause::timeout;
+    const auto deadline = clock::now() + std::chrono::nanoseconds(timeout_ns);
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {signal_fd_, POLLIN, 0}};
+    while (!stop::requested()) {
+        int wait_ms = -1;
+        if (timeout_ns > 0) {
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
+            if (left <= 0) {
+                stop::request(0);
                 break;
             }
-            auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-            wait = {time_t(ns / 1000000000), long(ns % 1000000000)};
+            wait_ms = int(std::min<int64_t>(left, 3600 * 1000));
         }
-        int sig = sigtimedwait(&set, nullptr, &wait);
-        if (sig == SIGUSR1)
-            return;
-        if (sig == SIGINT || sig == SIGTERM)
-            fired_ = sig == SIGINT ? cause::interrupt : cause::terminate;
+        if (poll(fds, 2, wait_ms) < 0 && errno != EINTR)
+            break;  // cannot happen with valid descriptors; the run goes on without a watchdog
+        if (fds[0].revents)
+            return;  // the run is over
+        if (fds[1].revents & POLLIN) {
+            signalfd_siginfo info{};
+            if (read(signal_fd_, &info, sizeof info) != ssize_t(sizeof info))
+                continue;
+            const int signal = int(info.ssi_signo);
+            if (stop::is_ignored_signal(signal)) {
+                std::lock_guard lock(mutex_);
+                bool counted = false;
+                for (auto& [s, count] : ignored_)
+                    if (s == signal)
+                        ++count, counted = true;
+                if (!counted)
+                    ignored_.push_back({signal, 1});
+                continue;
+            }
+            stop::request(signal);
+        }
     }
-    // Ask again every 100 ms until the run is over: an accelerator can miss a request
-    // that lands just before it starts running (Unicorn clears its stop flag then).
+    // Stop now, then again every repeat_ms until the run is over.
     for (;;) {
-        stop_();
-        const timespec again{0, 100000000};
-        if (sigtimedwait(&set, nullptr, &again) == SIGUSR1)
+        fire();
+        if (poll(fds, 1, repeat_ms) > 0)
             return;
     }
 }

@@ -1,36 +1,53 @@
-// Ends a run on --timeout, SIGINT or SIGTERM. The signals are blocked in every
-// thread and taken synchronously here, so the stop request never runs inside a
-// signal handler.
+// Ends a run on --timeout or a signal (core/stop.hpp explains the mechanism).
+// The watched signals are blocked in every thread and read here from a
+// signalfd, so no stop request ever runs inside a signal handler; the thread
+// itself is woken for its own end through an eventfd, which nothing outside
+// the process can write.
 #ifndef HBVM_CORE_WATCHDOG_HPP
 #define HBVM_CORE_WATCHDOG_HPP
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace hbvm {
 
 class watchdog {
 public:
-    enum class cause { none, timeout, interrupt, terminate };
+    // How often the stop is repeated once it fired: a request can land just before
+    // the accelerator starts running or a blocking call starts, and be missed.
+    static constexpr int repeat_ms = 20;
 
-    // Call before any other thread starts, so they all inherit the blocked mask.
-    static void block_stop_signals();
-
-    // `stop` runs on the watchdog thread when the timeout (seconds; 0: none)
-    // expires or a stop signal arrives, and again every 100 ms until destruction.
-    watchdog(double timeout_seconds, std::function<void()> stop);
+    // Starts the thread; `timeout_seconds` 0 means no limit. stop::prepare_process()
+    // must have run.
+    explicit watchdog(double timeout_seconds);
     ~watchdog();
     watchdog(const watchdog&) = delete;
     watchdog& operator=(const watchdog&) = delete;
 
-    cause fired() const { return fired_.load(); }
+    // What stops the guest (the accelerator's request_stop), run on the watchdog
+    // thread when the stop fires and every repeat_ms after; empty while there is
+    // no accelerator.
+    void set_stop_action(std::function<void()> action);
+
+    // Signals that were received and ignored (SIGUSR1, SIGUSR2), as "SIGUSR1 (2x)",
+    // for one note at the end of the run. The watchdog never writes itself: a
+    // stalled stderr must not stall the thread that stops the run.
+    std::vector<std::string> ignored_signals() const;
 
 private:
-    void loop(double timeout_seconds);
+    void loop(int64_t timeout_ns);
+    void fire();
 
-    std::function<void()> stop_;
-    std::atomic<cause> fired_{cause::none};
+    int signal_fd_ = -1;
+    int wake_fd_ = -1;
+    mutable std::mutex mutex_;  // guards action_ and ignored_
+    std::function<void()> action_;
+    std::vector<std::pair<int, unsigned>> ignored_;
     std::thread thread_;
 };
 

@@ -5,24 +5,33 @@
 namespace hbvm {
 
 namespace {
-uint64_t read_clock(clockid_t id)
+std::optional<uint64_t> nanoseconds(int status, const timespec& ts)
 {
-    timespec ts{};
-    clock_gettime(id, &ts);
+    if (status != 0 || ts.tv_sec < 0)
+        return std::nullopt;
     return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
 }
 }  // namespace
 
-uint64_t clock_source::monotonic_ns() const { return read_clock(CLOCK_MONOTONIC); }
-
-uint64_t clock_source::wallclock_ns() const { return read_clock(CLOCK_REALTIME); }
-
-uint64_t clock_source::resolution_ns() const
+std::optional<uint64_t> clock_source::monotonic_ns() const
 {
     timespec ts{};
-    clock_getres(CLOCK_MONOTONIC, &ts);
-    uint64_t ns = uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
-    return ns ? ns : 1;
+    return nanoseconds(clock_gettime(CLOCK_MONOTONIC, &ts), ts);
+}
+
+std::optional<uint64_t> clock_source::wallclock_ns() const
+{
+    timespec ts{};
+    return nanoseconds(clock_gettime(CLOCK_REALTIME, &ts), ts);
+}
+
+std::optional<uint64_t> clock_source::resolution_ns() const
+{
+    timespec ts{};
+    const std::optional<uint64_t> ns = nanoseconds(clock_getres(CLOCK_MONOTONIC, &ts), ts);
+    if (ns && *ns == 0)
+        return 1;
+    return ns;
 }
 
 }  // namespace hbvm

@@ -1,6 +1,8 @@
 #include "devices/debug_console.hpp"
 
-#include <unistd.h>
+#include "core/host_io.hpp"
+
+#include <cstring>
 
 namespace hbvm {
 
@@ -13,14 +15,15 @@ void debug_console::put(uint8_t byte)
 
 void debug_console::flush()
 {
-    size_t done = 0;
-    while (done < line_.size()) {
-        ssize_t n = ::write(fd_, line_.data() + done, line_.size() - done);
-        if (n <= 0)
-            break;
-        done += size_t(n);
-    }
+    if (line_.empty())
+        return;
+    const host_io::write_result r = host_io::write_all(fd_, std::as_bytes(std::span(line_.data(), line_.size())));
     line_.clear();
+    if (r.what == host_io::write_result::kind::failed && !failure_reported_ && on_failure) {
+        failure_reported_ = true;
+        on_failure(std::string("debug console (port 0xE9) output failed (") + std::strerror(r.error) +
+                   "); its bytes are dropped while it fails");
+    }
 }
 
 }  // namespace hbvm

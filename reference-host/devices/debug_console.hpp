@@ -1,9 +1,11 @@
 // Port 0xE9 debug console (as QEMU's isa-debugcon and Bochs' port E9 hack): bytes
-// the guest writes go to stderr, a line at a time.
+// the guest writes go to stderr, a line at a time. A stalled stderr blocks the
+// guest but never the host's ability to stop (core/host_io.hpp).
 #ifndef HBVM_DEVICES_DEBUG_CONSOLE_HPP
 #define HBVM_DEVICES_DEBUG_CONSOLE_HPP
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace hbvm {
@@ -20,9 +22,13 @@ public:
     void put(uint8_t byte);
     void flush();
 
+    // Told once when output fails (the bytes are dropped: the port has no status).
+    std::function<void(const std::string&)> on_failure;
+
 private:
     int fd_;
     std::string line_;
+    bool failure_reported_ = false;
 };
 
 }  // namespace hbvm

@@ -1,6 +1,9 @@
 #include "devices/terminal.hpp"
 
+#include "core/host_io.hpp"
+
 #include <cerrno>
+#include <cstring>
 #include <poll.h>
 #include <unistd.h>
 
@@ -10,22 +13,28 @@ terminal::terminal(int input_fd, int output_fd) : in_(input_fd), out_(output_fd)
 
 terminal::~terminal()
 {
-    if (raw_)
-        tcsetattr(in_, TCSANOW, &saved_);
+    if (!raw_)
+        return;
+    // The watchdog may be kicking this thread while the run ends: retry on EINTR.
+    // On a terminal that hung up this fails, and there is nothing left to restore.
+    while (tcsetattr(in_, TCSANOW, &saved_) != 0 && errno == EINTR) {
+    }
+}
+
+void terminal::report(bool& reported, const std::string& what)
+{
+    if (!reported && on_failure)
+        on_failure(what);
+    reported = true;
 }
 
 bool terminal::write(std::span<const std::byte> bytes)
 {
-    size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t n = ::write(out_, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        done += size_t(n);
-    }
-    return true;
+    const host_io::write_result r = host_io::write_all(out_, bytes);
+    if (r.what == host_io::write_result::kind::failed)
+        report(output_failure_reported_, std::string("console output failed (") + std::strerror(r.error) +
+                                             "); CONSOLE.write answers IO_ERROR while it fails");
+    return r.what == host_io::write_result::kind::complete;
 }
 
 long terminal::read_available(std::span<std::byte> buffer)
@@ -33,8 +42,10 @@ long terminal::read_available(std::span<std::byte> buffer)
     if (buffer.empty() || input_eof_)
         return 0;
     // A terminal delivers keys as they are typed, without echo, only once the guest
-    // starts reading; Ctrl-C still reaches the host (ISIG stays on).
-    if (!raw_ && isatty(in_) && tcgetattr(in_, &saved_) == 0) {
+    // starts reading; Ctrl-C still reaches the host (ISIG stays on). Only in the
+    // foreground: a background process changing the mode would be stopped by
+    // SIGTTOU, and would change the mode under the shell.
+    if (!raw_ && isatty(in_) && tcgetpgrp(in_) == getpgrp() && tcgetattr(in_, &saved_) == 0) {
         termios raw = saved_;
         raw.c_lflag &= tcflag_t(~(ICANON | ECHO));
         raw.c_cc[VMIN] = 1;
@@ -42,16 +53,23 @@ long terminal::read_available(std::span<std::byte> buffer)
         raw_ = tcsetattr(in_, TCSANOW, &raw) == 0;
     }
     pollfd p{in_, POLLIN, 0};
-    int ready = poll(&p, 1, 0);
-    if (ready < 0)
-        return errno == EINTR ? 0 : -1;
+    const int ready = poll(&p, 1, 0);
+    if (ready < 0 && errno == EINTR)
+        return 0;
+    if (ready < 0 || (p.revents & (POLLERR | POLLNVAL))) {
+        report(input_failure_reported_, "console input failed; CONSOLE.read answers IO_ERROR while it fails");
+        return -1;
+    }
     if (ready == 0)
         return 0;
-    if (p.revents & (POLLERR | POLLNVAL))
+    const ssize_t n = ::read(in_, buffer.data(), buffer.size());
+    if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        report(input_failure_reported_, std::string("console input failed (") + std::strerror(errno) +
+                                            "); CONSOLE.read answers IO_ERROR while it fails");
         return -1;
-    ssize_t n = ::read(in_, buffer.data(), buffer.size());
-    if (n < 0)
-        return (errno == EINTR || errno == EAGAIN) ? 0 : -1;
+    }
     if (n == 0)
         input_eof_ = true;
     return long(n);
