@@ -25,7 +25,7 @@ accelerator_selection select_accelerator(accelerator_kind requested)
     case accelerator_kind::kvm:
         if (const std::string why = kvm_accelerator::unusable_reason(); !why.empty())
             throw error(exit_status::host_failure,
-                        "--accel kvm: " + why + ".\nUse --accel soft (or auto) to run on the software engine.");
+                        "--accel kvm: " + why + "; use --accel soft (or auto) to run on the software engine");
         return {accelerator_kind::kvm, "KVM, as requested with --accel kvm"};
     case accelerator_kind::automatic:
         break;

@@ -118,7 +118,8 @@ ending describe(double timeout_seconds, const std::string& during)
         return {exit_status::interrupted, "stopped by Ctrl-C (SIGINT)" + suffix};
     if (signal == SIGHUP)
         return {128 + SIGHUP, "stopped by SIGHUP (the terminal hung up)" + suffix};
-    const char* name = sigabbrev_np(signal);
+    // glibc calls signal 29 POLL; kill(1) and most users call it IO.
+    const char* name = signal == SIGIO ? "IO" : sigabbrev_np(signal);
     return {128 + signal, std::string("stopped by ") + (name ? "SIG" + std::string(name) : "signal " + std::to_string(signal)) +
                               suffix};
 }

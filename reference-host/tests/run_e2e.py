@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Runs the reference host's end-to-end tests on one accelerator and prints each
-result and a summary: the command-line tests, hello, the conformance suite and
-its mutation test.
+result and a summary: the command-line and robustness tests, hello, the
+conformance suite and its mutation test.
 The nested-KVM lane runs this inside its VM with --accel kvm; the expectations
 are the ones the software engine meets.
 
@@ -30,6 +30,10 @@ def main():
         ("host.e2e.cli", [python, ROOT / "reference-host/tests/test_cli.py", "--hbvm", hbvm,
                           "--guests", build / "reference-host/tests/guests",
                           "--hello", build / "examples/hello/hello.elf", "--accel", args.accel]),
+        ("host.e2e.robustness", [python, ROOT / "reference-host/tests/test_host_robustness.py", "--hbvm", hbvm,
+                                 "--guests", build / "reference-host/tests/guests",
+                                 "--hello", build / "examples/hello/hello.elf",
+                                 "--conformance-images", build / "conformance/images", "--accel", args.accel]),
         ("example.hello.reference-host", [python, ROOT / "examples/hello/test_hello.py", "reference-host",
                                           "--build", build, "--accel", args.accel]),
         ("conformance.reference-host", [python, ROOT / "conformance/hyperbios-conform",
