@@ -139,6 +139,47 @@ TEST(MultibootLoader, IgnoresHeaderPast8KiB)
     EXPECT_NE(rejection(b).find("no Multiboot header"), std::string::npos);
 }
 
+TEST(MultibootLoader, RejectsAddressFieldsPast8KiB)
+{
+    // Magic, flags and checksum end inside the first 8 KiB, the address fields do not.
+    bytes b(0x3000);
+    const size_t at = 0x2000 - 16;
+    put_header(b, at, mb::header_memory_info | mb::header_address_fields);
+    put<uint32_t>(b, at + 12, 0x100000);
+    put<uint32_t>(b, at + 16, 0x100000);
+    put<uint32_t>(b, at + 28, 0x100010);
+    EXPECT_NE(rejection(b).find("past the first 8 KiB"), std::string::npos) << rejection(b);
+    // The same header 16 bytes earlier fits, and is read.
+    bytes fits(0x3000);
+    put_header(fits, at - 16, mb::header_memory_info | mb::header_address_fields);
+    put<uint32_t>(fits, at - 4, 0x100000 + uint32_t(at - 16));  // header_addr
+    put<uint32_t>(fits, at, 0x100000);                          // load_addr
+    put<uint32_t>(fits, at + 12, 0x100010);                     // entry_addr
+    EXPECT_EQ(rejection(fits), "(accepted)");
+}
+
+TEST(MultibootLoader, RejectsOverlappingSegments)
+{
+    // A second PT_LOAD whose memory overlaps the first: its zero-fill would wipe
+    // the first one's bytes, depending on the order of the headers.
+    bytes b = make_elf32();
+    put<uint16_t>(b, 44, 2);  // e_phnum
+    const size_t ph = 52 + 32;
+    bytes second(32);
+    std::memcpy(second.data(), b.data() + 52, 32);
+    b.insert(b.begin() + ph, second.begin(), second.end());
+    // The insertion moved the Multiboot header and the segment's bytes by 32.
+    put<uint32_t>(b, 52 + 4, 0x80);
+    put<uint32_t>(b, ph + 4, 0x80);
+    put<uint32_t>(b, ph + 8, 0x1001F0);   // p_vaddr
+    put<uint32_t>(b, ph + 12, 0x1001F0);  // p_paddr: inside the first segment's memory
+    put<uint32_t>(b, ph + 16, 0x10);
+    put<uint32_t>(b, ph + 20, 0x20);
+    EXPECT_NE(rejection(b).find("segments overlap in memory"), std::string::npos) << rejection(b);
+    put<uint32_t>(b, ph + 12, 0x100200);  // right after it: fine
+    EXPECT_EQ(rejection(b), "(accepted)");
+}
+
 TEST(MultibootLoader, RejectsUnsupportedRequiredFlags)
 {
     bytes video = make_elf32();
