@@ -32,6 +32,8 @@ const char usage_text[] =
     "Boots a Multiboot (v1) kernel image (ELF32, or ELF64 whose Multiboot header has\n"
     "the address fields) and serves the HyperBIOS calls it makes: console, clocks,\n"
     "power. The kernel's command line is IMAGE followed by KERNEL-ARGUMENTS.\n"
+    "IMAGE is a file, or a pipe, FIFO or device (read up to --mem bytes), e.g.\n"
+    "/dev/stdin.\n"
     "\n"
     "Options of run:\n"
     "  --mem SIZE      guest RAM: bytes, or with a K, M or G suffix (default 128M;\n"

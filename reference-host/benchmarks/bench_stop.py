@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""bench-stop: how long hbvm takes to stop, for each way of stopping it and each
+situation the outside world can put it in. The README promises 100 ms for
+--timeout, SIGINT and SIGTERM whatever the guest or the outside world does;
+this prints the measured figure for every case, per accelerator.
+
+A signal case measures from kill() to the end of the process (waitpid); a
+--timeout case from the moment the timeout should fire (process start + T) to
+the end, so it includes hbvm's own start-up. Runs are interleaved per case;
+the median and the worst of N runs are printed.
+
+Exit status: 0 (figures, not a pass/fail; the tests assert a generous bound)."""
+
+import argparse
+import os
+import pathlib
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+PROMISE_MS = 100.0
+
+
+def usable_kvm():
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC))
+        return True
+    except OSError:
+        return False
+
+
+def stop_by_signal(command, signum, settle, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, before=None):
+    """Starts command, waits `settle` s, sends signum; returns ms from kill to exit."""
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
+    time.sleep(settle)
+    if before:
+        before()
+    sent = time.monotonic()
+    proc.send_signal(signum)
+    proc.wait()
+    return (time.monotonic() - sent) * 1000.0
+
+
+def stop_by_timeout(command, timeout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+    started = time.monotonic()
+    subprocess.run(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
+    return (time.monotonic() - started - timeout) * 1000.0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hbvm", required=True)
+    parser.add_argument("--guests", required=True, help="folder of the test guests' .elf files")
+    parser.add_argument("--runs", type=int, default=7, help="runs per case (default: %(default)s)")
+    args = parser.parse_args()
+    guest = lambda name: str(pathlib.Path(args.guests) / f"{name}.elf")  # noqa: E731
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="bench-stop-"))
+    accels = ["soft"] + (["kvm"] if usable_kvm() else [])
+    print(f"bench-stop: {args.runs} runs per case; accelerators: {', '.join(accels)}"
+          + ("" if "kvm" in accels else " (no usable /dev/kvm here; the nested lane has one)"))
+
+    def stalled_pipe():
+        r, w = os.pipe()  # nobody reads r
+        return r, w
+
+    rows = []
+    for accel in accels:
+        run = lambda name, *extra: [args.hbvm, "run", guest(name), "--accel", accel, *extra]  # noqa: E731
+        cases = []
+
+        def spin(signum):
+            return lambda: stop_by_signal(run("spin_forever"), signum, 0.3)
+        cases.append(("SIGINT, guest spinning", spin(signal.SIGINT)))
+        cases.append(("SIGTERM, guest spinning", spin(signal.SIGTERM)))
+        cases.append(("--timeout 0.3, guest spinning", lambda: stop_by_timeout(run("spin_forever", "--timeout", "0.3"), 0.3)))
+
+        def stalled_console(signum=signal.SIGTERM):
+            r, w = stalled_pipe()
+            try:
+                return stop_by_signal(run("console_flood"), signum, 0.3, stdout=w)
+            finally:
+                os.close(r)
+                os.close(w)
+        cases.append(("SIGTERM, console reader stalled", stalled_console))
+        cases.append(("SIGINT, console reader stalled", lambda: stalled_console(signal.SIGINT)))
+
+        def stalled_console_timeout():
+            r, w = stalled_pipe()
+            try:
+                return stop_by_timeout(run("console_flood", "--timeout", "0.3"), 0.3, stdout=w)
+            finally:
+                os.close(r)
+                os.close(w)
+        cases.append(("--timeout 0.3, console reader stalled", stalled_console_timeout))
+
+        def stalled_stderr(name, *extra):
+            def measure():
+                r, w = stalled_pipe()
+                try:
+                    return stop_by_signal(run(name, *extra), signal.SIGTERM, 0.3, stderr=w)
+                finally:
+                    os.close(r)
+                    os.close(w)
+            return measure
+        cases.append(("SIGTERM, stderr stalled (debug console)", stalled_stderr("debug_flood")))
+        cases.append(("SIGTERM, stderr stalled (--trace lines)", stalled_stderr("console_flood", "--trace")))
+
+        def fifo_wait():
+            fifo = tmp / f"wait-{accel}.fifo"
+            if not fifo.exists():
+                os.mkfifo(fifo)
+            return stop_by_signal([args.hbvm, "run", str(fifo), "--accel", accel], signal.SIGINT, 0.3)
+        cases.append(("SIGINT, waiting for a FIFO image's writer", fifo_wait))
+
+        results = {name: [] for name, _ in cases}
+        for _ in range(args.runs):  # interleaved: drift on a busy machine spreads over all cases
+            for name, measure in cases:
+                results[name].append(measure())
+        for name, _ in cases:
+            values = results[name]
+            rows.append((accel, name, statistics.median(values), max(values)))
+
+    width = max(len(r[1]) for r in rows)
+    print(f"{'accel':5}  {'case':{width}}  {'median':>9}  {'worst':>9}")
+    for accel, name, median, worst in rows:
+        mark = "" if worst <= PROMISE_MS else f"  (worst above {PROMISE_MS:.0f} ms)"
+        print(f"{accel:5}  {name:{width}}  {median:7.1f}ms  {worst:7.1f}ms{mark}")
+    worst_all = max(r[3] for r in rows)
+    print(f"bench-stop: worst case {worst_all:.1f} ms against the README's {PROMISE_MS:.0f} ms "
+          f"({'within' if worst_all <= PROMISE_MS else 'ABOVE'}); median of medians "
+          f"{statistics.median(r[2] for r in rows):.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
