@@ -8,8 +8,9 @@
 namespace hbvm::diagnostics {
 
 // Writes "hbvm: " + text + "\n" to stderr in one write where it fits. On a stalled
-// stderr this blocks like any host output, but gives up 50 ms after a stop
-// request, so that a stalled stderr cannot keep hbvm from ending.
+// stderr this blocks like any host output, but a write held up 50 ms or more
+// after a stop request is given up, so that a stalled stderr cannot keep hbvm
+// from ending.
 void line(std::string_view text);
 
 }  // namespace hbvm::diagnostics

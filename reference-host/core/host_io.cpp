@@ -10,22 +10,30 @@ namespace hbvm::host_io {
 
 write_result write_all(int fd, std::span<const std::byte> bytes, std::chrono::milliseconds patience)
 {
+    // The stop is checked only when a write was held up: a blocked write() ends
+    // with EINTR (or a short count) when the watchdog kicks this thread. A write
+    // that goes through is always made, so the closing line of a run gets out
+    // however long after the stop request it comes.
+    auto stopping = [patience] { return stop::requested() && stop::since_request() >= patience; };
     size_t done = 0;
     while (done < bytes.size()) {
-        // A stop interrupts a blocked write() with EINTR (or a short count), and
-        // the loop comes back here.
-        if (stop::requested() && stop::since_request() >= patience)
-            return {write_result::kind::stopped, done, 0};
         const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
         if (n > 0) {
             done += size_t(n);
+            if (done < bytes.size() && stopping())  // a reader that drains slowly cannot hold a stop
+                return {write_result::kind::stopped, done, 0};
             continue;
         }
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
+            if (stopping())
+                return {write_result::kind::stopped, done, 0};
             continue;
+        }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             // Someone else set O_NONBLOCK on this description: wait until it is
             // writable, a little at a time so that a stop is noticed.
+            if (stopping())
+                return {write_result::kind::stopped, done, 0};
             pollfd p{fd, POLLOUT, 0};
             poll(&p, 1, 20);
             continue;

@@ -23,10 +23,10 @@ struct write_result {
 };
 
 // Writes every byte to `fd`, retrying after EINTR and, on a descriptor someone
-// made non-blocking, after EAGAIN once it is writable again. Gives up once a stop
-// was requested at least `patience` ago: guest output gives up at once, hbvm's
-// own diagnostics wait a little so that the line saying why the run ended
-// usually gets out.
+// made non-blocking, after EAGAIN once it is writable again. When a write is
+// held up (blocked, or a slow reader), gives up once a stop was requested at
+// least `patience` ago: guest output gives up at once, hbvm's own diagnostics
+// wait a little so that the line saying why the run ended usually gets out.
 write_result write_all(int fd, std::span<const std::byte> bytes,
                        std::chrono::milliseconds patience = std::chrono::milliseconds(0));
 

@@ -253,7 +253,7 @@ image_file::image_file(const std::string& path, uint64_t stream_limit) : path_(p
     struct stat st {};
     const bool is_fifo = stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
     if (is_fifo)
-        diagnostics::line("'" + path + "' is a FIFO: waiting for a writer");
+        diagnostics::line("'" + path + "' is a FIFO or pipe: reading the image from it, once there is a writer");
     // Blocks on a FIFO until a writer opens it; a stop request interrupts that (EINTR).
     while ((fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0 && errno == EINTR)
         if (stop::requested())
