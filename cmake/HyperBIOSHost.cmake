@@ -7,9 +7,29 @@
 include(CheckIPOSupported)
 check_ipo_supported(RESULT HYPERBIOS_IPO_SUPPORTED OUTPUT HYPERBIOS_IPO_MESSAGE LANGUAGES CXX)
 
+# libFuzzer builds (clang only): the host code gets the fuzzer's coverage
+# instrumentation with ASan and UBSan; reference-host/fuzz/ adds the fuzz targets.
+option(HYPERBIOS_FUZZ "Instrument the reference host for libFuzzer and build reference-host/fuzz (clang)" OFF)
+
+# CI builds with HYPERBIOS_WERROR=ON in the environment (.ci/run); a user's newer
+# compiler may warn about new things, which should not break their build.
+if(DEFINED ENV{HYPERBIOS_WERROR})
+  set(hyperbios_werror_default $ENV{HYPERBIOS_WERROR})
+else()
+  set(hyperbios_werror_default OFF)
+endif()
+option(HYPERBIOS_WERROR "Treat warnings in host code as errors" ${hyperbios_werror_default})
+
 function(hyperbios_host_target target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
-  if(HYPERBIOS_SANITIZE)
+  if(HYPERBIOS_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(HYPERBIOS_FUZZ)
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined
+                                             -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined)
+  elseif(HYPERBIOS_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-sanitize-recover=undefined
                                              -fno-omit-frame-pointer)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)

@@ -244,6 +244,8 @@ bool memory_image::read_at(uint64_t offset, std::span<std::byte> out) const
 {
     if (out.size() > bytes_.size() || offset > bytes_.size() - out.size())
         return false;
+    if (out.empty())
+        return true;  // memcpy must not see the null pointer of an empty span
     std::memcpy(out.data(), bytes_.data() + offset, out.size());
     return true;
 }
@@ -325,6 +327,8 @@ bool image_file::read_at(uint64_t offset, std::span<std::byte> out) const
 {
     if (out.size() > size_ || offset > size_ - out.size())
         return false;
+    if (out.empty())
+        return true;
     if (streamed_) {
         std::memcpy(out.data(), stream_bytes_.data() + offset, out.size());
         return true;
