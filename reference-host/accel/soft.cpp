@@ -68,7 +68,7 @@ void exit_inside_engine_start()
 {
     if (!engine_starting)
         return;
-    const std::string line = "\nhbvm: error: the software engine failed to start: " + address_space_advice() + "\n";
+    const std::string line = "hbvm: error: the software engine failed to start: " + address_space_advice() + "\n";
     (void)!write(STDERR_FILENO, line.data(), line.size());
     _exit(exit_status::host_failure);
 }

@@ -118,9 +118,7 @@ void machine::boot()
           std::to_string(memory_.size() >> 20) + " MiB RAM, " + accel_->name());
 }
 
-int machine::run() { return run_to_end(); }
-
-int machine::run_to_end()
+int machine::run()
 {
     note("accelerator: " + selection_.reason);
     const char* const names[] = {"stdin", "stdout", "stderr"};
@@ -186,15 +184,18 @@ machine::ending machine::report_exit(const vm_exit& exit)
         return {exit_status::guest_halted, "the guest halted (HLT) with nothing that could wake it; " + exit.detail};
     case vm_exit::kind::cpu_exception:
         return {exit_status::guest_crashed, "the guest crashed: CPU exception " + std::to_string(exit.vector) + " (" +
-             exception_name(exit.vector) + ")" + (exit.detail.empty() ? "" : "; " + exit.detail) + "\n" + regs};
+                                                exception_name(exit.vector) + ")" +
+                                                (exit.detail.empty() ? "" : "; " + exit.detail) + "\n" + regs};
     case vm_exit::kind::memory_fault:
         return {exit_status::guest_crashed, "the guest crashed: " + exit.detail + "\n" + regs};
     case vm_exit::kind::triple_fault:
         // KVM on AMD resets the vCPU when it shuts down: RIP 0xFFF0 is the reset
         // vector, not where the guest failed.
-        return {exit_status::guest_crashed, "the guest crashed: triple fault (the CPU shut down; an exception with no working IDT)" +
-             (accel_->registers().rip == 0xFFF0 ? std::string("; the vCPU was reset, so its registers at the fault are lost")
-                                                : "\n" + regs)};
+        return {exit_status::guest_crashed,
+                "the guest crashed: triple fault (the CPU shut down; an exception with no working IDT)" +
+                    (accel_->registers().rip == 0xFFF0
+                         ? std::string("; the vCPU was reset, so its registers at the fault are lost")
+                         : "\n" + regs)};
     case vm_exit::kind::internal_error:
         return {exit_status::host_failure, "accelerator failure: " + exit.detail + "\n" + regs};
     case vm_exit::kind::stopped: break;

@@ -71,7 +71,6 @@ private:
         std::string message;
     };
     ending report_exit(const vm_exit& exit);
-    int run_to_end();
     int finish(int status, const std::string& message);  // the closing lines; returns status
     void note(const std::string& line);
     void trace(const std::string& line);  // only with --trace, stamped with the time since start
