@@ -15,6 +15,13 @@ write_result write_all(int fd, std::span<const std::byte> bytes, std::chrono::mi
     // that goes through is always made, so the closing line of a run gets out
     // however long after the stop request it comes.
     auto stopping = [patience] { return stop::requested() && stop::since_request() >= patience; };
+    if (stopping()) {
+        // Past its patience, a write that would block is not even started (it would
+        // wait for the next kick): later lines on a stalled stderr cost nothing.
+        pollfd p{fd, POLLOUT, 0};
+        if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
+            return {write_result::kind::stopped, 0, 0};
+    }
     size_t done = 0;
     while (done < bytes.size()) {
         const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
