@@ -46,40 +46,50 @@ uint64_t reg(uc_engine* uc, int id)
 
 void set_reg(uc_engine* uc, int id, uint64_t v) { uc_reg_write(uc, id, &v); }
 
-// Unicorn 2.0 reserves a 1 GiB translation buffer when it starts, and when that
-// fails it prints a line of its own and calls exit(1) — the status a guest's
-// shutdown(1) gives. hbvm checks for the room first, and an exit handler turns
-// an exit from inside Unicorn's start into an "hbvm:" line and status 74.
-constexpr uint64_t translator_buffer_size = 1ull << 30;
+// Unicorn reserves a translation buffer for the code it translates: 1 GiB unless
+// told otherwise, which fails under a modest `ulimit -v`. hbvm sizes it for the
+// guest: a quarter of guest RAM, 32 to 256 MiB. A full buffer is flushed and
+// refilled, so the size costs speed only for guests with very much code. When
+// the reservation fails Unicorn prints a line of its own and calls exit(1) — the
+// status a guest's shutdown(1) gives — so hbvm checks for the room first, and an
+// exit handler turns an exit from inside Unicorn's start into an "hbvm:" line
+// and status 74.
+uint64_t translator_buffer_size(uint64_t guest_ram)
+{
+    return std::clamp<uint64_t>(guest_ram / 4, 32ull << 20, 256ull << 20);
+}
+constexpr uint64_t engine_overhead = 64ull << 20;  // the rest of Unicorn's start, measured below 64 MiB
 std::atomic<bool> engine_starting{false};
+std::atomic<uint64_t> engine_buffer_size{0};
 
-std::string address_space_advice()
+std::string address_space_advice(uint64_t buffer)
 {
     rlimit limit{};
     std::string current = "limited";
     if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
         current = std::to_string(limit.rlim_cur >> 20) + " MiB";
-    return "the software engine (Unicorn) needs about 1 GiB of address space for its translation buffer, beyond "
-           "guest RAM, and the address-space limit is " + current +
-           " (ulimit -v): raise it ('ulimit -v unlimited') or use --accel kvm";
+    return "the software engine (Unicorn) needs about " + std::to_string((buffer + engine_overhead) >> 20) +
+           " MiB of address space for its translation buffer and itself, beyond guest RAM, and the address-space "
+           "limit is " + current + " (ulimit -v): raise it ('ulimit -v unlimited'), give the guest less RAM "
+           "(--mem), or use --accel kvm";
 }
 
 void exit_inside_engine_start()
 {
     if (!engine_starting)
         return;
-    const std::string line = "hbvm: error: the software engine failed to start: " + address_space_advice() + "\n";
+    const std::string line =
+        "hbvm: error: the software engine failed to start: " + address_space_advice(engine_buffer_size) + "\n";
     (void)!write(STDERR_FILENO, line.data(), line.size());
     _exit(exit_status::host_failure);
 }
 
-void check_address_space()
+void check_address_space(uint64_t buffer)
 {
-    void* probe = mmap(nullptr, translator_buffer_size + (64ull << 20), PROT_NONE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void* probe = mmap(nullptr, buffer + engine_overhead, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (probe == MAP_FAILED)
-        throw error(exit_status::host_failure, address_space_advice());
-    munmap(probe, translator_buffer_size + (64ull << 20));
+        throw error(exit_status::host_failure, address_space_advice(buffer));
+    munmap(probe, buffer + engine_overhead);
 }
 
 }  // namespace
@@ -88,12 +98,16 @@ soft_accelerator::soft_accelerator(guest_memory& memory) : memory_(memory)
 {
     static const bool guard_installed = std::atexit(exit_inside_engine_start) == 0;
     (void)guard_installed;
-    check_address_space();
+    const uint64_t buffer = translator_buffer_size(memory_.size());
+    check_address_space(buffer);
+    engine_buffer_size = buffer;
     struct starting {
         starting() { engine_starting = true; }
         ~starting() { engine_starting = false; }
     } during_start;
     check(uc_open(UC_ARCH_X86, UC_MODE_64, &uc_), "uc_open");
+    // Before anything makes Unicorn start its translator.
+    check(uc_ctl_set_tcg_buffer_size(uc_, uint32_t(buffer)), "sizing the translation buffer");
     unsigned major = 0, minor = 0;
     uc_version(&major, &minor);
     name_ = "soft (Unicorn " + std::to_string(major) + "." + std::to_string(minor) + ")";

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 namespace hbvm {
 
@@ -15,9 +16,16 @@ guest_memory::guest_memory(uint64_t size) : size_(size)
         throw error(exit_status::usage, "guest memory size must be a non-zero multiple of 4 KiB");
     // MAP_NORESERVE: a large guest only costs the pages it touches.
     void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED)
-        throw error(exit_status::host_failure,
-                    "cannot reserve " + std::to_string(size >> 20) + " MiB of guest memory: " + std::strerror(errno));
+    if (p == MAP_FAILED) {
+        const int why = errno;
+        rlimit limit{};
+        std::string advice;
+        if (why == ENOMEM && getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+            advice = "; the address-space limit (ulimit -v) is " + std::to_string(limit.rlim_cur >> 20) +
+                     " MiB: raise it, or give the guest less RAM with --mem";
+        throw error(exit_status::host_failure, "cannot reserve " + std::to_string(size >> 20) +
+                                                   " MiB of guest memory: " + std::strerror(why) + advice);
+    }
     base_ = static_cast<std::byte*>(p);
 }
 
