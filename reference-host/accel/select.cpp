@@ -1,5 +1,6 @@
 #include "accel/select.hpp"
 
+#include "accel/calibration.hpp"
 #include "accel/kvm.hpp"
 #include "accel/soft.hpp"
 #include "core/error.hpp"
@@ -32,7 +33,8 @@ accelerator_selection select_accelerator(accelerator_kind requested)
     }
     if (const std::string why = kvm_accelerator::unusable_reason(); !why.empty())
         return {accelerator_kind::soft, "software engine (Unicorn), because " + why};
-    return {accelerator_kind::kvm, "KVM (/dev/kvm is usable)"};
+    // /dev/kvm can be used; whether it is the faster engine is measured.
+    return choose_by_speed(calibrate_accelerators());
 }
 
 std::unique_ptr<accelerator> create_accelerator(accelerator_kind kind, guest_memory& memory)

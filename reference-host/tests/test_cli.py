@@ -95,8 +95,15 @@ def main():
         kvm_usable = False
         kvm_problem = e.errno
     if kvm_usable:
-        case("auto picks KVM where /dev/kvm works", [hbvm, "run", hello], 0,
-             stderr_has=["accelerator: KVM (/dev/kvm is usable)"])
+        # Where /dev/kvm works, auto measures which engine is faster and says so.
+        code, _, err = run([hbvm, "run", hello])
+        line = next((x for x in err.splitlines() if x.startswith("hbvm: accelerator: ")), "")
+        ok = code == 0 and "(calibration " in line and (
+            line.startswith("hbvm: accelerator: KVM, because it executes guest code here") or
+            line.startswith("hbvm: accelerator: software engine (Unicorn), because /dev/kvm "))
+        print(("PASS" if ok else "FAIL") + f" auto measures where /dev/kvm works: {line}")
+        if not ok:
+            failures.append("auto measures where /dev/kvm works")
     elif kvm_problem in (errno.EACCES, errno.EPERM):
         case("auto picks the software engine without permission for /dev/kvm", [hbvm, "run", hello], 0,
              stderr_has=["accelerator: software engine (Unicorn), because no permission to open /dev/kvm"])
