@@ -16,6 +16,11 @@ struct vcpu_registers {
     uint64_t rip, rflags;
 };
 
+// What a HyperBIOS call reads: the call word and the argument registers (spec 2.1).
+struct call_registers {
+    uint64_t rax, rdi, rsi, rcx, r8, r9;
+};
+
 // Formats the registers as a multi-line dump for diagnostics.
 std::string format_registers(const vcpu_registers& regs);
 
@@ -93,6 +98,12 @@ public:
     // (the back end completes the instruction that exited).
     virtual vcpu_registers registers() = 0;
     virtual void set_registers(const vcpu_registers& regs) = 0;
+
+    // The hot path of every call, valid inside `on_io`: only the registers a call
+    // reads, and its two results into RAX and RDX. On the software engine every
+    // register access costs; reading all of them made a call 15 times an exit.
+    virtual call_registers read_call_registers() = 0;
+    virtual void write_call_result(uint64_t rax, uint64_t rdx) = 0;
 
     // The host wrote guest RAM in [address, address + length): back ends that cache
     // translated guest code drop what they hold for that range.

@@ -311,6 +311,19 @@ void kvm_accelerator::set_registers(const vcpu_registers& v)
     run_->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 }
 
+call_registers kvm_accelerator::read_call_registers()
+{
+    const kvm_regs& r = run_->s.regs.regs;
+    return {r.rax, r.rdi, r.rsi, r.rcx, r.r8, r.r9};
+}
+
+void kvm_accelerator::write_call_result(uint64_t rax, uint64_t rdx)
+{
+    run_->s.regs.regs.rax = rax;
+    run_->s.regs.regs.rdx = rdx;
+    run_->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+}
+
 void kvm_accelerator::request_stop()
 {
     // The caller then kicks the vCPU thread (stop::kick_vcpu) to end a KVM_RUN in progress.

@@ -54,9 +54,17 @@ void set_reg(uc_engine* uc, int id, uint64_t v) { uc_reg_write(uc, id, &v); }
 // status a guest's shutdown(1) gives — so hbvm checks for the room first, and an
 // exit handler turns an exit from inside Unicorn's start into an "hbvm:" line
 // and status 74.
+// Unicorn 2.0 (built only with HYPERBIOS_ALLOW_UNICORN_2_0, to measure it) cannot
+// be told the size and keeps its 1 GiB.
+#define HBVM_UNICORN_SIZES_BUFFER (UC_API_MAJOR > 2 || (UC_API_MAJOR == 2 && UC_API_MINOR >= 1))
 uint64_t translator_buffer_size(uint64_t guest_ram)
 {
+#if HBVM_UNICORN_SIZES_BUFFER
     return std::clamp<uint64_t>(guest_ram / 4, 32ull << 20, 256ull << 20);
+#else
+    (void)guest_ram;
+    return 1ull << 30;
+#endif
 }
 constexpr uint64_t engine_overhead = 64ull << 20;  // the rest of Unicorn's start, measured below 64 MiB
 std::atomic<bool> engine_starting{false};
@@ -106,8 +114,10 @@ soft_accelerator::soft_accelerator(guest_memory& memory) : memory_(memory)
         ~starting() { engine_starting = false; }
     } during_start;
     check(uc_open(UC_ARCH_X86, UC_MODE_64, &uc_), "uc_open");
+#if HBVM_UNICORN_SIZES_BUFFER
     // Before anything makes Unicorn start its translator.
     check(uc_ctl_set_tcg_buffer_size(uc_, uint32_t(buffer)), "sizing the translation buffer");
+#endif
     unsigned major = 0, minor = 0;
     uc_version(&major, &minor);
     name_ = "soft (Unicorn " + std::to_string(major) + "." + std::to_string(minor) + ")";
@@ -256,6 +266,23 @@ void soft_accelerator::set_registers(const vcpu_registers& regs)
     for (int i = 0; i < gpr_count; ++i)
         ptrs[i] = const_cast<uint64_t*>(&fields[i]);
     uc_reg_write_batch(uc_, const_cast<int*>(gpr_ids), ptrs, gpr_count);
+}
+
+call_registers soft_accelerator::read_call_registers()
+{
+    static constexpr int ids[] = {UC_X86_REG_RAX, UC_X86_REG_RDI, UC_X86_REG_RSI,
+                                  UC_X86_REG_RCX, UC_X86_REG_R8,  UC_X86_REG_R9};
+    call_registers r{};
+    void* ptrs[] = {&r.rax, &r.rdi, &r.rsi, &r.rcx, &r.r8, &r.r9};
+    uc_reg_read_batch(uc_, const_cast<int*>(ids), ptrs, 6);
+    return r;
+}
+
+void soft_accelerator::write_call_result(uint64_t rax, uint64_t rdx)
+{
+    static constexpr int ids[] = {UC_X86_REG_RAX, UC_X86_REG_RDX};
+    void* ptrs[] = {&rax, &rdx};
+    uc_reg_write_batch(uc_, const_cast<int*>(ids), ptrs, 2);
 }
 
 void soft_accelerator::guest_memory_written(uint64_t address, uint64_t length)

@@ -206,7 +206,7 @@ machine::ending machine::report_exit(const vm_exit& exit)
 io_reply machine::on_io(const io_access& access)
 {
     if (access.port == ports::hyperbios_gate && access.is_write && access.size == 4) {
-        vcpu_registers regs = accel_->registers();
+        const call_registers regs = accel_->read_call_registers();
         // OUT DX, EAX always writes EAX; a 32-bit value that differs can only be an
         // element of a string instruction (OUTS), which is not a call (HB-CALL-009).
         if (access.value == uint32_t(regs.rax) || faults_.serves_string_elements())
@@ -217,7 +217,7 @@ io_reply machine::on_io(const io_access& access)
         return {};
     }
     if (access.port == ports::hyperbios_gate && faults_.serves_odd_gate_access(access))
-        return hypercall(accel_->registers());
+        return hypercall(accel_->read_call_registers());
     if (access.port == debug_console::port) {
         if (!access.is_write)
             return {debug_console::port, false};  // read-back, as QEMU and Bochs answer
@@ -238,12 +238,16 @@ io_reply machine::on_io(const io_access& access)
     return {access.size == 4 ? 0xFFFFFFFFu : (1u << (8 * access.size)) - 1, false};
 }
 
-io_reply machine::hypercall(vcpu_registers regs)
+io_reply machine::hypercall(const call_registers& regs)
 {
     const call_request request{regs.rax, {regs.rdi, regs.rsi, regs.rcx, regs.r8, regs.r9}};
     call_result result = dispatcher_.dispatch(request);
-    if (faults_.active() != fault::none)
-        faults_.after_call(request, result, regs, memory_);
+    // An injected fault may change any register: the slow path, with all of them.
+    std::optional<vcpu_registers> all;
+    if (faults_.active() != fault::none) {
+        all = accel_->registers();
+        faults_.after_call(request, result, *all, memory_);
+    }
     ++calls_;
     if (config_.trace)
         trace("call " + std::to_string(calls_) + ": " + call_name(request.call) + "(" + hex(regs.rdi) + ", " +
@@ -265,9 +269,13 @@ io_reply machine::hypercall(vcpu_registers regs)
         return {0, true};
     case machine_request::kind::none: break;
     }
-    regs.rax = uint64_t(result.status);
-    regs.rdx = result.value;
-    accel_->set_registers(regs);
+    if (all) {
+        all->rax = uint64_t(result.status);
+        all->rdx = result.value;
+        accel_->set_registers(*all);
+    } else {
+        accel_->write_call_result(uint64_t(result.status), result.value);
+    }
     return {};
 }
 

@@ -64,7 +64,7 @@ private:
     };
 
     io_reply on_io(const io_access& access) override;
-    io_reply hypercall(vcpu_registers regs);
+    io_reply hypercall(const call_registers& regs);
     void boot();
     struct ending {
         int status;
