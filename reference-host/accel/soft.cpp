@@ -1,4 +1,5 @@
 #include "accel/soft.hpp"
+#include "accel/page_walk.hpp"
 #include "core/text.hpp"
 
 #include "core/error.hpp"
@@ -191,9 +192,18 @@ vm_exit soft_accelerator::run(exit_handler& handler)
     if (stop_requested_)
         return {vm_exit::kind::stopped, 0, 0, "stop requested"};
     // One emulation run: every guest exit is served inside the hooks, so
-    // uc_emu_start returns only when the run ends.
-    const uc_err err = uc_emu_start(uc_, start_, 0, 0, 0);
-    start_ = reg(uc_, UC_X86_REG_RIP);
+    // uc_emu_start returns only when the run ends -- or when translated code must
+    // be dropped, which is unsafe inside a hook (guest_memory_written).
+    uc_err err;
+    for (;;) {
+        err = uc_emu_start(uc_, start_, 0, 0, 0);
+        start_ = reg(uc_, UC_X86_REG_RIP);
+        if (!flush_pending_ || exit_ || stop_requested_ || err != UC_ERR_OK)
+            break;
+        flush_pending_ = false;
+        uc_ctl(uc_, UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0));
+    }
+    flush_pending_ = false;
     if (exit_)
         return *exit_;
     if (stop_requested_)
@@ -287,8 +297,31 @@ void soft_accelerator::write_call_result(uint64_t rax, uint64_t rdx)
 
 void soft_accelerator::guest_memory_written(uint64_t address, uint64_t length)
 {
-    // Translated code for the written range must not run stale.
-    uc_ctl_remove_cache(uc_, address, address + length);
+    // Translated code for the written range must not run stale. Unicorn does not
+    // see writes through the host's mapping of guest RAM, and the only targeted
+    // way to drop its code, uc_ctl_remove_cache, takes *virtual* addresses. So:
+    // where the guest maps every written page at its own physical address (no
+    // paging, or an identity map), the physical range doubles as the virtual one;
+    // elsewhere all translated code is dropped. The paging_probe test guest runs
+    // code the host wrote into a page mapped elsewhere.
+    uc_x86_msr efer{0xC0000080, 0};
+    uc_reg_read(uc_, UC_X86_REG_MSR, &efer);
+    const paging_state paging{reg(uc_, UC_X86_REG_CR0), reg(uc_, UC_X86_REG_CR3), reg(uc_, UC_X86_REG_CR4),
+                              efer.value};
+    constexpr uint64_t page = 4096;
+    bool identity = true;
+    for (uint64_t p = address & ~(page - 1); identity && p < address + length; p += page) {
+        const page_walk_result w = walk_page_tables(memory_, paging, p);
+        identity = w.present && w.physical == p;
+    }
+    if (identity) {
+        uc_ctl_remove_cache(uc_, address, address + length);
+    } else {
+        // Dropping all code from inside a hook would free the block being run:
+        // stop at the end of it, and run() drops the code and goes on.
+        flush_pending_ = true;
+        uc_emu_stop(uc_);
+    }
 }
 
 void soft_accelerator::request_stop()

@@ -54,6 +54,7 @@ private:
     exit_handler* handler_ = nullptr;
     std::optional<vm_exit> exit_;   // set by a hook that ends the run
     std::atomic<bool> stop_requested_{false};
+    bool flush_pending_ = false;  // drop all translated code before going on (guest_memory_written)
     uint64_t exits_ = 0;
 };
 

@@ -34,6 +34,8 @@ def main():
                                  "--guests", build / "reference-host/tests/guests",
                                  "--hello", build / "examples/hello/hello.elf",
                                  "--conformance-images", build / "conformance/images", "--accel", args.accel]),
+        ("host.e2e.fidelity", [python, ROOT / "reference-host/tests/test_engine_fidelity.py", "--hbvm", hbvm,
+                               "--guests", build / "reference-host/tests/guests", "--accel", args.accel]),
         ("example.hello.reference-host", [python, ROOT / "examples/hello/test_hello.py", "reference-host",
                                           "--build", build, "--accel", args.accel]),
         ("conformance.reference-host", [python, ROOT / "conformance/hyperbios-conform",
