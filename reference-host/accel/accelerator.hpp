@@ -105,6 +105,10 @@ public:
     virtual call_registers read_call_registers() = 0;
     virtual void write_call_result(uint64_t rax, uint64_t rdx) = 0;
 
+    // The control registers and what is known of the last exception, one line
+    // for a crash report: "cr0=... cr2=... cr3=... cr4=... efer=... ...".
+    virtual std::string control_registers_line() = 0;
+
     // The host wrote guest RAM in [address, address + length): back ends that cache
     // translated guest code drop what they hold for that range.
     virtual void guest_memory_written(uint64_t address, uint64_t length) = 0;

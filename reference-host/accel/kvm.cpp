@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -322,6 +323,20 @@ void kvm_accelerator::write_call_result(uint64_t rax, uint64_t rdx)
     run_->s.regs.regs.rax = rax;
     run_->s.regs.regs.rdx = rdx;
     run_->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+}
+
+std::string kvm_accelerator::control_registers_line()
+{
+    kvm_sregs sregs{};
+    if (ioctl(vcpu_fd_, KVM_GET_SREGS, &sregs) != 0)
+        return std::string("  (KVM_GET_SREGS failed: ") + std::strerror(errno) + ")";
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "  cr0=%016llx cr2=%016llx cr3=%016llx cr4=%016llx efer=%016llx\n"
+                  "  last exception: KVM does not report it (the guest's own handler sees its error code)",
+                  (unsigned long long)sregs.cr0, (unsigned long long)sregs.cr2, (unsigned long long)sregs.cr3,
+                  (unsigned long long)sregs.cr4, (unsigned long long)sregs.efer);
+    return line;
 }
 
 void kvm_accelerator::request_stop()

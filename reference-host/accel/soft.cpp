@@ -138,15 +138,25 @@ soft_accelerator::soft_accelerator(guest_memory& memory) : memory_(memory)
           "hooking CPUID");
     check(uc_hook_add(uc_, &h, UC_HOOK_INTR, reinterpret_cast<void*>(&on_interrupt), this, 1, 0),
           "hooking interrupts");
+    // Without this hook Unicorn ends the run on an invalid instruction; with it,
+    // #UD goes to UC_HOOK_INTR like every other exception.
+    check(uc_hook_add(uc_, &h, UC_HOOK_INSN_INVALID, reinterpret_cast<void*>(+[](uc_engine*, void*) { return true; }),
+                      this, 1, 0),
+          "hooking invalid instructions");
     check(uc_hook_add(uc_, &h, UC_HOOK_MEM_UNMAPPED, reinterpret_cast<void*>(&on_unmapped), this, 1, 0),
           "hooking unmapped accesses");
+    find_exception_in_flight();
 }
 
 soft_accelerator::~soft_accelerator()
 {
+    if (context_)
+        uc_context_free(context_);
     if (uc_)
         uc_close(uc_);
 }
+
+uint64_t soft_accelerator::scratch_code_address() { return trampoline_address; }
 
 void soft_accelerator::check(uc_err err, const char* what)
 {
@@ -381,10 +391,28 @@ int soft_accelerator::on_cpuid(uc_engine* uc, void* self)
     return 1;
 }
 
-void soft_accelerator::on_interrupt(uc_engine*, uint32_t vector, void* self)
+void soft_accelerator::on_interrupt(uc_engine* uc, uint32_t vector, void* self)
 {
-    // Unicorn never delivers exceptions through the guest IDT; the VM stops instead.
-    static_cast<soft_accelerator*>(self)->stop_with({vm_exit::kind::cpu_exception, vector, 0, ""});
+    // Unicorn never delivers exceptions through the guest IDT: the host does.
+    auto* s = static_cast<soft_accelerator*>(self);
+    if (s->stopping())
+        return;
+    // INT n, INT3 and INTO: Unicorn has already moved RIP past the instruction.
+    const bool software = vector >= 32 || vector == 3 || vector == 4;
+    uint32_t error_code = 0;
+    if (vector == 14) {
+        // Unicorn keeps the page fault's error code to itself; what the page walk
+        // tells is rebuilt: P, and W where only a write can fault (a present page
+        // that is read-only), and U from the privilege level. A write to a page
+        // that is not present shows W clear (README).
+        const paging_state st = s->paging();
+        const unsigned cpl = unsigned(reg(uc, UC_X86_REG_CS) & 3);
+        const page_walk_result w = walk_page_tables(s->memory_, st, reg(uc, UC_X86_REG_CR2));
+        const bool user_blocked = cpl == 3 && !w.user;
+        error_code = (w.present ? 1u : 0u) | (w.present && !user_blocked && !w.writable ? 2u : 0u) |
+                     (cpl == 3 ? 4u : 0u);
+    }
+    s->deliver_exception(vector, error_code, software);
 }
 
 bool soft_accelerator::on_unmapped(uc_engine*, uc_mem_type type, uint64_t address, int size, int64_t, void* self)

@@ -1,11 +1,12 @@
-// The software accelerator: Unicorn 2 (QEMU's TCG as a library). Runs anywhere,
-// without /dev/kvm. Limits that show to guests are listed in the README:
-// CPU exceptions stop the VM instead of going through the guest's IDT, and page
-// tables are checked but not used for translation (guests must identity-map).
+// The software accelerator: Unicorn 2.1 (QEMU's TCG as a library). Runs anywhere,
+// without /dev/kvm. It translates through the guest's page tables; exceptions go
+// through the guest's IDT by the host's own delivery (soft_delivery.cpp). Limits
+// that show to guests are listed in the README.
 #ifndef HBVM_ACCEL_SOFT_HPP
 #define HBVM_ACCEL_SOFT_HPP
 
 #include "accel/accelerator.hpp"
+#include "accel/page_walk.hpp"
 #include "core/guest_memory.hpp"
 
 #include <atomic>
@@ -28,6 +29,7 @@ public:
     void set_registers(const vcpu_registers& regs) override;
     call_registers read_call_registers() override;
     void write_call_result(uint64_t rax, uint64_t rdx) override;
+    std::string control_registers_line() override;
     void guest_memory_written(uint64_t address, uint64_t length) override;
     void request_stop() override;
     accelerator_stats stats() const override { return {exits_, 0}; }
@@ -38,6 +40,21 @@ private:
     static int on_cpuid(uc_engine* uc, void* self);
     static void on_interrupt(uc_engine* uc, uint32_t vector, void* self);
     static bool on_unmapped(uc_engine* uc, uc_mem_type type, uint64_t address, int size, int64_t value, void* self);
+
+    // A fault raised while the host delivers an exception (soft_delivery.cpp).
+    struct fault {
+        uint32_t vector;
+        uint32_t error_code;
+        uint64_t address;    // CR2, for a page fault
+        std::string detail;  // why, when it is not a page fault
+    };
+    paging_state paging();
+    std::optional<fault> access_linear(uint64_t linear, void* data, size_t size, bool write, unsigned cpl);
+    std::optional<fault> try_deliver(uint32_t vector, uint32_t error_code, bool software);
+    void deliver_exception(uint32_t vector, uint32_t error_code, bool software);
+    void find_exception_in_flight();
+    void clear_exception_in_flight();
+    static uint64_t scratch_code_address();
 
     void check(uc_err err, const char* what);
     void stop_with(vm_exit exit);
@@ -56,6 +73,12 @@ private:
     std::atomic<bool> stop_requested_{false};
     bool flush_pending_ = false;  // drop all translated code before going on (guest_memory_written)
     uint64_t exits_ = 0;
+    uint32_t last_vector_ = 0;      // of the last exception delivered, for the crash dump
+    uint64_t last_error_code_ = 0;
+    uc_context* context_ = nullptr;                     // for clear_exception_in_flight
+    std::optional<size_t> exception_in_flight_offset_;  // in a saved context; unknown: not cleared
+    bool discovering_ = false;
+    uint64_t scratch_resume_ = 0;
 };
 
 }  // namespace hbvm

@@ -178,7 +178,7 @@ int machine::finish(int status, const std::string& message)
 
 machine::ending machine::report_exit(const vm_exit& exit)
 {
-    const std::string regs = format_registers(accel_->registers());
+    const std::string regs = format_registers(accel_->registers()) + "\n" + accel_->control_registers_line();
     switch (exit.what) {
     case vm_exit::kind::halted:
         return {exit_status::guest_halted, "the guest halted (HLT) with nothing that could wake it; " + exit.detail};
@@ -193,6 +193,7 @@ machine::ending machine::report_exit(const vm_exit& exit)
         // vector, not where the guest failed.
         return {exit_status::guest_crashed,
                 "the guest crashed: triple fault (the CPU shut down; an exception with no working IDT)" +
+                    (exit.detail.empty() ? std::string() : ": " + exit.detail) +
                     (accel_->registers().rip == 0xFFF0
                          ? std::string("; the vCPU was reset, so its registers at the fault are lost")
                          : "\n" + regs)};
