@@ -71,13 +71,16 @@ def main():
         "PASS interrupt gate: IF saved set in the frame, restored by IRETQ",
     ])
 
-    # A crash with no usable IDT: the same report on both engines, control
-    # registers included.
+    # A crash with no usable IDT: a triple fault on both engines, with general and
+    # control registers -- except where KVM resets the vCPU at a triple fault (AMD
+    # does), which the report must then say. (Until the boot stub installs a
+    # default crash handler, that is what a kernel gets on AMD: issue 9.)
     out = subprocess.run(run("crash_invalid_opcode"), capture_output=True, text=True, timeout=60)
     problems = [] if out.returncode == 70 else [f"exit status {out.returncode}"]
-    problems += [f"stderr lacks {s!r}" for s in ("the guest crashed: triple fault", "rip=", "cr0=", "cr2=", "cr3=",
-                                                 "cr4=", "efer=", "last exception")
-                 if s not in out.stderr]
+    wanted = ["the guest crashed: triple fault"]
+    if "the vCPU was reset, so its registers at the fault are lost" not in out.stderr or a.accel == "soft":
+        wanted += ["rip=", "cr0=", "cr2=", "cr3=", "cr4=", "efer=", "last exception"]
+    problems += [f"stderr lacks {s!r}" for s in wanted if s not in out.stderr]
     if problems:
         failures.append("crash report")
         print("FAIL crash report: " + "; ".join(problems) + "\n  stderr: " + out.stderr)
