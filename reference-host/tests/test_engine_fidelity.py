@@ -71,6 +71,13 @@ def main():
         "PASS interrupt gate: IF saved set in the frame, restored by IRETQ",
     ])
 
+    # x87 and SSE once the boot stub has run.
+    probe("fpu", run("fpu_probe"), [
+        "PASS SSE2 arithmetic after the boot stub",
+        "PASS x87 arithmetic after the boot stub",
+        "PASS CR4.OSFXSR and CR4.OSXMMEXCPT are set",
+    ])
+
     # A crash with no usable IDT: a triple fault on both engines, with general and
     # control registers -- except where KVM resets the vCPU at a triple fault (AMD
     # does), which the report must then say. (Until the boot stub installs a

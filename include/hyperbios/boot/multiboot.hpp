@@ -4,8 +4,9 @@
 // The stub carries a Multiboot header with the address fields (flag 16), so both
 // ELF32 and ELF64 images load on any Multiboot loader (GRUB, QEMU -kernel, the
 // HyperBIOS reference host). From the 32-bit entry it builds page tables that
-// identity-map the first 4 GiB with 2 MiB pages, enters 64-bit long mode, runs the
-// kernel's global constructors and calls
+// identity-map the first 4 GiB with 2 MiB pages, enters 64-bit long mode, turns on
+// x87 and SSE (CR0.MP/NE, CR4.OSFXSR/OSXMMEXCPT), runs the kernel's global
+// constructors and calls
 //
 //     extern "C" void kernel_main(uint32_t multiboot_magic, uint32_t multiboot_info);
 //
@@ -149,6 +150,17 @@ hyperbios_boot_entry64:
     movl $hyperbios_boot_stack_top, %esp
     movl %edi, %r12d                # upper halves are undefined after the mode switch
     movl %esi, %r13d
+    # x87 and SSE on, so that code built with ordinary compiler flags runs (at entry
+    # CR4 is 0: the first SSE instruction would raise #UD): CR0.EM clear, CR0.MP
+    # and CR0.NE set, CR4.OSFXSR and CR4.OSXMMEXCPT set, a clean x87 state.
+    movq %cr0, %rax
+    andq $~0x4, %rax                # EM
+    orq $0x22, %rax                 # MP | NE
+    movq %rax, %cr0
+    movq %cr4, %rax
+    orq $0x600, %rax                # OSFXSR | OSXMMEXCPT
+    movq %rax, %cr4
+    fninit
     xorl %ebp, %ebp
     movq $__hyperbios_init_array_start, %rbx
 5:  cmpq $__hyperbios_init_array_end, %rbx
