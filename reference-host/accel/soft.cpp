@@ -123,6 +123,7 @@ soft_accelerator::soft_accelerator(guest_memory& memory) : memory_(memory)
     uc_version(&major, &minor);
     name_ = "soft (Unicorn " + std::to_string(major) + "." + std::to_string(minor) + ")";
     check(uc_mem_map_ptr(uc_, 0, memory_.size(), UC_PROT_ALL, memory_.host_base()), "mapping guest RAM");
+    map_host_identity_tables();
 
     // Learn the engine's own CPUID leaf 1 before the CPUID hook replaces it.
     const cpuid_entry native = native_cpuid(1);
@@ -154,9 +155,34 @@ soft_accelerator::~soft_accelerator()
         uc_context_free(context_);
     if (uc_)
         uc_close(uc_);
+    if (identity_tables_)
+        munmap(identity_tables_, identity_tables_size_);
 }
 
 uint64_t soft_accelerator::scratch_code_address() { return trampoline_address; }
+
+// 64-bit identity page tables for all of guest RAM (2 MiB pages), in host memory
+// that Unicorn sees above guest RAM and the guest is never told of: for dropping
+// translated code by physical address (guest_memory_written).
+void soft_accelerator::map_host_identity_tables()
+{
+    constexpr uint64_t base = 0xFFE00000;  // above the 3 GiB --mem allows
+    const uint64_t gigabytes = (memory_.size() + (1ull << 30) - 1) >> 30;
+    identity_tables_size_ = (2 + gigabytes) * 4096;  // PML4, PDPT, one PD per GiB
+    void* tables = mmap(nullptr, identity_tables_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (tables == MAP_FAILED)
+        return;  // then a write to a page the guest maps elsewhere drops all code
+    identity_tables_ = static_cast<uint64_t*>(tables);
+    uint64_t* t = identity_tables_;
+    t[0] = (base + 0x1000) | 3;
+    for (uint64_t g = 0; g < gigabytes; ++g) {
+        t[512 + g] = (base + 0x2000 + g * 0x1000) | 3;
+        for (uint64_t i = 0; i < 512; ++i)
+            t[1024 + g * 512 + i] = ((g << 30) + (i << 21)) | 0x83;
+    }
+    if (uc_mem_map_ptr(uc_, base, identity_tables_size_, UC_PROT_READ, identity_tables_) == UC_ERR_OK)
+        host_identity_tables_ = base;
+}
 
 void soft_accelerator::check(uc_err err, const char* what)
 {
@@ -311,24 +337,27 @@ void soft_accelerator::guest_memory_written(uint64_t address, uint64_t length)
     // see writes through the host's mapping of guest RAM, and the only targeted
     // way to drop its code, uc_ctl_remove_cache, takes *virtual* addresses. So:
     // where the guest maps every written page at its own physical address (no
-    // paging, or an identity map), the physical range doubles as the virtual one;
-    // elsewhere all translated code is dropped. The paging_probe test guest runs
-    // code the host wrote into a page mapped elsewhere.
-    uc_x86_msr efer{0xC0000080, 0};
-    uc_reg_read(uc_, UC_X86_REG_MSR, &efer);
-    const paging_state paging{reg(uc_, UC_X86_REG_CR0), reg(uc_, UC_X86_REG_CR3), reg(uc_, UC_X86_REG_CR4),
-                              efer.value};
+    // paging, or an identity map), the physical range doubles as the virtual one.
+    // Elsewhere, in 64-bit mode, the host switches CR3 for a moment to identity
+    // tables of its own (mapped above guest RAM, where the guest never looks),
+    // drops the code by address there and switches back. Only in 32-bit paging
+    // modes is all translated code dropped, after the hook (dropping it all is
+    // unsafe inside one, and costs milliseconds). The paging_probe test guest
+    // runs code the host wrote into a page mapped elsewhere.
+    const paging_state st = paging();
     constexpr uint64_t page = 4096;
     bool identity = true;
     for (uint64_t p = address & ~(page - 1); identity && p < address + length; p += page) {
-        const page_walk_result w = walk_page_tables(memory_, paging, p);
+        const page_walk_result w = walk_page_tables(memory_, st, p);
         identity = w.present && w.physical == p;
     }
     if (identity) {
         uc_ctl_remove_cache(uc_, address, address + length);
+    } else if ((st.efer & (1ull << 10)) && host_identity_tables_) {
+        set_reg(uc_, UC_X86_REG_CR3, host_identity_tables_);
+        uc_ctl_remove_cache(uc_, address, address + length);
+        set_reg(uc_, UC_X86_REG_CR3, st.cr3);
     } else {
-        // Dropping all code from inside a hook would free the block being run:
-        // stop at the end of it, and run() drops the code and goes on.
         flush_pending_ = true;
         uc_emu_stop(uc_);
     }

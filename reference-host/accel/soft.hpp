@@ -55,6 +55,7 @@ private:
     void find_exception_in_flight();
     void clear_exception_in_flight();
     static uint64_t scratch_code_address();
+    void map_host_identity_tables();
 
     void check(uc_err err, const char* what);
     void stop_with(vm_exit exit);
@@ -78,6 +79,9 @@ private:
     uc_context* context_ = nullptr;                     // for clear_exception_in_flight
     std::optional<size_t> exception_in_flight_offset_;  // in a saved context; unknown: not cleared
     bool discovering_ = false;
+    uint64_t* identity_tables_ = nullptr;  // map_host_identity_tables
+    size_t identity_tables_size_ = 0;
+    uint64_t host_identity_tables_ = 0;    // their guest-physical address; 0: not mapped
     uint64_t scratch_resume_ = 0;
 };
 

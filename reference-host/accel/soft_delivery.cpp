@@ -188,7 +188,8 @@ void soft_accelerator::find_exception_in_flight()
     run_scratch(divide, sizeof divide);
     const std::vector<unsigned char> after_double = snapshot();
     discovering_ = false;
-    uc_ctl(uc_, UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0));  // the scratch code is gone: so must be its translation
+    // The scratch code is gone, so must be its translation (paging is off here).
+    uc_ctl_remove_cache(uc_, scratch_code_address(), scratch_code_address() + 0x1000);
     std::vector<size_t> candidates;
     for (size_t at = 0; at + 4 <= size; at += 4)
         if (int_at(fresh, at) == -1 && int_at(after_divide, at) == 0 && int_at(after_double, at) == 8)
