@@ -147,12 +147,16 @@ hyperbios_round hyperbios_null_call_ns(const std::string& hbvm, const std::strin
         die("starting hbvm");
     char line[512];
     unsigned long long n = 0, total = 0, failures = 1, wn = 0, wtotal = 0, wfailures = 1, hypercalls = 0, ioctls = 0;
+    unsigned long long raw_exits = 0;  // the image's OUTs to an unclaimed port: one KVM_RUN each, and no call
     bool got_calls = false, got_wrapper = false, got_stats = false;
     while (std::fgets(line, sizeof line, p)) {
         if (std::sscanf(line, "null-calls-gate %llu total-ns %llu failures %llu", &n, &total, &failures) == 3)
             got_calls = true;
         if (std::sscanf(line, "null-calls-wrapper %llu total-ns %llu failures %llu", &wn, &wtotal, &wfailures) == 3)
             got_wrapper = true;
+        unsigned long long rn = 0, rtotal = 0, rfailures = 0;
+        if (std::sscanf(line, "raw-out-unclaimed %llu total-ns %llu failures %llu", &rn, &rtotal, &rfailures) == 3)
+            raw_exits = rn;
         unsigned long long exits = 0;
         if (std::sscanf(line, "hbvm: stats: %llu HyperBIOS calls, %llu exits, %llu ioctls", &hypercalls, &exits,
                         &ioctls) == 3)
@@ -163,7 +167,7 @@ hyperbios_round hyperbios_null_call_ns(const std::string& hbvm, const std::strin
         std::fprintf(stderr, "bench_kvm_calls: hbvm did not report its figures (exit %d): %s\n", status, command.c_str());
         std::exit(1);
     }
-    return {double(total) / double(n), double(wtotal) / double(wn), double(ioctls) / double(hypercalls)};
+    return {double(total) / double(n), double(wtotal) / double(wn), double(ioctls - raw_exits) / double(hypercalls)};
 }
 
 double median(std::vector<double> v)
