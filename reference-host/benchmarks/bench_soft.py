@@ -4,8 +4,8 @@
 Per hbvm binary given (e.g. one built against Unicorn 2.1 and one against 2.0,
 to compare them), in interleaved rounds:
   - a null HyperBIOS call (BASE.get_spec_version from a register-only loop) and,
-    in the same guest and loop, an OUT to a port nothing decodes: the raw cost of
-    an exit through hbvm, the baseline of the call;
+    from a loop of the same shape, an OUT to a port nothing decodes: the raw cost
+    of an exit through hbvm, the baseline of the call;
   - the same call through the C++ wrapper;
   - memory rounds: one 64-bit read (then write) in each of 16 pages 4 KiB apart;
   - a whole boot of `hello`, from starting hbvm to its exit.
@@ -47,7 +47,7 @@ def version_of(hbvm, hello):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("hbvm", nargs="+", help="hbvm binaries to measure, side by side")
-    parser.add_argument("--images", required=True, help="folder of bench_null_calls.elf and bench_memory_rounds.elf")
+    parser.add_argument("--images", required=True, help="folder of bench_null_calls.elf, bench_raw_exits.elf and bench_memory_rounds.elf")
     parser.add_argument("--hello", required=True, help="hello.elf, for the whole-boot figure")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--calls", type=int, default=200000)
@@ -58,6 +58,7 @@ def main():
     for _ in range(args.rounds):  # interleaved, so drift hits every binary alike
         for i, hbvm in enumerate(args.hbvm):
             figures = guest_figures(hbvm, f"{args.images}/bench_null_calls.elf", args.calls)
+            figures.update(guest_figures(hbvm, f"{args.images}/bench_raw_exits.elf", args.calls))
             figures.update(guest_figures(hbvm, f"{args.images}/bench_memory_rounds.elf", args.memory_rounds))
             started = time.monotonic()
             subprocess.run([hbvm, "run", args.hello, "--accel", "soft"], capture_output=True)

@@ -1,14 +1,11 @@
 // Benchmark guest: N null HyperBIOS calls (BASE.get_spec_version) timed with the
 // host's monotonic clock; N comes from the kernel command line ("IMAGE N").
 //
-// Three loops: a register-only loop around the gate instruction, whose guest
+// Two loops: a register-only loop around the gate instruction, whose guest
 // footprint matches the raw OUT loop it is compared with (under nested paging
-// every page a guest touches after an exit costs a page walk), the same calls
-// through the typed C++ wrapper, for reference, and the same register-only loop
-// with an OUT to a port nothing decodes instead of a call: the raw cost of an
-// exit through the host, for the software engine's benchmark (bench-soft).
-// Prints "null-calls-gate N total-ns T failures F", "null-calls-wrapper ..." and
-// "raw-out-unclaimed ..." lines.
+// every page a guest touches after an exit costs a page walk), and the same
+// calls through the typed C++ wrapper, for reference. Prints
+// "null-calls-gate N total-ns T failures F" and "null-calls-wrapper ..." lines.
 #include <hyperbios/boot/multiboot.hpp>
 #include <hyperbios/fallback.hpp>
 #include <hyperbios/hyperbios.hpp>
@@ -38,8 +35,7 @@ uint64_t count_from_cmdline(uint32_t magic, uint32_t info_address)
 }
 
 // N calls with nothing but registers: call word in RAX, port in DX, OUT, count
-// non-zero statuses. With an unclaimed port RAX keeps the call word, which for
-// BASE.get_spec_version is 0, so nothing counts as a failure there either.
+// non-zero statuses.
 uint64_t gate_loop(uint64_t n, uint16_t port)
 {
     uint64_t failures = 0;
@@ -89,10 +85,5 @@ extern "C" void kernel_main(uint32_t magic, uint32_t info)
     const uint64_t wrapper_failures = wrapper_loop(n);
     t1 = hb::time::monotonic_ns().value;
     report("null-calls-wrapper", n, t1 - t0, wrapper_failures);
-    // Port 0x500 is decoded by nothing: the host's exit path without a call.
-    t0 = hb::time::monotonic_ns().value;
-    const uint64_t unclaimed = gate_loop(n, 0x500);
-    t1 = hb::time::monotonic_ns().value;
-    report("raw-out-unclaimed", n, t1 - t0, unclaimed);
     (void)hb::power::shutdown(gate_failures || wrapper_failures ? 1 : 0);
 }
