@@ -82,9 +82,13 @@ public:
 
     virtual const char* name() const = 0;
 
-    // The CPUID answers the guest sees in addition to the back end's own CPU model;
-    // the back end also sets CPUID.1:ECX[31] (hypervisor present).
+    // The guest's whole CPUID table (core/cpu_model): leaves outside it answer by
+    // KVM's rule on both back ends (answer_cpuid).
     virtual void set_cpuid(const std::vector<cpuid_entry>& entries) = 0;
+
+    // What the host can run, as KVM_GET_SUPPORTED_CPUID says; empty where the back
+    // end executes whatever the CPU model lists (the software engine).
+    virtual std::vector<cpuid_entry> supported_cpuid() = 0;
 
     // Puts the vCPU in the Multiboot entry state: 32-bit protected mode, paging off,
     // flat 4 GiB segments, EAX = 0x2BADB002, EBX = `info`, EIP = `entry`.

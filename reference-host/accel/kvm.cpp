@@ -39,6 +39,13 @@ static_assert(sizeof(cpuid2_header) == 8);
 constexpr unsigned long ioctl_get_supported_cpuid = _IOWR(KVMIO, 0x05, cpuid2_header);
 constexpr unsigned long ioctl_set_cpuid2 = _IOW(KVMIO, 0x90, cpuid2_header);
 static_assert(ioctl_get_supported_cpuid == 0xC008AE05 && ioctl_set_cpuid2 == 0x4008AE90);
+// kvm_msrs has the same flexible array, and the same problem.
+struct msrs_header {
+    uint32_t nmsrs;
+    uint32_t padding;
+};
+constexpr unsigned long ioctl_set_msrs = _IOW(KVMIO, 0x89, msrs_header);
+static_assert(ioctl_set_msrs == 0x4008AE89);
 
 class cpuid_table {
 public:
@@ -162,10 +169,8 @@ kvm_accelerator::~kvm_accelerator()
             close(fd);
 }
 
-void kvm_accelerator::set_cpuid(const std::vector<cpuid_entry>& entries)
+std::vector<cpuid_entry> kvm_accelerator::supported_cpuid()
 {
-    // What the host CPU and KVM can offer, minus KVM's own hypervisor leaves (the
-    // guest sees the same hypervisor range as on the software engine), plus ours.
     size_t capacity = 256;
     cpuid_table supported(capacity);
     while (ioctl(kvm_fd_, ioctl_get_supported_cpuid, supported.header()) != 0) {
@@ -174,15 +179,21 @@ void kvm_accelerator::set_cpuid(const std::vector<cpuid_entry>& entries)
         capacity *= 2;
         supported = cpuid_table(capacity);
     }
-    std::vector<kvm_cpuid_entry2> list;
+    std::vector<cpuid_entry> list;
     for (uint32_t i = 0; i < supported.header()->nent; ++i) {
-        kvm_cpuid_entry2 e = supported.entries()[i];
-        if ((e.function & 0xFFFF0000u) == 0x40000000u)
-            continue;
-        if (e.function == 1)
-            e.ecx |= hyperbios::abi::cpuid_hypervisor_bit;
-        list.push_back(e);
+        const kvm_cpuid_entry2& e = supported.entries()[i];
+        list.push_back({e.function, e.index, e.eax, e.ebx, e.ecx, e.edx,
+                        (e.flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) != 0});
     }
+    return list;
+}
+
+void kvm_accelerator::set_cpuid(const std::vector<cpuid_entry>& entries)
+{
+    // Exactly the guest's table: KVM answers every other leaf itself, by the rule
+    // the software engine copies (answer_cpuid).
+    cpuid_table table(entries.size());
+    kvm_cpuid_entry2* out = table.entries();
     for (const cpuid_entry& c : entries) {
         kvm_cpuid_entry2 e{};
         e.function = c.leaf;
@@ -192,10 +203,8 @@ void kvm_accelerator::set_cpuid(const std::vector<cpuid_entry>& entries)
         e.ebx = c.ebx;
         e.ecx = c.ecx;
         e.edx = c.edx;
-        list.push_back(e);
+        *out++ = e;
     }
-    cpuid_table table(list.size());
-    std::copy(list.begin(), list.end(), table.entries());
     checked_ioctl(vcpu_fd_, ioctl_set_cpuid2, table.header(), "KVM_SET_CPUID2");
 }
 
@@ -220,6 +229,20 @@ void kvm_accelerator::prepare_multiboot_entry(uint32_t entry, uint32_t info)
     sregs.cr4 = 0;
     sregs.efer = 0;
     checked_ioctl(vcpu_fd_, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
+
+    // No local APIC, as on the software engine: with the enable bit of
+    // IA32_APIC_BASE clear, KVM also clears CPUID.1:EDX.APIC, which it otherwise
+    // sets on its own.
+    // (kvm_msrs with one entry, laid out by hand: its flexible array cannot be
+    // followed by a member in C++, as with kvm_cpuid2 above.)
+    struct {
+        uint32_t nmsrs, pad;
+        uint32_t index, reserved;
+        uint64_t data;
+    } apic_base{1, 0, 0x1B, 0, 0xFEE00000};  // IA32_APIC_BASE: the default base, enable bit (11) clear
+    static_assert(sizeof(apic_base) == 8 + sizeof(kvm_msr_entry));  // the C header, then one entry
+    if (ioctl(vcpu_fd_, ioctl_set_msrs, &apic_base) != 1)
+        fail(std::string("KVM_SET_MSRS (IA32_APIC_BASE) failed: ") + std::strerror(errno));
 
     kvm_regs regs{};
     regs.rflags = 0x2;

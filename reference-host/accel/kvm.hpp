@@ -24,6 +24,7 @@ public:
 
     const char* name() const override { return "kvm"; }
     void set_cpuid(const std::vector<cpuid_entry>& entries) override;
+    std::vector<cpuid_entry> supported_cpuid() override;
     void prepare_multiboot_entry(uint32_t entry, uint32_t info) override;
     vm_exit run(exit_handler& handler) override;
     vcpu_registers registers() override;

@@ -1,5 +1,6 @@
 #include "accel/soft.hpp"
 #include "accel/page_walk.hpp"
+#include "core/cpu_model.hpp"
 #include "core/text.hpp"
 
 #include "core/error.hpp"
@@ -115,6 +116,11 @@ soft_accelerator::soft_accelerator(guest_memory& memory) : memory_(memory)
         ~starting() { engine_starting = false; }
     } during_start;
     check(uc_open(UC_ARCH_X86, UC_MODE_64, &uc_), "uc_open");
+    // A CPU model whose features (as far as QEMU's translator implements them)
+    // cover the guest CPU model of core/cpu_model: Haswell gives SSE4.2, AES,
+    // PCLMULQDQ, MOVBE, POPCNT, BMI1/2, LZCNT; the CPUID hook shows the guest only
+    // the documented set.
+    check(uc_ctl_set_cpu_model(uc_, UC_CPU_X86_HASWELL), "choosing the CPU model");
 #if HBVM_UNICORN_SIZES_BUFFER
     // Before anything makes Unicorn start its translator.
     check(uc_ctl_set_tcg_buffer_size(uc_, uint32_t(buffer)), "sizing the translation buffer");
@@ -125,10 +131,6 @@ soft_accelerator::soft_accelerator(guest_memory& memory) : memory_(memory)
     check(uc_mem_map_ptr(uc_, 0, memory_.size(), UC_PROT_ALL, memory_.host_base()), "mapping guest RAM");
     map_host_identity_tables();
 
-    // Learn the engine's own CPUID leaf 1 before the CPUID hook replaces it.
-    const cpuid_entry native = native_cpuid(1);
-    leaf1_ = native;
-    leaf1_.ecx |= hyperbios::abi::cpuid_hypervisor_bit;
 
     uc_hook h;
     check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&on_out), this, 1, 0, UC_X86_INS_OUT),
@@ -191,18 +193,9 @@ void soft_accelerator::check(uc_err err, const char* what)
                                                    uc_strerror(err));
 }
 
-cpuid_entry soft_accelerator::native_cpuid(uint32_t leaf)
-{
-    const unsigned char probe[] = {0x0F, 0xA2};  // cpuid
-    memory_.copy_in(guest_address{trampoline_address}, std::as_bytes(std::span(probe)));
-    set_reg(uc_, UC_X86_REG_RAX, leaf);
-    set_reg(uc_, UC_X86_REG_RCX, 0);
-    check(uc_emu_start(uc_, trampoline_address, trampoline_address + sizeof probe, 0, 0), "probing CPUID");
-    return {leaf, 0, uint32_t(reg(uc_, UC_X86_REG_RAX)), uint32_t(reg(uc_, UC_X86_REG_RBX)),
-            uint32_t(reg(uc_, UC_X86_REG_RCX)), uint32_t(reg(uc_, UC_X86_REG_RDX))};
-}
-
 void soft_accelerator::set_cpuid(const std::vector<cpuid_entry>& entries) { cpuid_ = entries; }
+
+std::vector<cpuid_entry> soft_accelerator::supported_cpuid() { return {}; }
 
 void soft_accelerator::prepare_multiboot_entry(uint32_t entry, uint32_t info)
 {
@@ -395,29 +388,13 @@ uint32_t soft_accelerator::on_in(uc_engine*, uint32_t port, int size, void* self
 int soft_accelerator::on_cpuid(uc_engine* uc, void* self)
 {
     auto* s = static_cast<soft_accelerator*>(self);
-    const uint32_t leaf = uint32_t(reg(uc, UC_X86_REG_RAX));
-    const uint32_t subleaf = uint32_t(reg(uc, UC_X86_REG_RCX));
-    const cpuid_entry* answer = nullptr;
-    cpuid_entry empty{leaf, 0, 0, 0, 0, 0};
-    if (leaf == 1) {
-        answer = &s->leaf1_;
-    } else {
-        auto it = std::find_if(s->cpuid_.begin(), s->cpuid_.end(),
-                               [&](const cpuid_entry& e) {
-                                   return e.leaf == leaf && (!e.subleaf_significant || e.subleaf == subleaf);
-                               });
-        if (it != s->cpuid_.end())
-            answer = &*it;
-        else if ((leaf & 0xFFFF0000u) == 0x40000000u)
-            answer = &empty;  // the hypervisor range holds only what the host defines
-    }
-    if (!answer)
-        return 0;  // the engine's own answer
-    set_reg(uc, UC_X86_REG_RAX, answer->eax);
-    set_reg(uc, UC_X86_REG_RBX, answer->ebx);
-    set_reg(uc, UC_X86_REG_RCX, answer->ecx);
-    set_reg(uc, UC_X86_REG_RDX, answer->edx);
-    return 1;
+    const cpuid_entry answer =
+        answer_cpuid(s->cpuid_, uint32_t(reg(uc, UC_X86_REG_RAX)), uint32_t(reg(uc, UC_X86_REG_RCX)));
+    set_reg(uc, UC_X86_REG_RAX, answer.eax);
+    set_reg(uc, UC_X86_REG_RBX, answer.ebx);
+    set_reg(uc, UC_X86_REG_RCX, answer.ecx);
+    set_reg(uc, UC_X86_REG_RDX, answer.edx);
+    return 1;  // replaces the engine's own answer
 }
 
 void soft_accelerator::on_interrupt(uc_engine* uc, uint32_t vector, void* self)

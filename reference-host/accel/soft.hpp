@@ -23,6 +23,7 @@ public:
 
     const char* name() const override { return name_.c_str(); }
     void set_cpuid(const std::vector<cpuid_entry>& entries) override;
+    std::vector<cpuid_entry> supported_cpuid() override;
     void prepare_multiboot_entry(uint32_t entry, uint32_t info) override;
     vm_exit run(exit_handler& handler) override;
     vcpu_registers registers() override;
@@ -60,14 +61,12 @@ private:
     void check(uc_err err, const char* what);
     void stop_with(vm_exit exit);
     bool stopping() const;
-    cpuid_entry native_cpuid(uint32_t leaf);
     vm_exit exit_after_return(uc_err err);
 
     guest_memory& memory_;
     uc_engine* uc_ = nullptr;
     std::string name_;
     std::vector<cpuid_entry> cpuid_;
-    cpuid_entry leaf1_{};           // native leaf 1 with the hypervisor bit set
     uint64_t start_ = 0;            // where run() begins
     exit_handler* handler_ = nullptr;
     std::optional<vm_exit> exit_;   // set by a hook that ends the run

@@ -1,6 +1,7 @@
 #include "core/machine.hpp"
 #include "core/text.hpp"
 
+#include "core/cpu_model.hpp"
 #include "core/diagnostics.hpp"
 #include "core/discovery.hpp"
 #include "core/error.hpp"
@@ -108,7 +109,12 @@ void machine::boot()
                                                         abi::gate_port_io, ports::hyperbios_gate,
                                                         dispatcher_.service_bitmap()});
     faults_.on_discovery(leaves, discovery_base_leaf);
-    accel->set_cpuid(leaves);
+    // The same CPU on both engines: the documented model, less what this host's
+    // KVM cannot run.
+    const std::vector<cpuid_entry> supported = accel->supported_cpuid();
+    std::vector<cpuid_entry> cpu = guest_cpu_model(supported.empty() ? nullptr : &supported);
+    cpu.insert(cpu.end(), leaves.begin(), leaves.end());
+    accel->set_cpuid(cpu);
     accel->prepare_multiboot_entry(image_.entry, info);
     // The new accelerator takes the stop before the old one is destroyed.
     if (config_.dog)
