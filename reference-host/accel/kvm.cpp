@@ -23,7 +23,6 @@ namespace hbvm {
 namespace {
 
 constexpr const char* device = "/dev/kvm";
-constexpr uint64_t boot_gdt = boot_layout::accelerator_scratch;  // flat GDT for the Multiboot entry
 constexpr uint64_t tss_address = 0xFFFBD000;    // three pages below 4 GiB, above RAM (--mem caps at 3 GiB)
 
 
@@ -210,18 +209,16 @@ void kvm_accelerator::set_cpuid(const std::vector<cpuid_entry>& entries)
 
 void kvm_accelerator::prepare_multiboot_entry(uint32_t entry, uint32_t info)
 {
-    // A flat GDT in scratch memory, so the selectors below are real; the kernel
-    // loads its own before it reloads a segment register (Multiboot, 3.2).
-    const uint64_t gdt[3] = {0, 0x00CF9A000000FFFFull, 0x00CF92000000FFFFull};
-    memory_.copy_in(guest_address{boot_gdt}, std::as_bytes(std::span(gdt)));
+    // The entry GDT, so that the selectors below are real.
+    write_entry_gdt(memory_);
 
     kvm_sregs sregs{};
     checked_ioctl(vcpu_fd_, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
     sregs.cs = flat_segment(0x08, 0xB);  // execute/read, accessed
     for (kvm_segment* s : {&sregs.ds, &sregs.es, &sregs.fs, &sregs.gs, &sregs.ss})
         *s = flat_segment(0x10, 0x3);    // read/write, accessed
-    sregs.gdt.base = boot_gdt;
-    sregs.gdt.limit = sizeof gdt - 1;
+    sregs.gdt.base = boot_layout::entry_gdt;
+    sregs.gdt.limit = entry_gdt_limit;
     sregs.idt.base = 0;
     sregs.idt.limit = 0;  // any exception before the kernel sets up an IDT is a triple fault
     sregs.cr0 = 0x11;     // PE, ET; paging off

@@ -209,6 +209,8 @@ void soft_accelerator::prepare_multiboot_entry(uint32_t entry, uint32_t info)
     set_reg(uc_, UC_X86_REG_RDI, entry);
     set_reg(uc_, UC_X86_REG_RSI, info);
     set_reg(uc_, UC_X86_REG_RDX, boot_pml4);
+    write_entry_gdt(memory_);
+    set_reg(uc_, UC_X86_REG_RCX, boot_layout::entry_gdt);
     set_reg(uc_, UC_X86_REG_RSP, trampoline_address + 0x1000);  // the far return needs a stack
     set_reg(uc_, UC_X86_REG_RFLAGS, 0x2);
     start_ = trampoline_address;
@@ -274,6 +276,13 @@ void soft_accelerator::stop_with(vm_exit exit)
 {
     if (!exit_)
         exit_ = std::move(exit);
+    // uc_emu_stop takes effect only at the end of the translation block, and
+    // Unicorn has no way to leave a block from a hook: the rest of its
+    // instructions still run. Their port accesses and exceptions are ignored
+    // (stopping()); taking away guest RAM from the engine makes their memory
+    // accesses fail as well, so that none of them has an effect (HB-PWR-001).
+    // Guest RAM itself is untouched; this engine is not used again.
+    uc_mem_protect(uc_, 0, memory_.size(), UC_PROT_NONE);
     uc_emu_stop(uc_);
 }
 

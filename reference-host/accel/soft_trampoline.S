@@ -7,17 +7,23 @@
  * segment, turn paging off (which leaves long mode), clear EFER.LME and CR4.PAE,
  * load flat segments and jump to the kernel.
  *
- * In:  RDI = kernel entry, RSI = Multiboot information, RDX = identity-map PML4.
- * Out: the Multiboot machine state, EAX = 0x2BADB002, EBX = information.
- * Position-independent: the host may place it anywhere below 4 GiB. */
+ * In:  RDI = kernel entry, RSI = Multiboot information, RDX = identity-map PML4,
+ *      RCX = the entry GDT (boot_layout::entry_gdt, written by the host), RSP = a
+ *      scratch stack.
+ * Out: the Multiboot machine state, the same as KVM's (the entry_probe test guest
+ *      compares them): EAX = 0x2BADB002, EBX = information, every other general
+ *      register 0, EFLAGS = 0x2, GDTR = the entry GDT, IDTR = 0/0.
+ * Position-independent: the host may place it anywhere below 4 GiB. The entry
+ * address is written into the final far jump, so that no register holds it. */
     .section .rodata.hbvm_soft_trampoline, "a"
     .global hbvm_soft_trampoline_start
     .global hbvm_soft_trampoline_end
     .code64
 hbvm_soft_trampoline_start:
-    lea gdt(%rip), %rax
-    mov %rax, gdt_pointer + 2(%rip)
+    mov %rcx, gdt_pointer + 2(%rip)
     lgdt gdt_pointer(%rip)
+    mov %edi, entry_target(%rip)    /* the far jump at the end goes there */
+    lidt idt_pointer(%rip)          /* base 0, limit 0: as KVM's entry state */
     mov %rdx, %cr3
     mov %cr4, %rax
     or $0x20, %rax                  /* PAE */
@@ -50,23 +56,27 @@ compat:
     mov %ax, %fs
     mov %ax, %gs
     mov %ax, %ss
-    mov %esi, %ebx
+    pushl $0x2                      /* EFLAGS: only the reserved bit 1 */
+    popfl
+    mov %esi, %ebx                  /* MOV leaves the flags alone, XOR would not */
     mov $0x2BADB002, %eax
-    xor %ecx, %ecx
-    xor %edx, %edx
-    xor %esi, %esi
-    xor %ebp, %ebp
-    xor %esp, %esp
-    jmp *%edi
+    mov $0, %ecx
+    mov $0, %edx
+    mov $0, %esi
+    mov $0, %edi
+    mov $0, %ebp
+    mov $0, %esp
+    .byte 0xEA                      /* ljmp $0x08, $entry_target */
+entry_target:
+    .long 0
+    .word 0x08
 
     .balign 8
-gdt:
-    .quad 0
-    .quad 0x00CF9A000000FFFF        /* 0x08: 32-bit code, base 0, limit 4 GiB */
-    .quad 0x00CF92000000FFFF        /* 0x10: data, base 0, limit 4 GiB */
-gdt_end:
 gdt_pointer:
-    .word gdt_end - gdt - 1
+    .word 3 * 8 - 1                 /* the entry GDT's three descriptors */
+    .quad 0
+idt_pointer:
+    .word 0
     .quad 0
 hbvm_soft_trampoline_end:
     .section .note.GNU-stack, "", @progbits

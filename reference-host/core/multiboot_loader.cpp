@@ -386,6 +386,13 @@ void load_multiboot_image(const multiboot_image& image, std::span<const std::byt
     load_multiboot_image(image, memory_image(file), memory);
 }
 
+void write_entry_gdt(guest_memory& memory)
+{
+    const uint64_t gdt[3] = {0, 0x00CF9A000000FFFFull, 0x00CF92000000FFFFull};
+    static_assert(sizeof gdt == entry_gdt_limit + 1);
+    memory.copy_in(guest_address{boot_layout::entry_gdt}, std::as_bytes(std::span(gdt)));
+}
+
 uint32_t write_multiboot_info(guest_memory& memory, const std::string& cmdline)
 {
     namespace layout = boot_layout;

@@ -19,8 +19,9 @@ namespace hbvm {
 inline constexpr uint64_t multiboot_header_search_limit = 8192;
 
 namespace boot_layout {
-inline constexpr uint64_t accelerator_scratch = 0x1000;      // up to 0x8000: accelerator boot code
-inline constexpr uint64_t accelerator_scratch_end = 0x8000;
+inline constexpr uint64_t accelerator_scratch = 0x1000;      // up to 0x7000: accelerator boot code
+inline constexpr uint64_t entry_gdt = 0x7000;                // the flat GDT of the Multiboot entry (24 bytes)
+inline constexpr uint64_t accelerator_scratch_end = 0x7000;
 inline constexpr uint64_t multiboot_info = 0x8000;           // struct info (72 bytes)
 inline constexpr uint64_t memory_map = 0x8100;               // mmap entries
 inline constexpr uint64_t loader_name = 0x8800;
@@ -104,6 +105,12 @@ void load_multiboot_image(const multiboot_image& image, std::span<const std::byt
 
 // Offset of the first Multiboot header in `prefix` (its first 8 KiB), or -1.
 int64_t find_multiboot_header(std::span<const std::byte> prefix);
+
+// Writes the flat GDT that GDTR points at on entry, on every accelerator: null,
+// 0x08 32-bit code, 0x10 data, base 0, limit 4 GiB (Multiboot 3.2 asks only for
+// such selectors; the kernel loads its own GDT before reloading one).
+void write_entry_gdt(guest_memory& memory);
+inline constexpr uint16_t entry_gdt_limit = 3 * 8 - 1;
 
 // Writes the Multiboot information (memory, memory map, command line, loader
 // name) and returns its guest-physical address, the value of EBX at entry.

@@ -107,6 +107,23 @@ def main():
         else:
             print(f"PASS the same CPUID leaves on KVM and the software engine ({len(leaves['kvm'])} leaves)")
 
+    # The machine state at the Multiboot entry: the same, documented, on both
+    # (README, "The Multiboot entry state").
+    out = subprocess.run(run("entry_probe"), capture_output=True, text=True, timeout=60)
+    got = [line for line in out.stderr.splitlines() if line.startswith("ENTRY ")]
+    want = [f"ENTRY {name} {value:#010x}" for name, value in (
+        ("eax", 0x2BADB002), ("ebx", 0x8000), ("ecx", 0), ("edx", 0), ("esi", 0), ("edi", 0), ("ebp", 0),
+        ("esp", 0), ("eflags", 0x2), ("cr0", 0x11), ("cr3", 0), ("cr4", 0), ("efer", 0), ("cs", 0x08),
+        ("ds", 0x10), ("es", 0x10), ("fs", 0x10), ("gs", 0x10), ("ss", 0x10), ("gdtr.limit", 0x17),
+        ("gdtr.base", 0x7000), ("idtr.limit", 0), ("idtr.base", 0))]
+    if got != want or out.returncode != 0x43:
+        failures.append("entry state")
+        print(f"FAIL the Multiboot entry state (exit {out.returncode}): " +
+              "; ".join(f"{g!r} (documented {w!r})" for g, w in zip(got, want) if g != w) +
+              ("" if len(got) == len(want) else f"; {len(got)} lines, {len(want)} documented"))
+    else:
+        print(f"PASS the Multiboot entry state, as documented ({len(got)} registers)")
+
     # A crash with no usable IDT: a triple fault on both engines, with general and
     # control registers -- except where KVM resets the vCPU at a triple fault (AMD
     # does), which the report must then say. (Until the boot stub installs a
