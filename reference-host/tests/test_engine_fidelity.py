@@ -124,6 +124,23 @@ def main():
     else:
         print(f"PASS the Multiboot entry state, as documented ({len(got)} registers)")
 
+    # The guest library's interrupt helper and the boot stub's default handler.
+    probe("interrupt helper", run("interrupt_probe"), [
+        "PASS #UD reaches its handler with RIP and vector",
+        "PASS the handler's change to RBX is what the code sees after it",
+        "PASS a null-page read raises #PF with CR2 and error code 0 (page 0 is unmapped)",
+        "PASS INT 0x40 reaches its handler",
+        "PASS the boot page tables are reachable, page 0 absent",
+    ])
+    out = subprocess.run(run("crash_null_pointer"), capture_output=True, text=True, timeout=60)
+    wanted = "unhandled CPU exception 14 (#PF page fault) at RIP "
+    if out.returncode == 70 and wanted in out.stdout and "error code 0x0, CR2 0x0" in out.stdout:
+        print("PASS a null pointer: the boot stub's default handler reports #PF, CR2 0, and exits 70")
+    else:
+        failures.append("default crash handler")
+        print(f"FAIL a null pointer and the default crash handler (exit {out.returncode})\n  stdout: {out.stdout}"
+              f"\n  stderr: {out.stderr}")
+
     # A crash with no usable IDT: a triple fault on both engines, with general and
     # control registers -- except where KVM resets the vCPU at a triple fault (AMD
     # does), which the report must then say. (Until the boot stub installs a

@@ -4,9 +4,12 @@
 // The stub carries a Multiboot header with the address fields (flag 16), so both
 // ELF32 and ELF64 images load on any Multiboot loader (GRUB, QEMU -kernel, the
 // HyperBIOS reference host). From the 32-bit entry it builds page tables that
-// identity-map the first 4 GiB with 2 MiB pages, enters 64-bit long mode, turns on
-// x87 and SSE (CR0.MP/NE, CR4.OSFXSR/OSXMMEXCPT), runs the kernel's global
-// constructors and calls
+// identity-map the first 4 GiB (2 MiB pages, and 4 KiB pages for the first 2 MiB
+// with page 0 left out, so that a null pointer faults), enters 64-bit long mode,
+// turns on x87 and SSE (CR0.MP/NE, CR4.OSFXSR/OSXMMEXCPT), installs an IDT whose
+// default handler reports any exception and shuts down with exit code 70
+// (<hyperbios/interrupts.hpp>; HYPERBIOS_BOOT_NO_INTERRUPTS leaves it out), runs
+// the kernel's global constructors and calls
 //
 //     extern "C" void kernel_main(uint32_t multiboot_magic, uint32_t multiboot_info);
 //
@@ -29,6 +32,35 @@
 #define HYPERBIOS_DETAIL_STR2(x) #x
 #define HYPERBIOS_DETAIL_STR(x) HYPERBIOS_DETAIL_STR2(x)
 
+// The IDT with the default crash handler (<hyperbios/interrupts.hpp>), installed
+// before kernel_main unless the kernel defines HYPERBIOS_BOOT_NO_INTERRUPTS.
+#ifndef HYPERBIOS_BOOT_NO_INTERRUPTS
+#include <hyperbios/boot/interrupts.hpp>
+#define HYPERBIOS_DETAIL_INSTALL_IDT "    callq hyperbios_interrupts_install\n"
+#else
+#define HYPERBIOS_DETAIL_INSTALL_IDT ""
+#endif
+
+namespace hyperbios::boot {
+// The boot stub's page tables, for a kernel that changes its address space
+// (guard pages, a higher half): the PML4, the PDPT, four page directories that
+// map the first 4 GiB with 2 MiB pages, and the page table of the first 2 MiB
+// (4 KiB pages; page 0 not present unless the Multiboot information lies there).
+// Identity-mapped, so these addresses are physical and virtual at once.
+extern "C" uint64_t hyperbios_boot_pml4[512], hyperbios_boot_pdpt[512], hyperbios_boot_pd[4 * 512],
+    hyperbios_boot_pt0[512];
+struct page_tables {
+    uint64_t* pml4;
+    uint64_t* pdpt;
+    uint64_t* pd;   // 4 tables, 2048 entries
+    uint64_t* pt0;
+};
+inline page_tables boot_page_tables() noexcept
+{
+    return {hyperbios_boot_pml4, hyperbios_boot_pdpt, hyperbios_boot_pd, hyperbios_boot_pt0};
+}
+}  // namespace hyperbios::boot
+
 extern "C" void HYPERBIOS_BOOT_ENTRY(uint32_t multiboot_magic, uint32_t multiboot_info);
 
 // Flags: page-align modules, ask for memory information, address fields valid.
@@ -50,9 +82,11 @@ hyperbios_multiboot_header:
 
     .pushsection .bss.hyperbios_boot, "aw", @nobits
     .balign 4096
+    .global hyperbios_boot_pml4, hyperbios_boot_pdpt, hyperbios_boot_pd, hyperbios_boot_pt0
 hyperbios_boot_pml4: .skip 4096
 hyperbios_boot_pdpt: .skip 4096
 hyperbios_boot_pd:   .skip 4 * 4096
+hyperbios_boot_pt0:  .skip 4096
     .balign 16
 hyperbios_boot_stack: .skip )" HYPERBIOS_DETAIL_STR(HYPERBIOS_BOOT_STACK_SIZE) R"(
 hyperbios_boot_stack_top:
@@ -112,6 +146,21 @@ hyperbios_boot_entry32:
     incl %ecx
     cmpl $2048, %ecx
     jb 2b
+    # The first 2 MiB through 4 KiB pages, page 0 left out so that a null pointer
+    # faults -- unless the Multiboot information lies there.
+    movl $1, %ecx
+8:  movl %ecx, %eax
+    shll $12, %eax
+    orl $3, %eax
+    movl %eax, hyperbios_boot_pt0(,%ecx,8)
+    incl %ecx
+    cmpl $512, %ecx
+    jb 8b
+    cmpl $0x1000, %esi
+    jae 8f
+    movl $3, hyperbios_boot_pt0
+8:  movl $hyperbios_boot_pt0 + 3, %eax
+    movl %eax, hyperbios_boot_pd
 
     movl $hyperbios_boot_pml4, %eax
     movl %eax, %cr3
@@ -161,6 +210,7 @@ hyperbios_boot_entry64:
     orq $0x600, %rax                # OSFXSR | OSXMMEXCPT
     movq %rax, %cr4
     fninit
+)" HYPERBIOS_DETAIL_INSTALL_IDT R"(
     xorl %ebp, %ebp
     movq $__hyperbios_init_array_start, %rbx
 5:  cmpq $__hyperbios_init_array_end, %rbx

@@ -1,4 +1,7 @@
 // Executes UD2: the host must stop the VM with a register dump, not crash.
+// Without the boot stub's IDT, so that the exception reaches the host as a triple
+// fault (the default crash handler is tested by crash_null_pointer).
+#define HYPERBIOS_BOOT_NO_INTERRUPTS
 #include <hyperbios/boot/multiboot.hpp>
 #include <hyperbios/fallback.hpp>
 
