@@ -117,6 +117,16 @@ public:
     // translated guest code drop what they hold for that range.
     virtual void guest_memory_written(uint64_t address, uint64_t length) = 0;
 
+    // Delivers `vector` through the guest's IDT, as the CPU delivers an exception
+    // (with `error_code` when the vector has one) or an external interrupt
+    // (`external`, which the caller raises only while the guest has IF set). Valid
+    // inside on_io. KVM (KVM_SET_VCPU_EVENTS, KVM_INTERRUPT) delivers it before the
+    // guest's next instruction; the software engine (soft_delivery.cpp) at once
+    // outside a run, and from inside one at the guest's next HLT, the first point
+    // where it knows RIP. This is the one delivery path: exceptions on the
+    // software engine and, later, event interrupts use it.
+    virtual void inject_vector(uint8_t vector, bool external, uint32_t error_code = 0) = 0;
+
     // Ends run() as soon as possible; callable from any thread. A back end blocked
     // in a system call also needs the vCPU thread kicked (stop::kick_vcpu), which
     // the watchdog does after calling this.

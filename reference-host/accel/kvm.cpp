@@ -359,6 +359,26 @@ std::string kvm_accelerator::control_registers_line()
     return line;
 }
 
+void kvm_accelerator::inject_vector(uint8_t vector, bool external, uint32_t error_code)
+{
+    if (external) {
+        // Without an in-kernel interrupt controller, KVM_INTERRUPT queues the vector
+        // for the next entry (the caller checked IF).
+        kvm_interrupt irq{vector};
+        checked_ioctl(vcpu_fd_, KVM_INTERRUPT, &irq, "KVM_INTERRUPT");
+        return;
+    }
+    kvm_vcpu_events events{};
+    checked_ioctl(vcpu_fd_, KVM_GET_VCPU_EVENTS, &events, "KVM_GET_VCPU_EVENTS");
+    events.exception.injected = 1;
+    events.exception.nr = vector;
+    events.exception.has_error_code = uint8_t(vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 ||
+                                              vector == 21 || vector == 29 || vector == 30);
+    events.exception.error_code = error_code;
+    events.flags = 0;
+    checked_ioctl(vcpu_fd_, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS");
+}
+
 void kvm_accelerator::request_stop()
 {
     // The caller then kicks the vCPU thread (stop::kick_vcpu) to end a KVM_RUN in progress.

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <utility>
 
 extern "C" const unsigned char hbvm_soft_trampoline_start[];
 extern "C" const unsigned char hbvm_soft_trampoline_end[];
@@ -163,27 +164,37 @@ soft_accelerator::~soft_accelerator()
 
 uint64_t soft_accelerator::scratch_code_address() { return trampoline_address; }
 
-// 64-bit identity page tables for all of guest RAM (2 MiB pages), in host memory
-// that Unicorn sees above guest RAM and the guest is never told of: for dropping
-// translated code by physical address (guest_memory_written).
+// Identity page tables for all of guest RAM, for each paging mode, in host
+// memory that Unicorn sees above guest RAM and the guest is never told of: for
+// dropping translated code by physical address (guest_memory_written). Pages:
+// the 64-bit PML4, its PDPT, one page directory per GiB (2 MiB pages, shared by
+// 64-bit and PAE paging), the PAE PDPT, and a 32-bit page directory of 4 MiB pages.
 void soft_accelerator::map_host_identity_tables()
 {
     constexpr uint64_t base = 0xFFE00000;  // above the 3 GiB --mem allows
     const uint64_t gigabytes = (memory_.size() + (1ull << 30) - 1) >> 30;
-    identity_tables_size_ = (2 + gigabytes) * 4096;  // PML4, PDPT, one PD per GiB
+    identity_tables_size_ = (4 + gigabytes) * 4096;
     void* tables = mmap(nullptr, identity_tables_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (tables == MAP_FAILED)
-        return;  // then a write to a page the guest maps elsewhere drops all code
+        return;  // then a write to a page the guest maps elsewhere drops nothing: see guest_memory_written
     identity_tables_ = static_cast<uint64_t*>(tables);
     uint64_t* t = identity_tables_;
+    const uint64_t pds = base + 0x2000, pae_pdpt = pds + gigabytes * 0x1000, pd32 = pae_pdpt + 0x1000;
     t[0] = (base + 0x1000) | 3;
     for (uint64_t g = 0; g < gigabytes; ++g) {
-        t[512 + g] = (base + 0x2000 + g * 0x1000) | 3;
+        t[512 + g] = (pds + g * 0x1000) | 3;
+        t[(pae_pdpt - base) / 8 + g] = (pds + g * 0x1000) | 1;  // PAE PDPTEs: present, nothing else
         for (uint64_t i = 0; i < 512; ++i)
-            t[1024 + g * 512 + i] = ((g << 30) + (i << 21)) | 0x83;
+            t[(pds - base) / 8 + g * 512 + i] = ((g << 30) + (i << 21)) | 0x83;
     }
-    if (uc_mem_map_ptr(uc_, base, identity_tables_size_, UC_PROT_READ, identity_tables_) == UC_ERR_OK)
-        host_identity_tables_ = base;
+    auto* pd32_entries = reinterpret_cast<uint32_t*>(reinterpret_cast<char*>(t) + (pd32 - base));
+    for (uint32_t i = 0; i < 1024; ++i)
+        pd32_entries[i] = (i << 22) | 0x83;  // 4 MiB pages (CR4.PSE)
+    if (uc_mem_map_ptr(uc_, base, identity_tables_size_, UC_PROT_READ, identity_tables_) == UC_ERR_OK) {
+        identity_pml4_ = base;
+        identity_pae_pdpt_ = pae_pdpt;
+        identity_pd32_ = pd32;
+    }
 }
 
 void soft_accelerator::check(uc_err err, const char* what)
@@ -223,18 +234,24 @@ vm_exit soft_accelerator::run(exit_handler& handler)
     if (stop_requested_)
         return {vm_exit::kind::stopped, 0, 0, "stop requested"};
     // One emulation run: every guest exit is served inside the hooks, so
-    // uc_emu_start returns only when the run ends -- or when translated code must
-    // be dropped, which is unsafe inside a hook (guest_memory_written).
+    // uc_emu_start returns only when the run ends -- or at a HLT, where a vector
+    // injected meanwhile is delivered and the guest goes on (inject_vector).
     uc_err err;
     for (;;) {
+        running_ = true;
         err = uc_emu_start(uc_, start_, 0, 0, 0);
+        running_ = false;
         start_ = reg(uc_, UC_X86_REG_RIP);
-        if (!flush_pending_ || exit_ || stop_requested_ || err != UC_ERR_OK)
+        if (pending_injections_.empty() || exit_ || stop_requested_ || err != UC_ERR_OK)
             break;
-        flush_pending_ = false;
-        uc_ctl(uc_, UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0));
+        // At a HLT RIP is exact (past it, where the interrupt returns to).
+        for (const injection& i : std::exchange(pending_injections_, {}))
+            deliver_exception(i.vector, i.error_code, i.kind);
+        if (exit_)
+            break;  // a delivery ended in a triple fault
+        start_ = reg(uc_, UC_X86_REG_RIP);
     }
-    flush_pending_ = false;
+    pending_injections_.clear();
     if (exit_)
         return *exit_;
     if (stop_requested_)
@@ -340,12 +357,12 @@ void soft_accelerator::guest_memory_written(uint64_t address, uint64_t length)
     // way to drop its code, uc_ctl_remove_cache, takes *virtual* addresses. So:
     // where the guest maps every written page at its own physical address (no
     // paging, or an identity map), the physical range doubles as the virtual one.
-    // Elsewhere, in 64-bit mode, the host switches CR3 for a moment to identity
-    // tables of its own (mapped above guest RAM, where the guest never looks),
-    // drops the code by address there and switches back. Only in 32-bit paging
-    // modes is all translated code dropped, after the hook (dropping it all is
-    // unsafe inside one, and costs milliseconds). The paging_probe test guest
-    // runs code the host wrote into a page mapped elsewhere.
+    // Elsewhere the host switches CR3 for a moment to its own identity tables of
+    // the guest's paging mode (map_host_identity_tables), drops the code by
+    // address there and switches back. (Dropping all code instead would have to
+    // wait for the end of the block, and Unicorn, stopped from a hook, may resume
+    // a block at its start: the OUT that made the call would run twice.) The
+    // paging_probe test guest runs code the host wrote into a page mapped elsewhere.
     const paging_state st = paging();
     constexpr uint64_t page = 4096;
     bool identity = true;
@@ -353,16 +370,19 @@ void soft_accelerator::guest_memory_written(uint64_t address, uint64_t length)
         const page_walk_result w = walk_page_tables(memory_, st, p);
         identity = w.present && w.physical == p;
     }
-    if (identity) {
+    if (identity || !identity_pml4_) {
         uc_ctl_remove_cache(uc_, address, address + length);
-    } else if ((st.efer & (1ull << 10)) && host_identity_tables_) {
-        set_reg(uc_, UC_X86_REG_CR3, host_identity_tables_);
-        uc_ctl_remove_cache(uc_, address, address + length);
-        set_reg(uc_, UC_X86_REG_CR3, st.cr3);
-    } else {
-        flush_pending_ = true;
-        uc_emu_stop(uc_);
+        return;
     }
+    constexpr uint64_t efer_lma = 1ull << 10, cr4_pae = 1ull << 5, cr4_pse = 1ull << 4;
+    const bool long_mode = st.efer & efer_lma, pae = st.cr4 & cr4_pae;
+    if (!long_mode && !pae)
+        set_reg(uc_, UC_X86_REG_CR4, st.cr4 | cr4_pse);  // the 32-bit tables use 4 MiB pages
+    set_reg(uc_, UC_X86_REG_CR3, long_mode ? identity_pml4_ : pae ? identity_pae_pdpt_ : identity_pd32_);
+    uc_ctl_remove_cache(uc_, address, address + length);
+    set_reg(uc_, UC_X86_REG_CR3, st.cr3);
+    if (!long_mode && !pae)
+        set_reg(uc_, UC_X86_REG_CR4, st.cr4);
 }
 
 void soft_accelerator::request_stop()
@@ -427,7 +447,7 @@ void soft_accelerator::on_interrupt(uc_engine* uc, uint32_t vector, void* self)
         error_code = (w.present ? 1u : 0u) | (w.present && !user_blocked && !w.writable ? 2u : 0u) |
                      (cpl == 3 ? 4u : 0u);
     }
-    s->deliver_exception(vector, error_code, software);
+    s->deliver_exception(vector, error_code, software ? delivery::software_interrupt : delivery::exception);
 }
 
 bool soft_accelerator::on_unmapped(uc_engine*, uc_mem_type type, uint64_t address, int size, int64_t, void* self)

@@ -31,6 +31,7 @@ public:
     call_registers read_call_registers() override;
     void write_call_result(uint64_t rax, uint64_t rdx) override;
     std::string control_registers_line() override;
+    void inject_vector(uint8_t vector, bool external, uint32_t error_code = 0) override;
     void guest_memory_written(uint64_t address, uint64_t length) override;
     void request_stop() override;
     accelerator_stats stats() const override { return {exits_, 0}; }
@@ -51,8 +52,12 @@ private:
     };
     paging_state paging();
     std::optional<fault> access_linear(uint64_t linear, void* data, size_t size, bool write, unsigned cpl);
-    std::optional<fault> try_deliver(uint32_t vector, uint32_t error_code, bool software);
-    void deliver_exception(uint32_t vector, uint32_t error_code, bool software);
+    // What is being delivered: an exception (with its error code, where the vector
+    // has one), INT n / INT3 / INTO (the gate's DPL is checked; RIP is past the
+    // instruction), or an external interrupt (neither).
+    enum class delivery { exception, software_interrupt, external_interrupt };
+    std::optional<fault> try_deliver(uint32_t vector, uint32_t error_code, delivery kind);
+    void deliver_exception(uint32_t vector, uint32_t error_code, delivery kind);
     void find_exception_in_flight();
     void clear_exception_in_flight();
     static uint64_t scratch_code_address();
@@ -71,7 +76,12 @@ private:
     exit_handler* handler_ = nullptr;
     std::optional<vm_exit> exit_;   // set by a hook that ends the run
     std::atomic<bool> stop_requested_{false};
-    bool flush_pending_ = false;  // drop all translated code before going on (guest_memory_written)
+    bool running_ = false;        // inside uc_emu_start (hooks run)
+    struct injection {
+        uint32_t vector, error_code;
+        delivery kind;
+    };
+    std::vector<injection> pending_injections_;  // inject_vector from a hook, delivered by run()
     uint64_t exits_ = 0;
     uint32_t last_vector_ = 0;      // of the last exception delivered, for the crash dump
     uint64_t last_error_code_ = 0;
@@ -80,7 +90,7 @@ private:
     bool discovering_ = false;
     uint64_t* identity_tables_ = nullptr;  // map_host_identity_tables
     size_t identity_tables_size_ = 0;
-    uint64_t host_identity_tables_ = 0;    // their guest-physical address; 0: not mapped
+    uint64_t identity_pml4_ = 0, identity_pae_pdpt_ = 0, identity_pd32_ = 0;  // 0: not mapped
     uint64_t scratch_resume_ = 0;
 };
 

@@ -79,7 +79,7 @@ std::optional<soft_accelerator::fault> soft_accelerator::access_linear(uint64_t 
 }
 
 std::optional<soft_accelerator::fault> soft_accelerator::try_deliver(uint32_t vector, uint32_t error_code,
-                                                                     bool software)
+                                                                     delivery kind)
 {
     const paging_state st = paging();
     const uint32_t idt_error = vector * 8 + 2;  // the IDT bit and the index
@@ -102,7 +102,7 @@ std::optional<soft_accelerator::fault> soft_accelerator::try_deliver(uint32_t ve
     const unsigned ist = gate[4] & 7;
     if ((type & 0xF) != 0xE && (type & 0xF) != 0xF)
         return fault{13, idt_error, 0, "IDT entry " + std::to_string(vector) + " is not an interrupt or trap gate"};
-    if (software && unsigned((type >> 5) & 3) < cpl)
+    if (kind == delivery::software_interrupt && unsigned((type >> 5) & 3) < cpl)
         return fault{13, idt_error, 0, "IDT entry " + std::to_string(vector) + " is below the caller's privilege"};
     if (!(type & 0x80))
         return fault{11, idt_error, 0, "IDT entry " + std::to_string(vector) + " is not present"};
@@ -125,7 +125,7 @@ std::optional<soft_accelerator::fault> soft_accelerator::try_deliver(uint32_t ve
     const uint64_t rip = reg(uc_, UC_X86_REG_RIP);
     uint64_t frame[6];
     unsigned n = 0;
-    if (has_error_code(vector) && !software)
+    if (has_error_code(vector) && kind == delivery::exception)
         frame[n++] = error_code;
     frame[n++] = rip;
     frame[n++] = old_cs;
@@ -211,17 +211,17 @@ void soft_accelerator::clear_exception_in_flight()
     uc_context_restore(uc_, context_);
 }
 
-void soft_accelerator::deliver_exception(uint32_t vector, uint32_t error_code, bool software)
+void soft_accelerator::deliver_exception(uint32_t vector, uint32_t error_code, delivery kind)
 {
     if (discovering_) {  // find_exception_in_flight's scratch code: resume at its HLT
         set_reg(uc_, UC_X86_REG_RIP, scratch_resume_);
         return;
     }
-    last_error_code_ = has_error_code(vector) && !software ? error_code : 0;
+    last_error_code_ = has_error_code(vector) && kind == delivery::exception ? error_code : 0;
     last_vector_ = vector;
     std::string why;
     for (int depth = 0; depth < 3; ++depth) {
-        const std::optional<fault> f = try_deliver(vector, error_code, software);
+        const std::optional<fault> f = try_deliver(vector, error_code, kind);
         if (!f) {
             clear_exception_in_flight();
             return;
@@ -239,11 +239,27 @@ void soft_accelerator::deliver_exception(uint32_t vector, uint32_t error_code, b
                                   (vector == 14 && (contributory(f->vector) || f->vector == 14));
         vector = double_fault ? 8 : f->vector;
         error_code = double_fault ? 0 : f->error_code;
-        software = false;
+        kind = delivery::exception;
         last_error_code_ = has_error_code(vector) ? error_code : 0;
         last_vector_ = vector;
     }
     stop_with({vm_exit::kind::triple_fault, vector, 0, why});
+}
+
+void soft_accelerator::inject_vector(uint8_t vector, bool external, uint32_t error_code)
+{
+    const delivery kind = external ? delivery::external_interrupt : delivery::exception;
+    if (!running_) {
+        deliver_exception(vector, error_code, kind);
+        return;
+    }
+    // Inside a hook RIP is stale (the start of the translation block), and the
+    // frame needs the next instruction's. Nor can the run be stopped here to find
+    // it: Unicorn, stopped from a hook, may resume the block at its start and run
+    // the hooked instruction again. So the vector waits for the next point where
+    // RIP is exact: the guest's next HLT, where run() delivers it -- for an
+    // interrupt, a boundary the architecture allows (IF=1 before `sti; hlt` too).
+    pending_injections_.push_back({vector, error_code, kind});
 }
 
 std::string soft_accelerator::control_registers_line()

@@ -12,6 +12,7 @@
 // Needs /dev/kvm; on a machine without it, run it in the nested lane:
 //   scripts/nested-kvm -- build/reference-host/benchmarks/bench_kvm_calls ...
 #include "accel/kvm.hpp"
+#include "core/cpu_model.hpp"
 #include "core/guest_memory.hpp"
 #include "core/multiboot_loader.hpp"
 
@@ -123,7 +124,8 @@ double same_guest_out_exit_ns(const std::string& image_path, long exits, bool re
     hbvm::kvm_accelerator accel(memory);
     if (reply)
         handler.accel = &accel;
-    accel.set_cpuid({});
+    const std::vector<hbvm::cpuid_entry> supported = accel.supported_cpuid();
+    accel.set_cpuid(hbvm::guest_cpu_model(&supported));  // the boot stub needs CPUID to find long mode
     accel.prepare_multiboot_entry(image.entry, info);
     const hbvm::vm_exit exit = accel.run(handler);
     if (exit.what != hbvm::vm_exit::kind::stopped || handler.seen != handler.warmup + exits)

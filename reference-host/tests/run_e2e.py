@@ -8,6 +8,7 @@ are the ones the software engine meets.
 Exit status: 0 when every test passed, 1 otherwise."""
 
 import argparse
+import os
 import pathlib
 import subprocess
 import sys
@@ -36,6 +37,8 @@ def main():
                                  "--conformance-images", build / "conformance/images", "--accel", args.accel]),
         ("host.e2e.fidelity", [python, ROOT / "reference-host/tests/test_engine_fidelity.py", "--hbvm", hbvm,
                                "--guests", build / "reference-host/tests/guests", "--accel", args.accel]),
+        ("host.unit.injection", [build / "reference-host/tests/hbvm_unit_tests",
+                                 "--gtest_filter=AcceleratorInjection.*"]),
         ("example.hello.reference-host", [python, ROOT / "examples/hello/test_hello.py", "reference-host",
                                           "--build", build, "--accel", args.accel]),
         ("conformance.reference-host", [python, ROOT / "conformance/hyperbios-conform",
@@ -48,7 +51,8 @@ def main():
     for name, command in tests:
         print(f"=== {name} ({args.accel})", flush=True)
         start = time.monotonic()
-        code = subprocess.run([str(c) for c in command]).returncode
+        env = dict(os.environ, HBVM_TEST_ACCEL=args.accel)  # the accelerator tests take theirs from here
+        code = subprocess.run([str(c) for c in command], env=env).returncode
         results.append((name, code, time.monotonic() - start))
         print(f"=== {name} ({args.accel}): {'PASS' if code == 0 else f'FAIL (exit {code})'}", flush=True)
     print(f"=== end-to-end tests on {args.accel}:")
