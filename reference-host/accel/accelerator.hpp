@@ -4,6 +4,8 @@
 #ifndef HBVM_ACCEL_ACCELERATOR_HPP
 #define HBVM_ACCEL_ACCELERATOR_HPP
 
+#include "accel/page_walk.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -108,6 +110,9 @@ public:
     // register access costs; reading all of them made a call 15 times an exit.
     virtual call_registers read_call_registers() = 0;
     virtual void write_call_result(uint64_t rax, uint64_t rdx) = 0;
+
+    // CR0, CR2, CR3, CR4 and EFER now, valid inside on_io and after run().
+    virtual paging_state paging_registers() = 0;
 
     // The control registers and what is known of the last exception, one line
     // for a crash report: "cr0=... cr2=... cr3=... cr4=... efer=... ...".

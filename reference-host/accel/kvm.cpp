@@ -209,8 +209,9 @@ void kvm_accelerator::set_cpuid(const std::vector<cpuid_entry>& entries)
 
 void kvm_accelerator::prepare_multiboot_entry(uint32_t entry, uint32_t info)
 {
-    // The entry GDT, so that the selectors below are real.
-    write_entry_gdt(memory_);
+    // The entry GDT and IDT (boot_layout), so that the selectors below are real and
+    // an exception before the kernel has its own IDT is reported.
+    write_entry_tables(memory_);
 
     kvm_sregs sregs{};
     checked_ioctl(vcpu_fd_, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
@@ -219,8 +220,8 @@ void kvm_accelerator::prepare_multiboot_entry(uint32_t entry, uint32_t info)
         *s = flat_segment(0x10, 0x3);    // read/write, accessed
     sregs.gdt.base = boot_layout::entry_gdt;
     sregs.gdt.limit = entry_gdt_limit;
-    sregs.idt.base = 0;
-    sregs.idt.limit = 0;  // any exception before the kernel sets up an IDT is a triple fault
+    sregs.idt.base = boot_layout::entry_idt;
+    sregs.idt.limit = entry_idt_limit;
     sregs.cr0 = 0x11;     // PE, ET; paging off
     sregs.cr3 = 0;
     sregs.cr4 = 0;
@@ -246,6 +247,7 @@ void kvm_accelerator::prepare_multiboot_entry(uint32_t entry, uint32_t info)
     regs.rip = entry;
     regs.rax = 0x2BADB002;
     regs.rbx = info;
+    regs.rsp = boot_layout::entry_stack_top;
     checked_ioctl(vcpu_fd_, KVM_SET_REGS, &regs, "KVM_SET_REGS");
 }
 
@@ -343,6 +345,14 @@ void kvm_accelerator::write_call_result(uint64_t rax, uint64_t rdx)
     run_->s.regs.regs.rax = rax;
     run_->s.regs.regs.rdx = rdx;
     run_->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+}
+
+paging_state kvm_accelerator::paging_registers()
+{
+    kvm_sregs sregs{};
+    if (ioctl(vcpu_fd_, KVM_GET_SREGS, &sregs) != 0)
+        fail(std::string("KVM_GET_SREGS failed: ") + std::strerror(errno));
+    return {sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer, sregs.cr2};
 }
 
 std::string kvm_accelerator::control_registers_line()

@@ -32,6 +32,7 @@ public:
     call_registers read_call_registers() override;
     void write_call_result(uint64_t rax, uint64_t rdx) override;
     std::string control_registers_line() override;
+    paging_state paging_registers() override;
     void inject_vector(uint8_t vector, bool external, uint32_t error_code = 0) override;
     void guest_memory_written(uint64_t, uint64_t) override {}  // the CPU sees memory directly
     void request_stop() override;

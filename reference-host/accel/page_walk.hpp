@@ -12,9 +12,11 @@
 
 namespace hbvm {
 
-// The control registers that decide how a linear address is translated.
+// The control registers that decide how a linear address is translated (and
+// CR2, the last page-fault address, for reports).
 struct paging_state {
     uint64_t cr0, cr3, cr4, efer;
+    uint64_t cr2 = 0;
 };
 
 struct page_walk_result {

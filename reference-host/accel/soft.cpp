@@ -220,8 +220,10 @@ void soft_accelerator::prepare_multiboot_entry(uint32_t entry, uint32_t info)
     set_reg(uc_, UC_X86_REG_RDI, entry);
     set_reg(uc_, UC_X86_REG_RSI, info);
     set_reg(uc_, UC_X86_REG_RDX, boot_pml4);
-    write_entry_gdt(memory_);
+    write_entry_tables(memory_);
     set_reg(uc_, UC_X86_REG_RCX, boot_layout::entry_gdt);
+    set_reg(uc_, UC_X86_REG_R8, boot_layout::entry_idt);
+    set_reg(uc_, UC_X86_REG_R9, boot_layout::entry_stack_top);
     set_reg(uc_, UC_X86_REG_RSP, trampoline_address + 0x1000);  // the far return needs a stack
     set_reg(uc_, UC_X86_REG_RFLAGS, 0x2);
     start_ = trampoline_address;

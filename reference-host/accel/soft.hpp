@@ -31,6 +31,7 @@ public:
     call_registers read_call_registers() override;
     void write_call_result(uint64_t rax, uint64_t rdx) override;
     std::string control_registers_line() override;
+    paging_state paging_registers() override;
     void inject_vector(uint8_t vector, bool external, uint32_t error_code = 0) override;
     void guest_memory_written(uint64_t address, uint64_t length) override;
     void request_stop() override;
@@ -57,6 +58,7 @@ private:
     // instruction), or an external interrupt (neither).
     enum class delivery { exception, software_interrupt, external_interrupt };
     std::optional<fault> try_deliver(uint32_t vector, uint32_t error_code, delivery kind);
+    std::optional<fault> try_deliver_protected(uint32_t vector, uint32_t error_code, delivery kind);
     void deliver_exception(uint32_t vector, uint32_t error_code, delivery kind);
     void find_exception_in_flight();
     void clear_exception_in_flight();

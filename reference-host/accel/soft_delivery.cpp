@@ -3,7 +3,8 @@
 // does what the CPU would: read the gate, switch stacks (IST, or RSP0 on a
 // privilege change), push the frame and the error code, and jump to the handler;
 // a fault while doing so becomes a double fault, and a fault while delivering
-// that a triple fault, as the architecture says. 64-bit mode only (README).
+// that a triple fault, as the architecture says. In 64-bit mode and in 32-bit
+// protected mode (interrupt and trap gates; not task gates, not real mode).
 #include "accel/page_walk.hpp"
 #include "accel/soft.hpp"
 #include "core/text.hpp"
@@ -42,8 +43,11 @@ paging_state soft_accelerator::paging()
 {
     uc_x86_msr efer{0xC0000080, 0};
     uc_reg_read(uc_, UC_X86_REG_MSR, &efer);
-    return {reg(uc_, UC_X86_REG_CR0), reg(uc_, UC_X86_REG_CR3), reg(uc_, UC_X86_REG_CR4), efer.value};
+    return {reg(uc_, UC_X86_REG_CR0), reg(uc_, UC_X86_REG_CR3), reg(uc_, UC_X86_REG_CR4), efer.value,
+            reg(uc_, UC_X86_REG_CR2)};
 }
+
+paging_state soft_accelerator::paging_registers() { return paging(); }
 
 // Copies linear memory, page by page; on a fault returns the #PF it raises.
 std::optional<soft_accelerator::fault> soft_accelerator::access_linear(uint64_t linear, void* data, size_t size,
@@ -84,7 +88,7 @@ std::optional<soft_accelerator::fault> soft_accelerator::try_deliver(uint32_t ve
     const paging_state st = paging();
     const uint32_t idt_error = vector * 8 + 2;  // the IDT bit and the index
     if (!(st.efer & efer_lma))
-        return fault{8, 0, 0, "the software engine delivers exceptions in 64-bit mode only"};
+        return try_deliver_protected(vector, error_code, kind);
     uc_x86_mmr idtr{};
     uc_reg_read(uc_, UC_X86_REG_IDTR, &idtr);
     if (uint64_t(vector) * 16 + 15 > idtr.limit)
@@ -144,6 +148,79 @@ std::optional<soft_accelerator::fault> soft_accelerator::try_deliver(uint32_t ve
     if (new_cpl < cpl)
         set_reg(uc_, UC_X86_REG_SS, new_cpl);  // the null selector, at the new privilege
     set_reg(uc_, UC_X86_REG_RSP, rsp);
+    set_reg(uc_, UC_X86_REG_RFLAGS, new_flags);
+    set_reg(uc_, UC_X86_REG_RIP, handler);
+    return std::nullopt;
+}
+
+// 32-bit protected mode: 8-byte gates, 32-bit pushes, no stack alignment, the
+// stack switch from a 32-bit TSS (ESP0/SS0) on a privilege change. 16-bit gates
+// and task gates are not delivered (a #GP, and so a double fault).
+std::optional<soft_accelerator::fault> soft_accelerator::try_deliver_protected(uint32_t vector, uint32_t error_code,
+                                                                               delivery kind)
+{
+    const paging_state st = paging();
+    const uint32_t idt_error = vector * 8 + 2;
+    if (!(st.cr0 & 1))
+        return fault{8, 0, 0, "the software engine does not deliver exceptions in real mode"};
+    uc_x86_mmr idtr{};
+    uc_reg_read(uc_, UC_X86_REG_IDTR, &idtr);
+    if (uint64_t(vector) * 8 + 7 > idtr.limit)
+        return fault{13, idt_error, 0, "vector " + std::to_string(vector) + " lies past the IDT limit " +
+                                           hex(idtr.limit)};
+    const unsigned cpl = unsigned(reg(uc_, UC_X86_REG_CS) & 3);
+    unsigned char gate[8];
+    if (auto f = access_linear(uint32_t(idtr.base + vector * 8), gate, sizeof gate, false, 0))
+        return f;
+    const uint8_t type = gate[5];
+    const uint32_t handler = uint32_t(gate[0] | gate[1] << 8 | gate[6] << 16 | uint32_t(gate[7]) << 24);
+    const uint16_t selector = uint16_t(gate[2] | gate[3] << 8);
+    if ((type & 0xF) != 0xE && (type & 0xF) != 0xF)
+        return fault{13, idt_error, 0, "IDT entry " + std::to_string(vector) +
+                                           " is not a 32-bit interrupt or trap gate (task and 16-bit gates are not "
+                                           "delivered by the software engine)"};
+    if (kind == delivery::software_interrupt && unsigned((type >> 5) & 3) < cpl)
+        return fault{13, idt_error, 0, "IDT entry " + std::to_string(vector) + " is below the caller's privilege"};
+    if (!(type & 0x80))
+        return fault{11, idt_error, 0, "IDT entry " + std::to_string(vector) + " is not present"};
+
+    const unsigned new_cpl = selector & 3;
+    uint32_t esp = uint32_t(reg(uc_, UC_X86_REG_RSP));
+    uint32_t ss = uint32_t(reg(uc_, UC_X86_REG_SS));
+    const uint32_t old_esp = esp, old_ss = ss;
+    if (new_cpl < cpl) {
+        uc_x86_mmr tr{};
+        uc_reg_read(uc_, UC_X86_REG_TR, &tr);
+        uint32_t stack[2];  // ESPn, SSn
+        if (auto f = access_linear(uint32_t(tr.base + 4 + new_cpl * 8), stack, sizeof stack, false, 0))
+            return f;
+        esp = stack[0];
+        ss = stack[1] & 0xFFFF;
+    }
+    const uint32_t old_cs = uint32_t(reg(uc_, UC_X86_REG_CS)) & 0xFFFF;
+    uint32_t frame[6];
+    unsigned n = 0;
+    if (has_error_code(vector) && kind == delivery::exception)
+        frame[n++] = error_code;
+    frame[n++] = uint32_t(reg(uc_, UC_X86_REG_RIP));
+    frame[n++] = old_cs;
+    const uint32_t eflags = uint32_t(reg(uc_, UC_X86_REG_RFLAGS));
+    frame[n++] = eflags;
+    if (new_cpl < cpl) {
+        frame[n++] = old_esp;
+        frame[n++] = old_ss & 0xFFFF;
+    }
+    esp -= n * 4;
+    if (auto f = access_linear(esp, frame, n * 4, true, new_cpl))
+        return f;
+    uint32_t new_flags = eflags & ~uint32_t(rflags_tf | rflags_nt | rflags_rf | rflags_vm);
+    if ((type & 0xF) == 0xE)
+        new_flags &= ~uint32_t(rflags_if);
+    if (selector != old_cs)
+        set_reg(uc_, UC_X86_REG_CS, selector);
+    if (ss != old_ss)
+        set_reg(uc_, UC_X86_REG_SS, ss);
+    set_reg(uc_, UC_X86_REG_RSP, esp);
     set_reg(uc_, UC_X86_REG_RFLAGS, new_flags);
     set_reg(uc_, UC_X86_REG_RIP, handler);
     return std::nullopt;
@@ -231,7 +308,7 @@ void soft_accelerator::deliver_exception(uint32_t vector, uint32_t error_code, d
         why += (why.empty() ? "" : "; then ") + std::string("vector ") + std::to_string(vector) + " could not be " +
                "delivered: " +
                (f->detail.empty() ? "a page fault at " + hex(f->address) + " on the way" : f->detail);
-        if (vector == 8 || f->detail.find("64-bit mode only") != std::string::npos)
+        if (vector == 8 || f->detail.find("real mode") != std::string::npos)
             break;  // a fault while delivering a double fault: the CPU shuts down
         // Architecture: contributory or page faults on top of one become a double
         // fault; a benign first exception lets the second be delivered on its own.

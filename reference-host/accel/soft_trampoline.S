@@ -8,11 +8,11 @@
  * load flat segments and jump to the kernel.
  *
  * In:  RDI = kernel entry, RSI = Multiboot information, RDX = identity-map PML4,
- *      RCX = the entry GDT (boot_layout::entry_gdt, written by the host), RSP = a
- *      scratch stack.
+ *      RCX = the entry GDT, R8 = the entry IDT, R9 = the entry ESP (boot_layout,
+ *      written by the host), RSP = a scratch stack.
  * Out: the Multiboot machine state, the same as KVM's (the entry_probe test guest
- *      compares them): EAX = 0x2BADB002, EBX = information, every other general
- *      register 0, EFLAGS = 0x2, GDTR = the entry GDT, IDTR = 0/0.
+ *      compares them): EAX = 0x2BADB002, EBX = information, ESP = the entry stack,
+ *      every other general register 0, EFLAGS = 0x2, GDTR and IDTR the entry ones.
  * Position-independent: the host may place it anywhere below 4 GiB. The entry
  * address is written into the final far jump, so that no register holds it. */
     .section .rodata.hbvm_soft_trampoline, "a"
@@ -23,7 +23,9 @@ hbvm_soft_trampoline_start:
     mov %rcx, gdt_pointer + 2(%rip)
     lgdt gdt_pointer(%rip)
     mov %edi, entry_target(%rip)    /* the far jump at the end goes there */
-    lidt idt_pointer(%rip)          /* base 0, limit 0: as KVM's entry state */
+    mov %r8, idt_pointer + 2(%rip)
+    lidt idt_pointer(%rip)
+    mov %r9d, entry_esp(%rip)
     mov %rdx, %cr3
     mov %cr4, %rax
     or $0x20, %rax                  /* PAE */
@@ -65,7 +67,9 @@ compat:
     mov $0, %esi
     mov $0, %edi
     mov $0, %ebp
-    mov $0, %esp
+    .byte 0xBC                      /* mov $entry_esp, %esp */
+entry_esp:
+    .long 0
     .byte 0xEA                      /* ljmp $0x08, $entry_target */
 entry_target:
     .long 0
@@ -76,7 +80,7 @@ gdt_pointer:
     .word 3 * 8 - 1                 /* the entry GDT's three descriptors */
     .quad 0
 idt_pointer:
-    .word 0
+    .word 32 * 8 - 1                /* the entry IDT's 32 gates */
     .quad 0
 hbvm_soft_trampoline_end:
     .section .note.GNU-stack, "", @progbits

@@ -8,6 +8,7 @@
 #include "core/stop.hpp"
 #include "services/services.hpp"
 
+#include <cstring>
 #include <sstream>
 #include <unistd.h>
 
@@ -225,6 +226,8 @@ io_reply machine::on_io(const io_access& access)
     }
     if (access.port == ports::hyperbios_gate && faults_.serves_odd_gate_access(access))
         return hypercall(accel_->read_call_registers());
+    if (access.port == boot_layout::entry_fault_port && access.is_write)
+        return entry_fault(access.value);
     if (access.port == debug_console::port) {
         if (!access.is_write)
             return {debug_console::port, false};  // read-back, as QEMU and Bochs answer
@@ -243,6 +246,35 @@ io_reply machine::on_io(const io_access& access)
               " (" + std::to_string(access.size) + " bytes)");
     // Nothing decodes this port: reads float high, as on a PC bus.
     return {access.size == 4 ? 0xFFFFFFFFu : (1u << (8 * access.size)) - 1, false};
+}
+
+// A stub of the host's entry IDT (write_entry_tables) reports an exception the
+// kernel raised before it loaded an IDT of its own: what the CPU pushed is on the
+// stack the stub runs on. The report ends the run.
+io_reply machine::entry_fault(uint32_t vector)
+{
+    const vcpu_registers regs = accel_->registers();
+    const paging_state st = accel_->paging_registers();
+    const bool with_error = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21;
+    uint32_t frame[2] = {0, 0};  // [error code,] EIP
+    bool readable = true;
+    for (unsigned i = 0; i < (with_error ? 2u : 1u) && readable; ++i) {
+        const page_walk_result w = walk_page_tables(memory_, st, uint32_t(regs.rsp) + 4 * i);
+        const auto bytes = w.present ? memory_.read(guest_address{w.physical}, 4) : std::nullopt;
+        readable = bytes.has_value();
+        if (readable)
+            std::memcpy(&frame[i], bytes->data(), 4);
+    }
+    const uint32_t eip = with_error ? frame[1] : frame[0];
+    std::string what = "the guest crashed before loading its own IDT: CPU exception " + std::to_string(vector) + " (" +
+                       exception_name(vector) + ")";
+    if (readable)
+        what += " at EIP " + hex(eip) + (with_error ? ", error code " + hex(frame[0]) : std::string());
+    else
+        what += "; its frame is unreadable";
+    what += ", CR2 " + hex(st.cr2) + " (reported by hbvm's entry IDT)";
+    outcome_ = outcome{exit_status::guest_crashed, false, what};
+    return {0, true};
 }
 
 io_reply machine::hypercall(const call_registers& regs)

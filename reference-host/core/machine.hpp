@@ -65,6 +65,7 @@ private:
 
     io_reply on_io(const io_access& access) override;
     io_reply hypercall(const call_registers& regs);
+    io_reply entry_fault(uint32_t vector);
     void boot();
     struct ending {
         int status;

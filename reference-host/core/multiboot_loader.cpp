@@ -386,11 +386,26 @@ void load_multiboot_image(const multiboot_image& image, std::span<const std::byt
     load_multiboot_image(image, memory_image(file), memory);
 }
 
-void write_entry_gdt(guest_memory& memory)
+void write_entry_tables(guest_memory& memory)
 {
+    namespace layout = boot_layout;
+    constexpr uint16_t port = layout::entry_fault_port;
     const uint64_t gdt[3] = {0, 0x00CF9A000000FFFFull, 0x00CF92000000FFFFull};
     static_assert(sizeof gdt == entry_gdt_limit + 1);
-    memory.copy_in(guest_address{boot_layout::entry_gdt}, std::as_bytes(std::span(gdt)));
+    memory.copy_in(guest_address{layout::entry_gdt}, std::as_bytes(std::span(gdt)));
+    uint64_t idt[32];
+    static_assert(sizeof idt == entry_idt_limit + 1);
+    for (uint32_t v = 0; v < 32; ++v) {
+        const uint32_t stub = uint32_t(layout::entry_idt_stubs + v * 16);
+        // A 32-bit interrupt gate, selector 0x08, present, DPL 0.
+        idt[v] = (stub & 0xFFFF) | (uint64_t(0x08) << 16) | (uint64_t(0x8E00) << 32) |
+                 (uint64_t(stub >> 16) << 48);
+        // mov $v, %eax; mov $port, %dx; out %eax, %dx; 1: cli; hlt; jmp 1b
+        const unsigned char code[16] = {0xB8, uint8_t(v), 0, 0, 0, 0x66, 0xBA, uint8_t(port),
+                                        uint8_t(port >> 8), 0xEF, 0xFA, 0xF4, 0xEB, 0xFC, 0x90, 0x90};
+        memory.copy_in(guest_address{stub}, std::as_bytes(std::span(code)));
+    }
+    memory.copy_in(guest_address{layout::entry_idt}, std::as_bytes(std::span(idt)));
 }
 
 uint32_t write_multiboot_info(guest_memory& memory, const std::string& cmdline)
@@ -401,7 +416,9 @@ uint32_t write_multiboot_info(guest_memory& memory, const std::string& cmdline)
                                             " bytes; the limit is " + std::to_string(layout::cmdline_capacity - 1));
     const uint64_t ram = memory.size();
     const mb::mmap_entry map[] = {
-        {20, 0, layout::conventional_top, 1},
+        {20, 0, layout::entry_page, 1},
+        {20, layout::entry_page, 0x1000, 2},  // the host's entry page (write_entry_tables)
+        {20, layout::entry_page + 0x1000, layout::conventional_top - layout::entry_page - 0x1000, 1},
         {20, layout::conventional_top, layout::image_lowest - layout::conventional_top, 2},
         {20, layout::image_lowest, ram - layout::image_lowest, 1},
     };

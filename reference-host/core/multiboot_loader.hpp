@@ -20,7 +20,13 @@ inline constexpr uint64_t multiboot_header_search_limit = 8192;
 
 namespace boot_layout {
 inline constexpr uint64_t accelerator_scratch = 0x1000;      // up to 0x7000: accelerator boot code
-inline constexpr uint64_t entry_gdt = 0x7000;                // the flat GDT of the Multiboot entry (24 bytes)
+// The host's page, reserved in the memory map: what the guest finds at entry.
+inline constexpr uint64_t entry_page = 0x7000;
+inline constexpr uint64_t entry_gdt = 0x7000;                // the flat GDT (24 bytes)
+inline constexpr uint64_t entry_idt = 0x7040;                // 32 interrupt gates to the stubs below
+inline constexpr uint64_t entry_idt_stubs = 0x7140;          // 16 bytes each: report the vector to the host
+inline constexpr uint64_t entry_stack_top = 0x8000;          // ESP at entry: room for an early fault's frame
+inline constexpr uint16_t entry_fault_port = 0x0B49;         // where the entry IDT's stubs report a vector
 inline constexpr uint64_t accelerator_scratch_end = 0x7000;
 inline constexpr uint64_t multiboot_info = 0x8000;           // struct info (72 bytes)
 inline constexpr uint64_t memory_map = 0x8100;               // mmap entries
@@ -106,11 +112,15 @@ void load_multiboot_image(const multiboot_image& image, std::span<const std::byt
 // Offset of the first Multiboot header in `prefix` (its first 8 KiB), or -1.
 int64_t find_multiboot_header(std::span<const std::byte> prefix);
 
-// Writes the flat GDT that GDTR points at on entry, on every accelerator: null,
-// 0x08 32-bit code, 0x10 data, base 0, limit 4 GiB (Multiboot 3.2 asks only for
-// such selectors; the kernel loads its own GDT before reloading one).
-void write_entry_gdt(guest_memory& memory);
+// Writes what GDTR and IDTR point at on entry, on every accelerator, into the
+// host's entry page: a flat GDT (null, 0x08 32-bit code, 0x10 data, base 0,
+// limit 4 GiB; Multiboot 3.2 asks only for such selectors, and the kernel loads
+// its own GDT before reloading one), and a 32-bit IDT whose gates for vectors
+// 0-31 lead to stubs that report the vector on boot_layout::entry_fault_port, so that an
+// exception before the kernel loads its own IDT is reported, not a triple fault.
+void write_entry_tables(guest_memory& memory);
 inline constexpr uint16_t entry_gdt_limit = 3 * 8 - 1;
+inline constexpr uint16_t entry_idt_limit = 32 * 8 - 1;
 
 // Writes the Multiboot information (memory, memory map, command line, loader
 // name) and returns its guest-physical address, the value of EBX at entry.

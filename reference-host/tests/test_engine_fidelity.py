@@ -113,9 +113,9 @@ def main():
     got = [line for line in out.stderr.splitlines() if line.startswith("ENTRY ")]
     want = [f"ENTRY {name} {value:#010x}" for name, value in (
         ("eax", 0x2BADB002), ("ebx", 0x8000), ("ecx", 0), ("edx", 0), ("esi", 0), ("edi", 0), ("ebp", 0),
-        ("esp", 0), ("eflags", 0x2), ("cr0", 0x11), ("cr3", 0), ("cr4", 0), ("efer", 0), ("cs", 0x08),
+        ("esp", 0x8000), ("eflags", 0x2), ("cr0", 0x11), ("cr3", 0), ("cr4", 0), ("efer", 0), ("cs", 0x08),
         ("ds", 0x10), ("es", 0x10), ("fs", 0x10), ("gs", 0x10), ("ss", 0x10), ("gdtr.limit", 0x17),
-        ("gdtr.base", 0x7000), ("idtr.limit", 0), ("idtr.base", 0))]
+        ("gdtr.base", 0x7000), ("idtr.limit", 0xFF), ("idtr.base", 0x7040))]
     if got != want or out.returncode != 0x43:
         failures.append("entry state")
         print(f"FAIL the Multiboot entry state (exit {out.returncode}): " +
@@ -140,6 +140,21 @@ def main():
         failures.append("default crash handler")
         print(f"FAIL a null pointer and the default crash handler (exit {out.returncode})\n  stdout: {out.stdout}"
               f"\n  stderr: {out.stderr}")
+
+    # 32-bit protected mode: the kernel's own IDT, and an exception before it has
+    # one, which the host's entry IDT reports.
+    out = subprocess.run(run("protected_probe"), capture_output=True, text=True, timeout=60)
+    lines = [line for line in out.stderr.splitlines() if line.startswith(("PASS ", "FAIL "))]
+    want = ["PASS #UD through the kernel's 32-bit IDT: vector, EIP and CS in the frame",
+            "PASS #DE through the kernel's 32-bit IDT: vector, EIP and CS in the frame"]
+    out_early = subprocess.run(run("protected_probe", "--", "early"), capture_output=True, text=True, timeout=60)
+    early = "the guest crashed before loading its own IDT: CPU exception 6 (#UD invalid opcode) at EIP 0x"
+    if out.returncode == 0x43 and lines == want and out_early.returncode == 70 and early in out_early.stderr:
+        print("PASS 32-bit protected mode: the kernel's IDT, and an early exception reported by the entry IDT")
+    else:
+        failures.append("protected mode")
+        print(f"FAIL 32-bit protected mode (exits {out.returncode}, {out_early.returncode})\n  {out.stderr}\n  "
+              f"{out_early.stderr}")
 
     # A crash with no usable IDT: a triple fault on both engines, with general and
     # control registers -- except where KVM resets the vCPU at a triple fault (AMD

@@ -300,12 +300,18 @@ TEST(MultibootLoader, InfoReportsMemoryAndCommandLine)
     EXPECT_EQ(info.mem_upper, (64u << 10) - 1024u);
     const char* cmdline = reinterpret_cast<const char*>(memory.read(guest_address{info.cmdline}, 1)->data());
     EXPECT_STREQ(cmdline, "kernel.elf verbose");
-    ASSERT_EQ(info.mmap_length, 3 * sizeof(mb::mmap_entry));
-    mb::mmap_entry last;
-    std::memcpy(&last, memory.read(guest_address{info.mmap_addr + 2 * sizeof last}, sizeof last)->data(), sizeof last);
-    EXPECT_EQ(last.addr, 0x100000u);
-    EXPECT_EQ(last.addr + last.len, 64u << 20);
-    EXPECT_EQ(last.type, 1u);
+    ASSERT_EQ(info.mmap_length, 5 * sizeof(mb::mmap_entry));
+    mb::mmap_entry map[5];
+    std::memcpy(map, memory.read(guest_address{info.mmap_addr}, sizeof map)->data(), sizeof map);
+    // Sorted, without overlaps or holes below 1 MiB; the host's entry page reserved.
+    for (int i = 1; i < 5; ++i)
+        EXPECT_EQ(map[i].addr, map[i - 1].addr + map[i - 1].len) << "entry " << i;
+    EXPECT_EQ(map[1].addr, boot_layout::entry_page);
+    EXPECT_EQ(map[1].len, 0x1000u);
+    EXPECT_EQ(map[1].type, 2u);
+    EXPECT_EQ(map[4].addr, 0x100000u);
+    EXPECT_EQ(map[4].addr + map[4].len, 64u << 20);
+    EXPECT_EQ(map[4].type, 1u);
     EXPECT_THROW(write_multiboot_info(memory, std::string(5000, 'x')), error);
 }
 
