@@ -5,6 +5,8 @@
 // command line ("IMAGE N"). Prints "memory-read-16-pages N total-ns T" and
 // "memory-write-16-pages ..."; the checksum keeps the reads from being optimised
 // away.
+#include "../tests/guests/guest_args.hpp"
+
 #include <hyperbios/boot/multiboot.hpp>
 #include <hyperbios/fallback.hpp>
 #include <hyperbios/hyperbios.hpp>
@@ -18,24 +20,6 @@ constexpr uint64_t pages = 16;
 constexpr uint64_t page = 4096;
 alignas(4096) uint64_t buffer[(16 << 20) / sizeof(uint64_t)];
 
-uint64_t rounds_from_cmdline(uint32_t magic, uint32_t info_address)
-{
-    uint64_t n = 100000;
-    if (magic != hb::multiboot::loader_magic)
-        return n;
-    const auto* info = reinterpret_cast<const hb::multiboot::info*>(uint64_t(info_address));
-    if (!(info->flags & hb::multiboot::info_cmdline))
-        return n;
-    const char* s = reinterpret_cast<const char*>(uint64_t(info->cmdline));
-    while (*s && *s != ' ')
-        ++s;
-    while (*s == ' ')
-        ++s;
-    uint64_t parsed = 0;
-    for (; *s >= '0' && *s <= '9'; ++s)
-        parsed = parsed * 10 + uint64_t(*s - '0');
-    return parsed ? parsed : n;
-}
 
 void report(const char* what, uint64_t n, uint64_t ns, uint64_t checksum)
 {
@@ -48,7 +32,7 @@ void report(const char* what, uint64_t n, uint64_t ns, uint64_t checksum)
 
 extern "C" void kernel_main(uint32_t magic, uint32_t info)
 {
-    const uint64_t n = rounds_from_cmdline(magic, info);
+    const uint64_t n = test_guest::first_number_argument(magic, info, 100000);
     if (!hb::present())
         hb::fallback::power_off_emulator(2);
     constexpr uint64_t words = sizeof buffer / sizeof buffer[0];

@@ -4,6 +4,8 @@
 // Prints "raw-out-unclaimed N total-ns T failures 0". Kept apart from the
 // null-calls image, whose code layout bench-kvm-calls is sensitive to under
 // nested paging.
+#include "../tests/guests/guest_args.hpp"
+
 #include <hyperbios/boot/multiboot.hpp>
 #include <hyperbios/fallback.hpp>
 #include <hyperbios/hyperbios.hpp>
@@ -11,32 +13,10 @@
 
 namespace hb = hyperbios;
 
-namespace {
-
-uint64_t count_from_cmdline(uint32_t magic, uint32_t info_address)
-{
-    uint64_t n = 10000;
-    if (magic != hb::multiboot::loader_magic)
-        return n;
-    const auto* info = reinterpret_cast<const hb::multiboot::info*>(uint64_t(info_address));
-    if (!(info->flags & hb::multiboot::info_cmdline))
-        return n;
-    const char* s = reinterpret_cast<const char*>(uint64_t(info->cmdline));
-    while (*s && *s != ' ')
-        ++s;
-    while (*s == ' ')
-        ++s;
-    uint64_t parsed = 0;
-    for (; *s >= '0' && *s <= '9'; ++s)
-        parsed = parsed * 10 + uint64_t(*s - '0');
-    return parsed ? parsed : n;
-}
-
-}  // namespace
 
 extern "C" void kernel_main(uint32_t magic, uint32_t info)
 {
-    uint64_t n = count_from_cmdline(magic, info);
+    uint64_t n = test_guest::first_number_argument(magic, info, 10000);
     if (!hb::present())
         hb::fallback::power_off_emulator(2);
     const uint64_t count = n;
