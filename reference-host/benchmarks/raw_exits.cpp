@@ -13,7 +13,6 @@
 
 namespace hb = hyperbios;
 
-
 extern "C" void kernel_main(uint32_t magic, uint32_t info)
 {
     uint64_t n = test_guest::first_number_argument(magic, info, 10000);
