@@ -102,6 +102,16 @@ constexpr uint16_t call_service(uint64_t call) { return uint16_t(call >> 16); }
 constexpr uint16_t call_function(uint64_t call) { return uint16_t(call); }
 inline constexpr uint64_t call_reserved_mask = 0xFFFFFFFF00000000ull;
 
+// ID ranges (spec 1.5). Service IDs 0x0000-0x7FFF are assigned by this
+// specification, 0x8000-0xBFFF by implementations for vendor extensions,
+// 0xC000-0xEFFF are for experiments; IDs from 0xF000 up are never assigned to
+// anything, so a probe for "a service or function that does not exist" uses
+// them and stays valid under every later version and every extension.
+inline constexpr uint16_t vendor_service_first = 0x8000;
+inline constexpr uint16_t experimental_service_first = 0xC000;
+inline constexpr uint16_t unassigned_service_first = 0xF000;   // through 0xFFFF
+inline constexpr uint16_t unassigned_function_first = 0xF000;  // in every service, through 0xFFFF
+
 inline constexpr unsigned max_args = 5;
 // Argument registers in order: RDI, RSI, RCX, R8, R9 (see the spec's calling convention).
 
