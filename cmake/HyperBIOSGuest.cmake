@@ -1,10 +1,19 @@
 # Building freestanding 64-bit kernels with the HyperBIOS guest library.
 #
-#   hyperbios_add_kernel(NAME SOURCES file.cpp... [ISO])
+#   hyperbios_add_kernel(NAME SOURCES file.cpp... [ISO] [BOOT_PROTOCOLS MULTIBOOT PVH]
+#                        [OUTPUT_DIRECTORY dir])
 #
-# produces NAME.elf64 (for gdb) and NAME.elf (ELF32, which QEMU's -kernel, GRUB and
-# the reference host all boot), and with ISO a GRUB rescue image NAME.iso for
-# Bochs. One source file must include <hyperbios/boot/multiboot.hpp>.
+# produces NAME.elf64 (for gdb, and for direct-boot VMMs that load only ELF64) and
+# NAME.elf (ELF32, which QEMU's -kernel, GRUB and the reference host all boot), and
+# with ISO a GRUB rescue image NAME.iso for Bochs. One source file must include
+# <hyperbios/boot/multiboot.hpp>.
+#
+# BOOT_PROTOCOLS says which ways in the boot stub carries: the Multiboot header,
+# the PVH note, or both (the default). A loader that knows both picks one (QEMU's
+# -kernel prefers Multiboot), so an image meant to prove the other carries only
+# it. ISO needs MULTIBOOT: GRUB boots the image with its `multiboot` command.
+# OUTPUT_DIRECTORY puts the images somewhere other than the current binary folder
+# (tools that take every image of a folder can then be given only these).
 
 set(HYPERBIOS_GUEST_COMPILE_OPTIONS
     -ffreestanding -fno-exceptions -fno-rtti -nostdlib -mno-red-zone -mgeneral-regs-only
@@ -18,24 +27,45 @@ find_program(HYPERBIOS_OBJCOPY NAMES objcopy REQUIRED)
 find_program(HYPERBIOS_GRUB_MKRESCUE NAMES grub-mkrescue)
 
 function(hyperbios_add_kernel name)
-  cmake_parse_arguments(K "ISO" "" "SOURCES" ${ARGN})
+  cmake_parse_arguments(K "ISO" "OUTPUT_DIRECTORY" "SOURCES;BOOT_PROTOCOLS" ${ARGN})
+  if(NOT K_OUTPUT_DIRECTORY)
+    set(K_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  endif()
+  if(NOT K_BOOT_PROTOCOLS)
+    set(K_BOOT_PROTOCOLS MULTIBOOT PVH)
+  endif()
+  foreach(protocol ${K_BOOT_PROTOCOLS})
+    if(NOT protocol MATCHES "^(MULTIBOOT|PVH)$")
+      message(FATAL_ERROR "hyperbios_add_kernel(${name}): unknown boot protocol ${protocol}; "
+                          "BOOT_PROTOCOLS takes MULTIBOOT and PVH")
+    endif()
+  endforeach()
+  if(K_ISO AND NOT "MULTIBOOT" IN_LIST K_BOOT_PROTOCOLS)
+    message(FATAL_ERROR "hyperbios_add_kernel(${name}): ISO needs the MULTIBOOT protocol (GRUB's multiboot command)")
+  endif()
   add_executable(${name} ${K_SOURCES})
-  set_target_properties(${name} PROPERTIES SUFFIX ".elf64" LINK_DEPENDS
-                        ${PROJECT_SOURCE_DIR}/include/hyperbios/boot/multiboot.ld)
+  if(NOT "MULTIBOOT" IN_LIST K_BOOT_PROTOCOLS)
+    target_compile_definitions(${name} PRIVATE HYPERBIOS_BOOT_NO_MULTIBOOT)
+  endif()
+  if(NOT "PVH" IN_LIST K_BOOT_PROTOCOLS)
+    target_compile_definitions(${name} PRIVATE HYPERBIOS_BOOT_NO_PVH)
+  endif()
+  set_target_properties(${name} PROPERTIES SUFFIX ".elf64" RUNTIME_OUTPUT_DIRECTORY ${K_OUTPUT_DIRECTORY}
+                        LINK_DEPENDS ${PROJECT_SOURCE_DIR}/include/hyperbios/boot/multiboot.ld)
   target_compile_options(${name} PRIVATE ${HYPERBIOS_GUEST_COMPILE_OPTIONS})
   target_link_options(${name} PRIVATE ${HYPERBIOS_GUEST_LINK_OPTIONS})
   target_link_libraries(${name} PRIVATE hyperbios::hyperbios)
-  set(elf32 ${CMAKE_CURRENT_BINARY_DIR}/${name}.elf)
+  set(elf32 ${K_OUTPUT_DIRECTORY}/${name}.elf)
   add_custom_command(TARGET ${name} POST_BUILD
     COMMAND ${HYPERBIOS_OBJCOPY} -O elf32-i386 $<TARGET_FILE:${name}> ${elf32}
-    COMMENT "ELF32 copy of ${name} for Multiboot loaders")
+    COMMENT "ELF32 copy of ${name} for Multiboot and PVH loaders")
   if(K_ISO)
     if(NOT HYPERBIOS_GRUB_MKRESCUE)
       message(FATAL_ERROR "grub-mkrescue not found: it builds the Bochs image of ${name}. "
                           "Install the dependencies with scripts/install-deps.")
     endif()
     set(iso_root ${CMAKE_CURRENT_BINARY_DIR}/${name}-iso)
-    set(iso ${CMAKE_CURRENT_BINARY_DIR}/${name}.iso)
+    set(iso ${K_OUTPUT_DIRECTORY}/${name}.iso)
     file(WRITE ${iso_root}/boot/grub/grub.cfg
          "set timeout=0\nmenuentry ${name} {\n  multiboot /boot/kernel.elf\n  boot\n}\n")
     add_custom_command(OUTPUT ${iso}

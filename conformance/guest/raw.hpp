@@ -4,6 +4,7 @@
 #ifndef HYPERBIOS_CONFORMANCE_RAW_HPP
 #define HYPERBIOS_CONFORMANCE_RAW_HPP
 
+#include <hyperbios/boot/boot_info.hpp>
 #include <hyperbios/boot/multiboot_info.hpp>
 #include <hyperbios/hyperbios.hpp>
 #include <stddef.h>
@@ -176,22 +177,32 @@ inline gate_probe_block gate_probe;
     return changed;
 }
 
-// End of RAM as the boot loader reported it (Multiboot mem_upper), for buffers
-// that must lie just outside.
+// What the boot loader reported, by Multiboot or by PVH: the memory map sorted
+// by address (loader_info.memory_map(), loader_info.is_ram(address, length)
+// tells RAM from holes and reserved ranges) and the command line.
+inline hb::boot::boot_info loader_info;
+
+// One past the last byte of the highest RAM range of the memory map (Multiboot
+// or PVH), for buffers that must lie just outside; from Multiboot's mem_upper only
+// when the loader gave no map. 0: unknown.
 inline uint64_t ram_end;
 
 // The Multiboot information the loader passed (nullptr without a Multiboot
-// loader), for images that read more of it: the memory map, the command line.
+// loader, e.g. under PVH), for images that read more of it.
 inline const hb::multiboot::info* boot_info;
+
+// Whether [address, address + length) lies wholly in RAM the loader reported:
+// false for holes between RAM ranges, reserved ranges, and anything past ram_end.
+inline bool in_reported_ram(uint64_t address, uint64_t length)
+{
+    return loader_info.is_ram(address, length);
+}
 
 inline void learn_memory(uint32_t magic, uint32_t info_address)
 {
-    if (magic != hb::multiboot::loader_magic)
-        return;
-    const auto* info = reinterpret_cast<const hb::multiboot::info*>(uint64_t(info_address));
-    boot_info = info;
-    if (info->flags & hb::multiboot::info_memory)
-        ram_end = 0x100000 + uint64_t(info->mem_upper) * 1024;
+    loader_info.read(magic, info_address);
+    boot_info = loader_info.multiboot_info();
+    ram_end = loader_info.ram_end();
 }
 
 }  // namespace conformance

@@ -1,5 +1,6 @@
 // Guest-side reporting for conformance and test images, in the kvm-unit-tests
-// manner: one line per check on the 0xE9 debug port,
+// manner: one line per check on the 0xE9 debug port, or on COM1 when the host
+// has no such port (Firecracker) -- hyperbios::fallback::debug_write chooses --
 //
 //     PASS HB-CON-001 console.write returns the length
 //     FAIL HB-GEN-003 console.write rejects a buffer past RAM (status SUCCESS, expected INVALID_ADDRESS)
@@ -32,8 +33,8 @@ inline tally totals;
 
 inline void emit(const line& l)
 {
-    hb::fallback::debugcon_write(l.c_str(), l.size());
-    hb::fallback::debugcon_write("\n", 1);
+    hb::fallback::debug_write(l.c_str(), l.size());
+    hb::fallback::debug_write("\n", 1);
 }
 
 // Records one check of `requirement`; `detail` explains a failure.

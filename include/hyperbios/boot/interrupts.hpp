@@ -63,11 +63,11 @@ static_assert(sizeof(gate) == 16);
 alignas(16) inline gate idt[256];
 
 // The default handler's report: on the HyperBIOS console where there is a host,
-// on the emulators' debug port otherwise.
+// otherwise on the emulators' debug port or COM1, whichever the machine has.
 inline void say(const char* text) noexcept
 {
     if (!hyperbios::present() || !hyperbios::console::write(text).ok())
-        hyperbios::fallback::debugcon_write(text);
+        hyperbios::fallback::debug_write(text);
 }
 
 }  // namespace hyperbios::interrupts::detail

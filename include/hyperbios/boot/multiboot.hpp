@@ -1,25 +1,46 @@
-// Opt-in Multiboot (v1) boot stub: include in exactly ONE translation unit of a
-// kernel and link with <hyperbios/boot/multiboot.ld>.
+// Opt-in boot stub: include in exactly ONE translation unit of a kernel and link
+// with <hyperbios/boot/multiboot.ld>.
 //
-// The stub carries a Multiboot header with the address fields (flag 16), so both
-// ELF32 and ELF64 images load on any Multiboot loader (GRUB, QEMU -kernel, the
-// HyperBIOS reference host). From the 32-bit entry it builds page tables that
-// identity-map the first 4 GiB (2 MiB pages, and 4 KiB pages for the first 2 MiB
-// with page 0 left out, so that a null pointer faults), enters 64-bit long mode,
-// turns on x87 and SSE (CR0.MP/NE, CR4.OSFXSR/OSXMMEXCPT), installs an IDT whose
-// default handler reports any exception and shuts down with exit code 70
+// The stub carries two ways in, so that one image boots on the loaders of both
+// protocols:
+// - a Multiboot (v1) header with the address fields (flag 16), so both ELF32 and
+//   ELF64 images load on any Multiboot loader (GRUB, QEMU -kernel, the HyperBIOS
+//   reference host); the loader enters with EAX = 0x2BADB002, EBX = the
+//   Multiboot information;
+// - a Xen PVH ELF note (XEN_ELFNOTE_PHYS32_ENTRY, owner "Xen", type 18) naming a
+//   32-bit entry, for direct-boot VMMs (Firecracker, cloud-hypervisor, QEMU
+//   -kernel when there is no Multiboot header -- QEMU prefers Multiboot when it
+//   finds both, Xen); the loader enters in protected mode with paging off and
+//   EBX = the physical address of hvm_start_info, and the stub puts that
+//   structure's magic, 0x336ec578, where Multiboot has its own.
+// Both entries then take the same path: from 32-bit protected mode the stub
+// builds page tables that identity-map the first 4 GiB (2 MiB pages, and 4 KiB
+// pages for the first 2 MiB with page 0 left out, so that a null pointer faults,
+// unless the loader's information lies there), enters 64-bit long mode, turns on
+// x87 and SSE (CR0.MP/NE, CR4.OSFXSR/OSXMMEXCPT), installs an IDT whose default
+// handler reports any exception and shuts down with exit code 70
 // (<hyperbios/interrupts.hpp>; HYPERBIOS_BOOT_NO_INTERRUPTS leaves it out), runs
 // the kernel's global constructors and calls
 //
-//     extern "C" void kernel_main(uint32_t multiboot_magic, uint32_t multiboot_info);
+//     extern "C" void kernel_main(uint32_t loader_magic, uint32_t loader_info);
 //
-// (rename it by defining HYPERBIOS_BOOT_ENTRY before the include). If kernel_main
-// returns, the CPU halts. On a CPU without long mode the stub writes a message to
-// the 0xE9 debug port and halts.
+// (rename it by defining HYPERBIOS_BOOT_ENTRY before the include). The two
+// arguments are the magic and the address above; hyperbios::boot::boot_info
+// (<hyperbios/boot/boot_info.hpp>, included here) reads the memory map and the
+// command line from either protocol. If kernel_main returns, the CPU halts. On a
+// CPU without long mode the stub writes a message to the 0xE9 debug port and
+// halts.
+//
+// HYPERBIOS_BOOT_NO_MULTIBOOT leaves the Multiboot header out, HYPERBIOS_BOOT_NO_PVH
+// the PVH note (hyperbios_add_kernel's BOOT_PROTOCOLS sets them): a loader that
+// understands both picks whichever it prefers, so an image that must be booted
+// one particular way carries only that one.
 #ifndef HYPERBIOS_BOOT_MULTIBOOT_HPP
 #define HYPERBIOS_BOOT_MULTIBOOT_HPP
 
+#include <hyperbios/boot/boot_info.hpp>
 #include <hyperbios/boot/multiboot_info.hpp>
+#include <hyperbios/boot/pvh_info.hpp>
 #include <stdint.h>
 
 #ifndef HYPERBIOS_BOOT_ENTRY
@@ -45,7 +66,7 @@ namespace hyperbios::boot {
 // The boot stub's page tables, for a kernel that changes its address space
 // (guard pages, a higher half): the PML4, the PDPT, four page directories that
 // map the first 4 GiB with 2 MiB pages, and the page table of the first 2 MiB
-// (4 KiB pages; page 0 not present unless the Multiboot information lies there).
+// (4 KiB pages; page 0 not present unless the loader's information lies there).
 // Identity-mapped, so these addresses are physical and virtual at once.
 extern "C" uint64_t hyperbios_boot_pml4[512], hyperbios_boot_pdpt[512], hyperbios_boot_pd[4 * 512],
     hyperbios_boot_pt0[512];
@@ -61,10 +82,11 @@ inline page_tables boot_page_tables() noexcept
 }
 }  // namespace hyperbios::boot
 
-extern "C" void HYPERBIOS_BOOT_ENTRY(uint32_t multiboot_magic, uint32_t multiboot_info);
+extern "C" void HYPERBIOS_BOOT_ENTRY(uint32_t loader_magic, uint32_t loader_info);
 
 // Flags: page-align modules, ask for memory information, address fields valid.
 // Checksum: magic + flags + checksum == 0 (mod 2^32).
+#ifndef HYPERBIOS_BOOT_NO_MULTIBOOT
 asm(R"(
     .pushsection .multiboot, "a"
     .balign 4
@@ -79,7 +101,44 @@ hyperbios_multiboot_header:
     .long __hyperbios_bss_end
     .long hyperbios_boot_entry32
     .popsection
+)");
+#endif
 
+// The PVH note. Its section must be 4-aligned and nothing more: QEMU finds the
+// descriptor by rounding the name's size up to the PT_NOTE segment's alignment.
+// The descriptor is 8 bytes, as Linux writes it on x86-64: QEMU reads 8 bytes
+// from an ELF64 note and 4 from an ELF32 one, linux-loader (Firecracker,
+// cloud-hypervisor) the low 4, all little-endian.
+#ifndef HYPERBIOS_BOOT_NO_PVH
+asm(R"(
+    .pushsection .note.Xen, "a", @note
+    .balign 4
+    .long .Lhyperbios_pvh_name_end - .Lhyperbios_pvh_name
+    .long .Lhyperbios_pvh_desc_end - .Lhyperbios_pvh_desc
+    .long 18                        # XEN_ELFNOTE_PHYS32_ENTRY
+.Lhyperbios_pvh_name:
+    .asciz "Xen"
+.Lhyperbios_pvh_name_end:
+    .balign 4
+.Lhyperbios_pvh_desc:
+    .quad hyperbios_boot_pvh_entry32
+.Lhyperbios_pvh_desc_end:
+    .popsection
+
+    # PVH entry: protected mode, paging off, flat segments, EBX = hvm_start_info,
+    # no stack. The Multiboot path takes it from here with the PVH magic in EAX.
+    .pushsection .text.hyperbios_boot, "ax"
+    .code32
+    .global hyperbios_boot_pvh_entry32
+hyperbios_boot_pvh_entry32:
+    movl $0x336ec578, %eax
+    jmp hyperbios_boot_entry32
+    .code64
+    .popsection
+)");
+#endif
+
+asm(R"(
     .pushsection .bss.hyperbios_boot, "aw", @nobits
     .balign 4096
     .global hyperbios_boot_pml4, hyperbios_boot_pdpt, hyperbios_boot_pd, hyperbios_boot_pt0
@@ -112,8 +171,8 @@ hyperbios_boot_no_long_mode:
 hyperbios_boot_entry32:
     cli
     cld
-    movl %eax, %edi                 # Multiboot magic, first argument of the entry
-    movl %ebx, %esi                 # Multiboot information, second argument
+    movl %eax, %edi                 # loader magic, first argument of the entry
+    movl %ebx, %esi                 # loader information, second argument
     movl $hyperbios_boot_stack_top, %esp
 
     movl $0x80000000, %eax          # long mode available?
@@ -147,7 +206,9 @@ hyperbios_boot_entry32:
     cmpl $2048, %ecx
     jb 2b
     # The first 2 MiB through 4 KiB pages, page 0 left out so that a null pointer
-    # faults -- unless the Multiboot information lies there.
+    # faults -- unless the loader put there something the kernel reads: its
+    # information structure (Multiboot info, PVH start info), the memory map or
+    # the command line.
     movl $1, %ecx
 8:  movl %ecx, %eax
     shll $12, %eax
@@ -156,10 +217,35 @@ hyperbios_boot_entry32:
     incl %ecx
     cmpl $512, %ecx
     jb 8b
+    # Paging is still off, so the loader's structures can be read anywhere here.
     cmpl $0x1000, %esi
-    jae 8f
+    jae 7f
     movl $3, hyperbios_boot_pt0
-8:  movl $hyperbios_boot_pt0 + 3, %eax
+7:  cmpl $0x2BADB002, %edi
+    jne .Lhyperbios_boot_not_multiboot
+    testl $0x4, (%esi)              # Multiboot flags: the command line is valid
+    jz 7f
+    movl 16(%esi), %eax
+    call .Lhyperbios_boot_keep_page0
+7:  testl $0x40, (%esi)             # the memory map is valid
+    jz .Lhyperbios_boot_not_multiboot
+    movl 48(%esi), %eax
+    call .Lhyperbios_boot_keep_page0
+.Lhyperbios_boot_not_multiboot:
+    cmpl $0x336ec578, %edi
+    jne .Lhyperbios_boot_page0_decided
+    cmpl $0, 28(%esi)               # PVH: cmdline_paddr, when below 4 GiB
+    jne 7f
+    movl 24(%esi), %eax
+    call .Lhyperbios_boot_keep_page0
+7:  cmpl $1, 4(%esi)                # memmap_paddr, from version 1 on
+    jb .Lhyperbios_boot_page0_decided
+    cmpl $0, 44(%esi)
+    jne .Lhyperbios_boot_page0_decided
+    movl 40(%esi), %eax             # QEMU 7.2 puts the map at 0x5A8
+    call .Lhyperbios_boot_keep_page0
+.Lhyperbios_boot_page0_decided:
+    movl $hyperbios_boot_pt0 + 3, %eax
     movl %eax, hyperbios_boot_pd
 
     movl $hyperbios_boot_pml4, %eax
@@ -187,6 +273,16 @@ hyperbios_boot_entry32:
 4:  cli
     hlt
     jmp 4b
+
+    # Maps page 0 when EAX, an address the kernel will read, lies in it; 0 is
+    # the loaders' "none".
+.Lhyperbios_boot_keep_page0:
+    testl %eax, %eax
+    jz 1f
+    cmpl $0x1000, %eax
+    jae 1f
+    movl $3, hyperbios_boot_pt0
+1:  ret
 
     .code64
 hyperbios_boot_entry64:

@@ -1,4 +1,5 @@
 // The smallest kernel with the boot stub: checked to link with no undefined symbols.
+#include <hyperbios/boot/boot_info.hpp>
 #include <hyperbios/boot/multiboot.hpp>
 #include <hyperbios/hyperbios.hpp>
 
@@ -6,9 +7,12 @@ extern "C" uint64_t hyperbios_uses_every_call(char* buffer, size_t size);
 
 namespace {
 char buffer[64];
+hyperbios::boot::boot_info boot;  // the boot-protocol reader must link freestanding too
 }
 
-extern "C" void kernel_main(uint32_t, uint32_t)
+extern "C" void kernel_main(uint32_t magic, uint32_t info)
 {
-    (void)hyperbios_uses_every_call(buffer, sizeof buffer);
+    boot.read(magic, info);
+    if (boot.is_ram(uint64_t(buffer), sizeof buffer) && boot.command_line())
+        (void)hyperbios_uses_every_call(buffer, sizeof buffer);
 }

@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""Proves that the conformance bundle stands on its own: unpacks the .tar.gz into
+a fresh folder outside the source and build trees, checks its layout, and
+certifies the reference host from there with nothing but /usr/bin/python3 and
+the bundle (no PYTHONPATH, the folder as working directory):
+
+    /usr/bin/python3 <tmp>/conformance/hyperbios-conform --images <tmp>/conformance/images \\
+        --host '<hbvm> run {image} --accel soft --timeout 30' --out <tmp>/out
+
+Exit status 0 when the layout is complete and the verdict is CONFORMANT. On
+failure the unpacked folder is kept and named, to look at."""
+
+import argparse
+import os
+import pathlib
+import shlex
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+PYTHON = "/usr/bin/python3"
+# What the bundle must hold besides its images (paths inside the top folder).
+REQUIRED_FILES = ("VERSION", "conformance/hyperbios-conform", "conformance/conform.py", "conformance/mutation-test",
+                  "conformance/README.md", "spec/hyperbios.md", "spec/tools/hyperbios_spec.py")
+
+
+def check_layout(top, spec_version):
+    problems = [f"{name} is missing" for name in REQUIRED_FILES if not (top / name).is_file()]
+    images = top / "conformance" / "images"
+    elves = sorted(p.stem for p in images.glob("conformance-*.elf"))
+    if not elves:
+        problems.append("conformance/images has no conformance-*.elf")
+    for suffix in (".elf64", ".iso"):
+        others = sorted(p.stem for p in images.glob(f"conformance-*{suffix}"))
+        if others != elves:
+            problems.append(f"the .elf images {elves} and the {suffix} images {others} differ")
+    if not list((top / "spec" / "services").glob("*.md")):
+        problems.append("spec/services has no chapters")
+    driver = top / "conformance" / "hyperbios-conform"
+    if driver.is_file() and not os.access(driver, os.X_OK):
+        problems.append("conformance/hyperbios-conform is not executable")
+    version = (top / "VERSION").read_text().splitlines() if (top / "VERSION").is_file() else []
+    if f"spec: {spec_version}" not in version:
+        problems.append(f"VERSION does not say 'spec: {spec_version}': {version}")
+    return problems
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--archive", required=True, help="hyperbios-conformance-<version>.tar.gz")
+    parser.add_argument("--spec-version", required=True, help="the spec version the bundle must carry, e.g. 0.1")
+    parser.add_argument("--hbvm", required=True, help="the reference host binary, the host under test")
+    args = parser.parse_args()
+
+    expected_top = f"hyperbios-conformance-{args.spec_version}"
+    work = pathlib.Path(tempfile.mkdtemp(prefix="hyperbios-bundle-test-"))
+    with tarfile.open(args.archive) as archive:
+        tops = {pathlib.PurePosixPath(m.name).parts[0] for m in archive.getmembers()}
+        if tops != {expected_top}:
+            print(f"test_bundle: the archive's top level is {sorted(tops)}, not {expected_top}/", file=sys.stderr)
+            return 1
+        if hasattr(tarfile, "tar_filter"):  # Python 3.12, and 3.11.4 on: refuse members that escape `work`
+            archive.extractall(work, filter="tar")
+        else:
+            archive.extractall(work)
+    top = work / expected_top
+
+    problems = check_layout(top, args.spec_version)
+    if problems:
+        print(f"test_bundle: the bundle in {top} is incomplete:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 1
+
+    command = [PYTHON, str(top / "conformance" / "hyperbios-conform"),
+               "--images", str(top / "conformance" / "images"),
+               "--host", f"{shlex.quote(str(pathlib.Path(args.hbvm).resolve()))} run {{image}} --accel soft --timeout 30",
+               "--out", str(top / "out")]
+    print("test_bundle: in", top, "\n  " + shlex.join(command), flush=True)
+    # Only what a user with nothing but Python would have: no PYTHONPATH, no build tree.
+    environment = {"PATH": "/usr/bin:/bin", "HOME": str(work), "LANG": "C.UTF-8"}
+    run = subprocess.run(command, cwd=top, env=environment, stdin=subprocess.DEVNULL)
+    certificate = top / "out" / "certificate.md"
+    if run.returncode != 0 or not certificate.is_file():
+        print(f"test_bundle: certification from the bundle failed (exit {run.returncode}); "
+              f"the unpacked bundle is kept in {top}", file=sys.stderr)
+        return 1
+    print(f"test_bundle: the bundle certifies the reference host on its own; certificate {certificate}")
+    shutil.rmtree(work)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
