@@ -1,13 +1,18 @@
 // HyperBIOS ABI table: the one place where the binary interface is written down.
 //
 // Everything else derives from the lists in this file:
-//   - the guest wrappers (hyperbios/*.hpp) take their call IDs and arities from it,
-//   - the reference host builds its dispatch table and argument checks from it,
+//   - the guest wrappers (hyperbios/*.hpp) take their call IDs, argument types and
+//     result types from it (call.hpp ties each wrapper to the table at compile time),
+//   - the reference host builds its dispatch table, argument checks and error-list
+//     enforcement from it,
 //   - the build generates abi.json from it for the Python tools,
-//   - a test compares the call listings in spec/ with that abi.json.
+//   - spec/tools/check_spec_abi.py compares every machine-readable table of spec/
+//     with that abi.json, so the spec and this file cannot drift apart,
+//   - conformance/images/negative.cpp derives its checks of every call from it.
 //
 // The header is freestanding and dual-use: it is included by guest kernels and by
-// the host, so it uses nothing beyond <stdint.h> and <stddef.h>.
+// the host, so it uses nothing beyond <stdint.h> and <stddef.h>, and everything in
+// it is constexpr.
 #ifndef HYPERBIOS_ABI_HPP
 #define HYPERBIOS_ABI_HPP
 
@@ -17,6 +22,9 @@
 // ---------------------------------------------------------------------------
 // The lists. Change the interface here, then in spec/; the build checks both agree.
 // ---------------------------------------------------------------------------
+
+// The version of the specification this header implements: major, minor.
+#define HYPERBIOS_ABI_SPEC_VERSION(X) X(0, 2)
 
 // X(name, value, spec_name) — status codes returned in RAX. Values are fixed forever.
 #define HYPERBIOS_ABI_STATUSES(X)                    \
@@ -29,6 +37,74 @@
     X(again, -6, "AGAIN")                            \
     X(io_error, -7, "IO_ERROR")
 
+// X(name, spec_name) — general-purpose registers, for the register order of the
+// calling convention (spec 2.1) and for diagnostics.
+#define HYPERBIOS_ABI_REGISTERS(X) \
+    X(rax, "RAX")                  \
+    X(rbx, "RBX")                  \
+    X(rcx, "RCX")                  \
+    X(rdx, "RDX")                  \
+    X(rsi, "RSI")                  \
+    X(rdi, "RDI")                  \
+    X(rbp, "RBP")                  \
+    X(rsp, "RSP")                  \
+    X(r8, "R8")                    \
+    X(r9, "R9")                    \
+    X(r10, "R10")                  \
+    X(r11, "R11")                  \
+    X(r12, "R12")                  \
+    X(r13, "R13")                  \
+    X(r14, "R14")                  \
+    X(r15, "R15")
+
+// The calling convention (spec 2.1): which register carries what. The argument
+// registers are listed in argument order; a function with n arguments uses the
+// first n. (RDX carries the port on the port-I/O gate, so it cannot be an argument.)
+#define HYPERBIOS_ABI_ARGUMENT_REGISTERS(X) X(rdi) X(rsi) X(rcx) X(r8) X(r9)
+#define HYPERBIOS_ABI_CALL_WORD_REGISTER rax
+#define HYPERBIOS_ABI_STATUS_REGISTER rax
+#define HYPERBIOS_ABI_VALUE_REGISTER rdx
+
+// X(name, class, reserved_mask, min, max, record_size, enumeration, meaning)
+// — the kinds of argument a function can take (spec 2.3). The host checks each
+// argument against its kind before a handler runs (check order, HB-CALL-011):
+//   reserved_mask   bits that must be zero (INVALID_PARAM otherwise),
+//   min, max        the valid range of the remaining value (INVALID_PARAM outside),
+//   record_size     for a record: the bytes at the address the host accesses,
+//   enumeration     for an enumeration: the name of its list in HYPERBIOS_ABI_ENUMERATIONS.
+// A handle names an object of its service; the valid values are 0 up to (not
+// including) the count the service's `object_count` function returns.
+#define HYPERBIOS_ABI_ARG_KINDS(X)                                                                                \
+    X(none, unused, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "not used by the function; ignored whatever it holds")                       \
+    X(u64, value, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "any 64-bit value")                                         \
+    X(service_id, value, 0xFFFFFFFFFFFF0000ull, 0, 0xFFFF, 0, "", "a service ID")                                 \
+    X(exit_code, value, 0xFFFFFFFFFFFFFF00ull, 0, 0xFF, 0, "", "an exit code for whoever started the machine")    \
+    X(device_index, handle, 0xFFFFFFFFFFFF0000ull, 0, 0xFFFE, 0, "", "a device of the service, numbered from 0")  \
+    X(in_buffer, in_buffer, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "GPA of a buffer the host reads; length follows") \
+    X(out_buffer, out_buffer, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "GPA of a buffer the host writes; length follows") \
+    X(length, length, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "the length in bytes of the buffer before it")
+
+// X(name, class, repeatable, enumeration, meaning) — what the value register (RDX)
+// carries on success. `repeatable`: two calls with the same arguments and nothing
+// in between give the same value (a clock reading does not), so a check may
+// compare them.
+#define HYPERBIOS_ABI_RESULT_KINDS(X)                                                         \
+    X(none, plain, true, "", "zero")                                                          \
+    X(u64, plain, true, "", "a 64-bit value the function defines")                            \
+    X(version, plain, true, "", "a version, (major << 16) | minor; 0 where the call says so") \
+    X(count, plain, true, "", "a number of bytes")                                           \
+    X(object_count, plain, true, "", "how many objects (devices) the service has")            \
+    X(clock_ns, plain, false, "", "a reading of a clock in nanoseconds")                      \
+    X(duration_ns, plain, true, "", "a duration in nanoseconds")                              \
+    X(reset_reason, enumeration, true, "reset_reason", "a value of the enumeration reset_reason") \
+    X(no_return, no_return, true, "", "the function does not return on success")
+
+// X(enumeration, name, value, meaning) — enumerated values (spec: the function
+// that defines them). Values not listed are reserved.
+#define HYPERBIOS_ABI_ENUMERATIONS(X)                                              \
+    X(reset_reason, power_on, 0, "power-on: the machine's first boot")             \
+    X(reset_reason, guest_reboot, 1, "the guest called POWER.reboot")
+
 // X(name, service_id, version) — services. `version` is what BASE.probe_service
 // reports for a host implementing everything this header describes.
 #define HYPERBIOS_ABI_SERVICES(X) \
@@ -37,30 +113,70 @@
     X(time, 0x0002, 1)            \
     X(power, 0x0003, 1)
 
-// X(service, name, function_id, since, arg0, arg1, arg2, arg3, arg4, result, requirement)
+// X(service, name, function_id, since, arg0, arg1, arg2, arg3, arg4, result, (statuses), requirement)
 //   since:       interface version that introduced the call, (major << 16) | minor
-//   argN:        one of the `arg_kind` enumerators below
-//   result:      one of the `result_kind` enumerators below
+//   argN:        one of the argument kinds above
+//   result:      one of the result kinds above
+//   statuses:    every status the function itself returns (its error table in the
+//                spec), SUCCESS included unless it does not return; besides these a
+//                call may get the general answers of spec 4 (HB-STS-002)
 //   requirement: the spec requirement that defines the call's behaviour
-#define HYPERBIOS_ABI_FUNCTIONS(X)                                                                          \
-    X(base, get_spec_version, 0x0000, 0x0001, none, none, none, none, none, version, "HB-BASE-001")        \
-    X(base, probe_service, 0x0001, 0x0001, service_id, none, none, none, none, version, "HB-BASE-002")     \
-    X(base, get_impl_id, 0x0002, 0x0001, none, none, none, none, none, u64, "HB-BASE-004")                 \
-    X(base, get_impl_version, 0x0003, 0x0001, none, none, none, none, none, u64, "HB-BASE-005")            \
-    X(base, get_impl_name, 0x0004, 0x0001, out_buffer, length, none, none, none, count, "HB-BASE-006")     \
-    X(console, write, 0x0000, 0x0001, in_buffer, length, none, none, none, count, "HB-CON-001")            \
-    X(console, read, 0x0001, 0x0001, out_buffer, length, none, none, none, count, "HB-CON-003")            \
-    X(time, monotonic_ns, 0x0000, 0x0001, none, none, none, none, none, nanoseconds, "HB-TIME-001")        \
-    X(time, wallclock_ns, 0x0001, 0x0001, none, none, none, none, none, nanoseconds, "HB-TIME-003")        \
-    X(time, resolution_ns, 0x0002, 0x0001, none, none, none, none, none, nanoseconds, "HB-TIME-004")       \
-    X(power, shutdown, 0x0000, 0x0001, exit_code, none, none, none, none, no_return, "HB-PWR-001")         \
-    X(power, reboot, 0x0001, 0x0001, none, none, none, none, none, no_return, "HB-PWR-003")               \
-    X(power, reset_reason, 0x0002, 0x0001, none, none, none, none, none, u64, "HB-PWR-004")
+#define HYPERBIOS_ABI_FUNCTIONS(X)                                                                                \
+    X(base, get_spec_version, 0x0000, 0x0001, none, none, none, none, none, version, (success), "HB-BASE-001")   \
+    X(base, probe_service, 0x0001, 0x0001, service_id, none, none, none, none, version,                         \
+      (success, invalid_param), "HB-BASE-002")                                                                   \
+    X(base, get_impl_id, 0x0002, 0x0001, none, none, none, none, none, u64, (success), "HB-BASE-004")            \
+    X(base, get_impl_version, 0x0003, 0x0001, none, none, none, none, none, u64, (success), "HB-BASE-005")       \
+    X(base, get_impl_name, 0x0004, 0x0001, out_buffer, length, none, none, none, count,                         \
+      (success, invalid_address), "HB-BASE-006")                                                                 \
+    X(console, write, 0x0000, 0x0001, in_buffer, length, none, none, none, count,                               \
+      (success, invalid_address, io_error), "HB-CON-001")                                                        \
+    X(console, read, 0x0001, 0x0001, out_buffer, length, none, none, none, count,                               \
+      (success, invalid_address, io_error), "HB-CON-003")                                                        \
+    X(time, monotonic_ns, 0x0000, 0x0001, none, none, none, none, none, clock_ns, (success), "HB-TIME-001")      \
+    X(time, wallclock_ns, 0x0001, 0x0001, none, none, none, none, none, clock_ns, (success), "HB-TIME-003")      \
+    X(time, resolution_ns, 0x0002, 0x0001, none, none, none, none, none, duration_ns, (success), "HB-TIME-004")  \
+    X(power, shutdown, 0x0000, 0x0001, exit_code, none, none, none, none, no_return, (invalid_param),            \
+      "HB-PWR-001")                                                                                              \
+    X(power, reboot, 0x0001, 0x0001, none, none, none, none, none, no_return, (denied), "HB-PWR-003")            \
+    X(power, reset_reason, 0x0002, 0x0001, none, none, none, none, none, reset_reason, (success), "HB-PWR-004")
+
+// X(leaf, register, last_bit, first_bit, field, meaning) — the discovery leaves
+// (spec chapter 3), at offsets from the base leaf B. Bits of a leaf's registers
+// that no field covers are reserved and zero (HB-GEN-002).
+#define HYPERBIOS_ABI_DISCOVERY_FIELDS(X)                                                        \
+    X(0, eax, 31, 0, max_leaf, "the highest leaf of the HyperBIOS range")                        \
+    X(0, ebx, 31, 0, vendor_signature, "vendor signature, bytes 0-3")                            \
+    X(0, ecx, 31, 0, vendor_signature, "vendor signature, bytes 4-7")                            \
+    X(0, edx, 31, 0, vendor_signature, "vendor signature, bytes 8-11")                           \
+    X(1, eax, 31, 0, interface_signature, "the interface signature")                             \
+    X(1, ebx, 31, 0, interface_version, "the interface version implemented")                     \
+    X(1, ecx, 2, 0, gates, "the gates offered, one bit each")                                    \
+    X(1, edx, 15, 0, gate_port, "the port of the port-I/O gate")                                 \
+    X(2, eax, 31, 0, service_bitmap, "bit n set: service n is offered (services 0-31)")
+
+// X(name, bit, mandatory) — the gates (spec 2.2), bits of the `gates` field.
+#define HYPERBIOS_ABI_GATES(X) \
+    X(port_io, 0, true)        \
+    X(vmcall, 1, false)        \
+    X(vmmcall, 2, false)
+
+// X(id, name, implementation) — the implementation-ID registry (spec Appendix A),
+// the values BASE.get_impl_id returns. ID 0 is reserved and never returned.
+#define HYPERBIOS_ABI_IMPLEMENTATIONS(X) X(1, hbvm, "HyperBIOS reference host")
+
+// X(name, applies_to, first, last, use) — ranges of service and function IDs (spec 1.5).
+#define HYPERBIOS_ABI_ID_RANGES(X)                                                                   \
+    X(specified, services, 0x0000, 0x7FFF, "services defined by this specification")                \
+    X(vendor, services, 0x8000, 0xBFFF, "vendor extensions, meaningful with the implementation ID") \
+    X(experimental, services, 0xC000, 0xEFFF, "experiments; never in a released implementation")     \
+    X(never_assigned, services, 0xF000, 0xFFFF, "never assigned: always an unknown service")         \
+    X(never_assigned, functions, 0xF000, 0xFFFF, "never assigned in any service: always unknown")
 
 namespace hyperbios::abi {
 
 // ---------------------------------------------------------------------------
-// Interface constants (spec section "Discovery" and "Calling convention").
+// Versions, call words, interface constants.
 // ---------------------------------------------------------------------------
 
 constexpr uint32_t make_version(uint32_t major, uint32_t minor) { return (major << 16) | (minor & 0xFFFFu); }
@@ -68,9 +184,14 @@ constexpr uint32_t version_major(uint32_t v) { return v >> 16; }
 constexpr uint32_t version_minor(uint32_t v) { return v & 0xFFFFu; }
 
 // The version of the specification this header implements.
-inline constexpr uint32_t spec_version = make_version(0, 1);
+#define HYPERBIOS_X(major, minor) make_version(major, minor)
+inline constexpr uint32_t spec_version = HYPERBIOS_ABI_SPEC_VERSION(HYPERBIOS_X);
+#undef HYPERBIOS_X
 
-// CPUID discovery.
+// "HBIO" in memory order: the interface_signature field (EAX of leaf B + 1).
+inline constexpr uint32_t interface_signature = 0x4F494248u;
+
+// CPUID discovery (spec 3.1).
 inline constexpr uint32_t cpuid_hypervisor_bit_leaf = 1;       // CPUID.1:ECX[31]
 inline constexpr uint32_t cpuid_hypervisor_bit = 1u << 31;
 inline constexpr uint32_t cpuid_scan_first = 0x40000000u;
@@ -80,18 +201,6 @@ inline constexpr uint32_t cpuid_leaf_vendor = 0;               // base + 0
 inline constexpr uint32_t cpuid_leaf_interface = 1;            // base + 1
 inline constexpr uint32_t cpuid_leaf_services = 2;             // base + 2
 inline constexpr uint32_t cpuid_leaf_count = 3;                // leaves base .. base+2
-// "HBIO" in memory order: EAX of leaf base+1.
-inline constexpr uint32_t interface_signature = 0x4F494248u;
-
-// POWER.reset_reason values.
-inline constexpr uint64_t reset_power_on = 0;      // first boot of this machine
-inline constexpr uint64_t reset_guest_reboot = 1;  // after POWER.reboot
-
-// Gate flags: ECX of leaf base+1. Bits not listed are reserved and zero.
-inline constexpr uint32_t gate_port_io = 1u << 0;   // mandatory
-inline constexpr uint32_t gate_vmcall = 1u << 1;    // optional, Intel VMCALL
-inline constexpr uint32_t gate_vmmcall = 1u << 2;   // optional, AMD VMMCALL
-inline constexpr uint32_t gate_flags_defined = gate_port_io | gate_vmcall | gate_vmmcall;
 
 // Call word in RAX: bits 31:16 service, bits 15:0 function, bits 63:32 reserved (zero).
 constexpr uint64_t make_call(uint16_t service, uint16_t function)
@@ -102,21 +211,52 @@ constexpr uint16_t call_service(uint64_t call) { return uint16_t(call >> 16); }
 constexpr uint16_t call_function(uint64_t call) { return uint16_t(call); }
 inline constexpr uint64_t call_reserved_mask = 0xFFFFFFFF00000000ull;
 
-// ID ranges (spec 1.5). Service IDs 0x0000-0x7FFF are assigned by this
-// specification, 0x8000-0xBFFF by implementations for vendor extensions,
-// 0xC000-0xEFFF are for experiments; IDs from 0xF000 up are never assigned to
-// anything, so a probe for "a service or function that does not exist" uses
-// them and stays valid under every later version and every extension.
-inline constexpr uint16_t vendor_service_first = 0x8000;
-inline constexpr uint16_t experimental_service_first = 0xC000;
-inline constexpr uint16_t unassigned_service_first = 0xF000;   // through 0xFFFF
-inline constexpr uint16_t unassigned_function_first = 0xF000;  // in every service, through 0xFFFF
+// ---------------------------------------------------------------------------
+// ID ranges (spec 1.5).
+// ---------------------------------------------------------------------------
 
-inline constexpr unsigned max_args = 5;
-// Argument registers in order: RDI, RSI, RCX, R8, R9 (see the spec's calling convention).
+enum class id_space : uint8_t { services, functions };
+
+struct id_range_desc {
+    const char* name;
+    id_space applies_to;
+    uint16_t first, last;
+    const char* use;
+};
+
+inline constexpr id_range_desc id_ranges[] = {
+#define HYPERBIOS_X(name, applies, first, last, use) {#name, id_space::applies, first, last, use},
+    HYPERBIOS_ABI_ID_RANGES(HYPERBIOS_X)
+#undef HYPERBIOS_X
+};
+
+constexpr uint16_t id_range_first(const char* name, id_space space)
+{
+    for (const id_range_desc& r : id_ranges) {
+        const char *a = r.name, *b = name;
+        while (*a && *a == *b)
+            ++a, ++b;
+        if (*a == *b && r.applies_to == space)
+            return r.first;
+    }
+    return 0;
+}
+
+// Service IDs 0x0000-0x7FFF are assigned by this specification, 0x8000-0xBFFF by
+// implementations for vendor extensions, 0xC000-0xEFFF are for experiments; IDs
+// from 0xF000 up are never assigned to anything, so a probe for "a service or
+// function that does not exist" uses them and stays valid under every later
+// version and every extension.
+inline constexpr uint16_t vendor_service_first = id_range_first("vendor", id_space::services);
+inline constexpr uint16_t experimental_service_first = id_range_first("experimental", id_space::services);
+inline constexpr uint16_t unassigned_service_first = id_range_first("never_assigned", id_space::services);
+inline constexpr uint16_t unassigned_function_first = id_range_first("never_assigned", id_space::functions);
+static_assert(vendor_service_first == 0x8000 && experimental_service_first == 0xC000 &&
+                  unassigned_service_first == 0xF000 && unassigned_function_first == 0xF000,
+              "ID ranges: the named constants must match HYPERBIOS_ABI_ID_RANGES");
 
 // ---------------------------------------------------------------------------
-// Generated from the lists.
+// Status codes.
 // ---------------------------------------------------------------------------
 
 enum class status : int64_t {
@@ -146,46 +286,263 @@ constexpr const char* status_name(status s)
     return "UNKNOWN";
 }
 
+inline constexpr status all_statuses[] = {
+#define HYPERBIOS_X(name, value, spec_name) status::name,
+    HYPERBIOS_ABI_STATUSES(HYPERBIOS_X)
+#undef HYPERBIOS_X
+};
+
+// A set of spec statuses: bit n stands for the status of value -n.
+using status_set = uint32_t;
+
+constexpr status_set status_bit(status s)
+{
+    const int64_t n = -int64_t(s);
+    return n >= 0 && n < 32 ? status_set(1) << n : 0;
+}
+constexpr bool contains(status_set set, status s) { return (set & status_bit(s)) != 0; }
+
+template <typename... Statuses>
+constexpr status_set status_set_of(Statuses... s)
+{
+    return (status_set(0) | ... | status_bit(s));
+}
+
+// What any call may be answered with besides its own error table (spec 4,
+// HB-STS-002): INVALID_PARAM for reserved bits of the call word, NOT_SUPPORTED for
+// what is not offered, DENIED by the host's policy (never for BASE, HB-BASE-007),
+// and FAILED for a failure no other code names.
+inline constexpr status_set general_statuses =
+    status_set_of(status::invalid_param, status::not_supported, status::denied, status::failed);
+
+// ---------------------------------------------------------------------------
+// Registers of the calling convention.
+// ---------------------------------------------------------------------------
+
+enum class gpr : uint8_t {
+#define HYPERBIOS_X(name, spec_name) name,
+    HYPERBIOS_ABI_REGISTERS(HYPERBIOS_X)
+#undef HYPERBIOS_X
+};
+
+constexpr const char* register_name(gpr r)
+{
+#define HYPERBIOS_X(name, spec_name) \
+    if (r == gpr::name)              \
+        return spec_name;
+    HYPERBIOS_ABI_REGISTERS(HYPERBIOS_X)
+#undef HYPERBIOS_X
+    return "?";
+}
+
+inline constexpr gpr argument_registers[] = {
+#define HYPERBIOS_X(name) gpr::name,
+    HYPERBIOS_ABI_ARGUMENT_REGISTERS(HYPERBIOS_X)
+#undef HYPERBIOS_X
+};
+inline constexpr unsigned max_args = sizeof(argument_registers) / sizeof(argument_registers[0]);
+#define HYPERBIOS_X(name) gpr::name
+inline constexpr gpr call_word_register = HYPERBIOS_X(HYPERBIOS_ABI_CALL_WORD_REGISTER);
+inline constexpr gpr status_register = HYPERBIOS_X(HYPERBIOS_ABI_STATUS_REGISTER);
+inline constexpr gpr value_register = HYPERBIOS_X(HYPERBIOS_ABI_VALUE_REGISTER);
+#undef HYPERBIOS_X
+
+// For code that hard-wires the register order (inline assembly, the host's
+// register decoding): `static_assert(arguments_in_registers(gpr::rdi, ...))`
+// next to it turns a change of the table into a compile error there.
+template <typename... Registers>
+constexpr bool arguments_in_registers(Registers... order)
+{
+    const gpr given[] = {order...};
+    if (sizeof...(order) != max_args)
+        return false;
+    for (unsigned i = 0; i < max_args; ++i)
+        if (given[i] != argument_registers[i])
+            return false;
+    return true;
+}
+
+// ---------------------------------------------------------------------------
+// Enumerations.
+// ---------------------------------------------------------------------------
+
+struct enum_value_desc {
+    const char* enumeration;
+    const char* name;
+    uint64_t value;
+    const char* meaning;
+};
+
+inline constexpr enum_value_desc enum_values[] = {
+#define HYPERBIOS_X(enumeration, name, value, meaning) {#enumeration, #name, value, meaning},
+    HYPERBIOS_ABI_ENUMERATIONS(HYPERBIOS_X)
+#undef HYPERBIOS_X
+};
+inline constexpr size_t enum_value_count = sizeof(enum_values) / sizeof(enum_values[0]);
+
+// One namespace per enumeration, e.g. abi::reset_reason::guest_reboot.
+#define HYPERBIOS_X(enumeration, name, value, meaning) \
+    namespace enumeration {                            \
+    inline constexpr uint64_t name = value;            \
+    }
+HYPERBIOS_ABI_ENUMERATIONS(HYPERBIOS_X)
+#undef HYPERBIOS_X
+
+// POWER.reset_reason values under their earlier names.
+inline constexpr uint64_t reset_power_on = reset_reason::power_on;
+inline constexpr uint64_t reset_guest_reboot = reset_reason::guest_reboot;
+
+namespace detail {
+constexpr bool same_text(const char* a, const char* b)
+{
+    while (*a && *a == *b)
+        ++a, ++b;
+    return *a == *b;
+}
+}  // namespace detail
+
+// True when `value` is listed in `enumeration`.
+constexpr bool is_enum_value(const char* enumeration, uint64_t value)
+{
+    for (const enum_value_desc& e : enum_values)
+        if (detail::same_text(e.enumeration, enumeration) && e.value == value)
+            return true;
+    return false;
+}
+
+// The first value `enumeration` lists, and one more than the largest it lists:
+// a valid value and an invalid one for tests derived from the table.
+constexpr uint64_t first_enum_value(const char* enumeration)
+{
+    for (const enum_value_desc& e : enum_values)
+        if (detail::same_text(e.enumeration, enumeration))
+            return e.value;
+    return 0;
+}
+
+constexpr uint64_t past_enum_values(const char* enumeration)
+{
+    uint64_t past = 0;
+    for (const enum_value_desc& e : enum_values)
+        if (detail::same_text(e.enumeration, enumeration) && e.value >= past)
+            past = e.value + 1;
+    return past;
+}
+
+// ---------------------------------------------------------------------------
+// Argument kinds.
+// ---------------------------------------------------------------------------
+
+// What the host checks of an argument, and at which step of the check order.
+enum class arg_class : uint8_t {
+    unused,       // not used: ignored whatever it holds (HB-CALL-010)
+    value,        // reserved bits and a range: INVALID_PARAM (step 4)
+    enumeration,  // reserved bits and one of the listed values: INVALID_PARAM (step 4)
+    handle,       // reserved bits, range, and below the service's object count: INVALID_PARAM (step 4)
+    in_buffer,    // with the next argument (a length): in guest RAM or INVALID_ADDRESS (step 5)
+    out_buffer,
+    length,       // range: INVALID_PARAM (step 4)
+    in_record,    // a record of record_size bytes at this GPA: in guest RAM or INVALID_ADDRESS (step 5)
+    out_record,
+};
+
+enum class arg_kind : uint8_t {
+#define HYPERBIOS_X(name, cls, reserved, min, max, size, enumeration, meaning) name,
+    HYPERBIOS_ABI_ARG_KINDS(HYPERBIOS_X)
+#undef HYPERBIOS_X
+};
+
+struct arg_kind_desc {
+    arg_kind id;
+    const char* name;
+    arg_class cls;
+    uint64_t reserved;  // bits that must be zero
+    uint64_t min, max;  // valid range of the value
+    uint32_t record_size;
+    const char* enumeration;
+    const char* meaning;
+};
+
+inline constexpr arg_kind_desc arg_kinds[] = {
+#define HYPERBIOS_X(name, cls, reserved, min, max, size, enumeration, meaning) \
+    {arg_kind::name, #name, arg_class::cls, reserved, min, max, size, enumeration, meaning},
+    HYPERBIOS_ABI_ARG_KINDS(HYPERBIOS_X)
+#undef HYPERBIOS_X
+};
+inline constexpr size_t arg_kind_count = sizeof(arg_kinds) / sizeof(arg_kinds[0]);
+
+// The description of a kind of this table (kinds are numbered in table order).
+constexpr const arg_kind_desc& kind_of(arg_kind k) { return arg_kinds[size_t(k) < arg_kind_count ? size_t(k) : 0]; }
+
+// Bits of an argument that are reserved for the given kind.
+constexpr uint64_t reserved_bits(arg_kind kind) { return kind_of(kind).reserved; }
+
+constexpr bool is_buffer(arg_class c) { return c == arg_class::in_buffer || c == arg_class::out_buffer; }
+constexpr bool is_record(arg_class c) { return c == arg_class::in_record || c == arg_class::out_record; }
+constexpr bool writes_guest_memory(arg_class c) { return c == arg_class::out_buffer || c == arg_class::out_record; }
+
+// The step-4 check of one argument: reserved bits, range, enumeration. Handles
+// are also checked against the service's object count, which only the host knows.
+constexpr bool argument_acceptable(const arg_kind_desc& k, uint64_t value)
+{
+    if (k.cls == arg_class::unused)
+        return true;  // HB-CALL-010
+    if (value & k.reserved)
+        return false;
+    if (value < k.min || value > k.max)
+        return false;
+    if (k.cls == arg_class::enumeration && !is_enum_value(k.enumeration, value))
+        return false;
+    return true;
+}
+
+// ---------------------------------------------------------------------------
+// Result kinds.
+// ---------------------------------------------------------------------------
+
+enum class result_class : uint8_t { plain, enumeration, no_return };
+
+enum class result_kind : uint8_t {
+#define HYPERBIOS_X(name, cls, repeatable, enumeration, meaning) name,
+    HYPERBIOS_ABI_RESULT_KINDS(HYPERBIOS_X)
+#undef HYPERBIOS_X
+};
+
+struct result_kind_desc {
+    result_kind id;
+    const char* name;
+    result_class cls;
+    bool repeatable;
+    const char* enumeration;
+    const char* meaning;
+};
+
+inline constexpr result_kind_desc result_kinds[] = {
+#define HYPERBIOS_X(name, cls, repeatable, enumeration, meaning) \
+    {result_kind::name, #name, result_class::cls, repeatable, enumeration, meaning},
+    HYPERBIOS_ABI_RESULT_KINDS(HYPERBIOS_X)
+#undef HYPERBIOS_X
+};
+inline constexpr size_t result_kind_count = sizeof(result_kinds) / sizeof(result_kinds[0]);
+
+constexpr const result_kind_desc& kind_of(result_kind k)
+{
+    return result_kinds[size_t(k) < result_kind_count ? size_t(k) : 0];
+}
+
+// ---------------------------------------------------------------------------
+// Services and functions.
+// ---------------------------------------------------------------------------
+
 enum class service : uint16_t {
 #define HYPERBIOS_X(name, id, version) name = id,
     HYPERBIOS_ABI_SERVICES(HYPERBIOS_X)
 #undef HYPERBIOS_X
 };
 
-// What an argument register carries; the host checks each kind before a handler runs.
-enum class arg_kind : uint8_t {
-    none,        // not used by the call; ignored by the host
-    u64,         // any 64-bit value
-    service_id,  // a service ID: bits 63:16 reserved, must be zero
-    exit_code,   // an exit code: bits 63:8 reserved, must be zero
-    in_buffer,   // guest-physical address of a buffer the host reads; the next argument is its length
-    out_buffer,  // guest-physical address of a buffer the host writes; the next argument is its length
-    length,      // a buffer length in bytes
-};
-
-// Bits of an argument that are reserved for the given kind.
-constexpr uint64_t reserved_bits(arg_kind kind)
-{
-    switch (kind) {
-    case arg_kind::service_id: return ~uint64_t(0xFFFF);
-    case arg_kind::exit_code: return ~uint64_t(0xFF);
-    default: return 0;
-    }
-}
-
-// What the value register (RDX) carries on success.
-enum class result_kind : uint8_t {
-    none,         // zero
-    u64,          // an opaque 64-bit value
-    version,      // (major << 16) | minor; 0 means absent where the call says so
-    count,        // a byte count
-    nanoseconds,  // a time in nanoseconds
-    no_return,    // the call does not return on success
-};
-
 // Call IDs: the value a guest places in RAX, e.g. function::console_write.
 enum class function : uint32_t {
-#define HYPERBIOS_X(svc, name, id, since, a0, a1, a2, a3, a4, result, req) \
+#define HYPERBIOS_X(svc, name, id, since, a0, a1, a2, a3, a4, result, errors, req) \
     svc##_##name = (uint32_t(service::svc) << 16) | (id),
     HYPERBIOS_ABI_FUNCTIONS(HYPERBIOS_X)
 #undef HYPERBIOS_X
@@ -206,6 +563,7 @@ struct function_desc {
     uint32_t since;
     arg_kind args[max_args];
     result_kind result;
+    status_set statuses;  // the function's error table, SUCCESS included when it returns
     const char* requirement;
 };
 
@@ -215,16 +573,23 @@ inline constexpr service_desc services[] = {
 #undef HYPERBIOS_X
 };
 
-inline constexpr function_desc functions[] = {
-#define HYPERBIOS_X(svc, fname, fid, since, a0, a1, a2, a3, a4, res, req)                              \
-    {function::svc##_##fname, service::svc, fid, #svc, #fname, since,                                  \
-     {arg_kind::a0, arg_kind::a1, arg_kind::a2, arg_kind::a3, arg_kind::a4}, result_kind::res, req},
+namespace detail {
+// The error lists of the table name statuses without `status::`.
+using enum status;
+inline constexpr function_desc function_table[] = {
+#define HYPERBIOS_X(svc, fname, fid, since, a0, a1, a2, a3, a4, res, errors, req)                          \
+    {function::svc##_##fname, service::svc, fid, #svc, #fname, since,                                      \
+     {arg_kind::a0, arg_kind::a1, arg_kind::a2, arg_kind::a3, arg_kind::a4}, result_kind::res, \
+     status_set_of errors, req},
     HYPERBIOS_ABI_FUNCTIONS(HYPERBIOS_X)
 #undef HYPERBIOS_X
 };
+}  // namespace detail
+
+inline constexpr const auto& functions = detail::function_table;
 
 inline constexpr size_t service_count = sizeof(services) / sizeof(services[0]);
-inline constexpr size_t function_count = sizeof(functions) / sizeof(functions[0]);
+inline constexpr size_t function_count = sizeof(detail::function_table) / sizeof(detail::function_table[0]);
 
 // Lookups usable in constant expressions and at run time. The index forms return
 // the table's size when nothing matches; constant expressions use them because
@@ -260,45 +625,219 @@ inline const service_desc* find_service(uint64_t id)
 
 constexpr bool is_function(function call) { return function_index(uint64_t(call)) < function_count; }
 
+// The table entry of a call known at compile time.
+constexpr const function_desc& describe(function call) { return functions[function_index(uint64_t(call))]; }
+
 // Number of argument registers a call uses (arguments after the last used one are `none`).
-constexpr unsigned arity(function call)
+constexpr unsigned arity(const function_desc& f)
 {
-    const size_t f = function_index(uint64_t(call));
     unsigned n = 0;
-    if (f < function_count)
-        for (unsigned i = 0; i < max_args; ++i)
-            if (functions[f].args[i] != arg_kind::none)
-                n = i + 1;
+    for (unsigned i = 0; i < max_args; ++i)
+        if (f.args[i] != arg_kind::none)
+            n = i + 1;
     return n;
 }
 
+constexpr unsigned arity(function call)
+{
+    const size_t f = function_index(uint64_t(call));
+    return f < function_count ? arity(functions[f]) : 0;
+}
+
+// The function of `svc` in `table` that counts the objects its handles name;
+// the table's size when there is none.
+template <typename Table>
+constexpr size_t object_count_function(const Table& table, size_t size, service svc)
+{
+    for (size_t i = 0; i < size; ++i)
+        if (table[i].svc == svc && table[i].result == result_kind::object_count)
+            return i;
+    return size;
+}
+
+// ---------------------------------------------------------------------------
+// Discovery leaves (spec chapter 3).
+// ---------------------------------------------------------------------------
+
+enum class cpuid_reg : uint8_t { eax, ebx, ecx, edx };
+
+struct discovery_field_desc {
+    uint32_t leaf;  // offset from the base leaf
+    cpuid_reg reg;
+    uint8_t last_bit, first_bit;
+    const char* name;
+    const char* meaning;
+};
+
+inline constexpr discovery_field_desc discovery_fields[] = {
+#define HYPERBIOS_X(leaf, reg, last, first, name, meaning) {leaf, cpuid_reg::reg, last, first, #name, meaning},
+    HYPERBIOS_ABI_DISCOVERY_FIELDS(HYPERBIOS_X)
+#undef HYPERBIOS_X
+};
+
+constexpr uint32_t field_mask(const discovery_field_desc& f)
+{
+    const unsigned width = unsigned(f.last_bit) - f.first_bit + 1;
+    return (width >= 32 ? ~0u : ((1u << width) - 1)) << f.first_bit;
+}
+
+// Bits of one register of one leaf that no field covers: reserved and zero (HB-GEN-002).
+constexpr uint32_t discovery_reserved_mask(uint32_t leaf, cpuid_reg reg)
+{
+    uint32_t used = 0;
+    for (const discovery_field_desc& f : discovery_fields)
+        if (f.leaf == leaf && f.reg == reg)
+            used |= field_mask(f);
+    return ~used;
+}
+
+constexpr const discovery_field_desc& discovery_field(const char* name)
+{
+    for (const discovery_field_desc& f : discovery_fields)
+        if (detail::same_text(f.name, name))
+            return f;
+    return discovery_fields[0];
+}
+
+// ---------------------------------------------------------------------------
+// Gates.
+// ---------------------------------------------------------------------------
+
+struct gate_desc {
+    const char* name;
+    uint8_t bit;
+    bool mandatory;
+};
+
+inline constexpr gate_desc gates[] = {
+#define HYPERBIOS_X(name, bit, mandatory) {#name, bit, mandatory},
+    HYPERBIOS_ABI_GATES(HYPERBIOS_X)
+#undef HYPERBIOS_X
+};
+
+// Gate flags in the `gates` field: gate_port_io, gate_vmcall, gate_vmmcall.
+#define HYPERBIOS_X(name, bit, mandatory) inline constexpr uint32_t gate_##name = 1u << (bit);
+HYPERBIOS_ABI_GATES(HYPERBIOS_X)
+#undef HYPERBIOS_X
+inline constexpr uint32_t gate_flags_defined = ~discovery_reserved_mask(cpuid_leaf_interface, cpuid_reg::ecx);
+
+// ---------------------------------------------------------------------------
+// Implementation IDs (spec Appendix A).
+// ---------------------------------------------------------------------------
+
+struct implementation_desc {
+    uint64_t id;
+    const char* name;
+    const char* implementation;
+};
+
+inline constexpr implementation_desc implementations[] = {
+#define HYPERBIOS_X(id, name, what) {id, #name, what},
+    HYPERBIOS_ABI_IMPLEMENTATIONS(HYPERBIOS_X)
+#undef HYPERBIOS_X
+};
+
+// Registered IDs by name, e.g. abi::implementation::hbvm.
+namespace implementation {
+inline constexpr uint64_t reserved = 0;  // never returned by BASE.get_impl_id
+#define HYPERBIOS_X(id, name, what) inline constexpr uint64_t name = id;
+HYPERBIOS_ABI_IMPLEMENTATIONS(HYPERBIOS_X)
+#undef HYPERBIOS_X
+}  // namespace implementation
+
+// ---------------------------------------------------------------------------
 // Consistency of the table itself, checked wherever the header is compiled.
+// ---------------------------------------------------------------------------
+
+// The index of kind `id` in a kinds table; `count` when it is not there.
+constexpr size_t kind_index(const arg_kind_desc* kinds, size_t count, arg_kind id)
+{
+    for (size_t i = 0; i < count; ++i)
+        if (kinds[i].id == id)
+            return i;
+    return count;
+}
+
+// What is wrong with a function table, or nullptr when nothing is. The host
+// applies the same test to the synthetic tables (and kinds) of its unit tests.
+template <typename Table>
+constexpr const char* function_table_problem(const Table& table, size_t size, const arg_kind_desc* kinds = arg_kinds,
+                                             size_t kind_count = arg_kind_count)
+{
+    for (size_t i = 0; i < size; ++i) {
+        const function_desc& f = table[i];
+        for (size_t j = i + 1; j < size; ++j)
+            if (table[j].call == f.call)
+                return "two functions with one call word";
+        if (uint64_t(f.call) != make_call(uint16_t(f.svc), f.id))
+            return "a call word that is not (service << 16) | function";
+        if (f.id >= unassigned_function_first)
+            return "a function ID from the never-assigned range";
+        bool step4 = false, buffers = false;
+        arg_class previous = arg_class::value;
+        for (unsigned a = 0; a < max_args; ++a) {
+            const size_t index = kind_index(kinds, kind_count, f.args[a]);
+            if (index == kind_count)
+                return "an argument kind missing from the kinds table";
+            const arg_kind_desc& k = kinds[index];
+            if (a > 0 && is_buffer(previous) && k.cls != arg_class::length)
+                return "a buffer address not followed by its length";
+            if (k.cls == arg_class::length && (a == 0 || !is_buffer(previous)))
+                return "a length that does not follow a buffer address";
+            if (a > 0 && k.cls != arg_class::unused && previous == arg_class::unused)
+                return "an unused argument before a used one";
+            if (k.cls == arg_class::handle && object_count_function(table, size, f.svc) == size)
+                return "a handle in a service without an object_count function";
+            if (is_record(k.cls) && k.record_size == 0)
+                return "a record kind without a size";
+            step4 = step4 || (k.cls != arg_class::unused && (k.reserved != 0 || k.min != 0 || k.max != ~0ull ||
+                                                             k.cls == arg_class::handle ||
+                                                             k.cls == arg_class::enumeration));
+            buffers = buffers || is_buffer(k.cls) || is_record(k.cls);
+            previous = k.cls;
+        }
+        if (is_buffer(previous))
+            return "a buffer address in the last argument register, with no room for its length";
+        // The error table must name what the argument checks can answer.
+        const bool returns = kind_of(f.result).cls != result_class::no_return;
+        if (returns != contains(f.statuses, status::success))
+            return "SUCCESS listed for a function that does not return, or missing for one that does";
+        if (step4 && !contains(f.statuses, status::invalid_param))
+            return "an argument that can be invalid, without INVALID_PARAM in the error list";
+        if (buffers && !contains(f.statuses, status::invalid_address))
+            return "a buffer argument without INVALID_ADDRESS in the error list";
+    }
+    return nullptr;
+}
+
 constexpr bool table_is_consistent()
 {
-    for (size_t i = 0; i < function_count; ++i) {
-        const function_desc& f = functions[i];
-        if (service_index(uint64_t(f.svc)) == service_count)
-            return false;
-        for (size_t j = i + 1; j < function_count; ++j)
-            if (functions[j].call == f.call)
-                return false;
-        // Every buffer address is followed by its length, and every length follows a buffer.
-        for (unsigned a = 0; a < max_args; ++a) {
-            bool buffer = f.args[a] == arg_kind::in_buffer || f.args[a] == arg_kind::out_buffer;
-            if (buffer && (a + 1 == max_args || f.args[a + 1] != arg_kind::length))
-                return false;
-            if (f.args[a] == arg_kind::length &&
-                (a == 0 || (f.args[a - 1] != arg_kind::in_buffer && f.args[a - 1] != arg_kind::out_buffer)))
-                return false;
-        }
-    }
-    for (size_t i = 0; i < service_count; ++i)
+    if (function_table_problem(functions, function_count))
+        return false;
+    for (size_t i = 0; i < service_count; ++i) {
         for (size_t j = i + 1; j < service_count; ++j)
             if (services[i].id == services[j].id)
                 return false;
+        if (uint16_t(services[i].id) >= vendor_service_first)
+            return false;  // this specification assigns only 0x0000-0x7FFF
+    }
+    for (size_t i = 0; i < function_count; ++i)
+        if (service_index(uint64_t(functions[i].svc)) == service_count)
+            return false;
+    for (size_t i = 0; i < arg_kind_count; ++i)
+        if (size_t(arg_kinds[i].id) != i || (arg_kinds[i].cls == arg_class::enumeration &&
+                                             !is_enum_value(arg_kinds[i].enumeration, arg_kinds[i].min)))
+            return false;
+    for (size_t i = 0; i < result_kind_count; ++i)
+        if (size_t(result_kinds[i].id) != i)
+            return false;
+    for (const implementation_desc& impl : implementations)
+        if (impl.id == implementation::reserved)
+            return false;
     return true;
 }
-static_assert(table_is_consistent(), "HyperBIOS ABI table: duplicate IDs or malformed buffer arguments");
+static_assert(table_is_consistent(), "HyperBIOS ABI table: duplicate IDs, malformed arguments or error lists");
+
 constexpr bool service_ids_fit_presence_bitmap()
 {
     for (size_t i = 0; i < service_count; ++i)
@@ -307,6 +846,30 @@ constexpr bool service_ids_fit_presence_bitmap()
     return true;
 }
 static_assert(service_ids_fit_presence_bitmap(), "discovery leaf base+2 EAX holds the presence bits of services 0..31");
+
+constexpr bool gates_fit_their_field()
+{
+    for (const gate_desc& g : gates)
+        if (!(field_mask(discovery_field("gates")) & (1u << g.bit)))
+            return false;
+    uint32_t all = 0;
+    for (const gate_desc& g : gates)
+        all |= 1u << g.bit;
+    return all == field_mask(discovery_field("gates"));
+}
+static_assert(gates_fit_their_field(), "every gate bit lies in the gates field, and the field holds nothing else");
+constexpr uint32_t discovery_leaves_used()
+{
+    uint32_t n = 0;
+    for (const discovery_field_desc& f : discovery_fields)
+        n = f.leaf + 1 > n ? f.leaf + 1 : n;
+    return n;
+}
+static_assert(discovery_leaves_used() == cpuid_leaf_count &&
+                  discovery_field("gate_port").leaf == cpuid_leaf_interface &&
+                  discovery_field("service_bitmap").leaf == cpuid_leaf_services &&
+                  discovery_field("max_leaf").leaf == cpuid_leaf_vendor,
+              "the cpuid_leaf_* constants name the leaves of the discovery table");
 
 }  // namespace hyperbios::abi
 

@@ -7,12 +7,12 @@
 namespace hyperbios::base {
 
 // Spec version the host implements, (major << 16) | minor.
-inline result<uint32_t> spec_version() noexcept { return detail::call<abi::function::base_get_spec_version, uint32_t>(); }
+inline result<uint32_t> spec_version() noexcept { return detail::call<abi::function::base_get_spec_version>(); }
 
 // Version of service `s` on this host; value 0 means the service is absent.
 inline result<uint32_t> probe_service(abi::service s) noexcept
 {
-    return detail::call<abi::function::base_probe_service, uint32_t>(uint64_t(s));
+    return detail::call<abi::function::base_probe_service>(s);
 }
 
 inline result<uint64_t> impl_id() noexcept { return detail::call<abi::function::base_get_impl_id>(); }
@@ -22,7 +22,7 @@ inline result<uint64_t> impl_version() noexcept { return detail::call<abi::funct
 // returns the name's full length, which may exceed `capacity`.
 inline result<size_t> impl_name(gpa buffer, size_t capacity) noexcept
 {
-    return detail::call<abi::function::base_get_impl_name, size_t>(buffer.value, capacity);
+    return detail::call<abi::function::base_get_impl_name>(buffer, capacity);
 }
 
 // Convenience: writes a NUL-terminated, possibly truncated name into `buffer`.

@@ -1,4 +1,5 @@
-// The generic call: the typed wrappers of every service go through here.
+// The generic call: the typed wrappers of every service go through here, and it
+// checks each wrapper against the ABI table at compile time.
 #ifndef HYPERBIOS_CALL_HPP
 #define HYPERBIOS_CALL_HPP
 
@@ -27,26 +28,137 @@ namespace detail {
 
 inline uint64_t to_gpa(const volatile void* p) noexcept { return HYPERBIOS_DETAIL_TO_GPA(p); }
 
-// Issues call F with `args`. The argument count is checked against the ABI table at
-// compile time. Without a host, no I/O is performed and NOT_SUPPORTED is returned.
-template <abi::function F, typename T = uint64_t, typename... Args>
-inline result<T> call(Args... args) noexcept
+template <typename A, typename B>
+inline constexpr bool same_type = false;
+template <typename A>
+inline constexpr bool same_type<A, A> = true;
+
+// The C++ type a wrapper passes for each argument kind of the ABI table, and the
+// type of the value it returns for each result kind. A kind added to the table
+// without a line here cannot be used by a wrapper: the primary templates are
+// left undefined.
+template <abi::arg_kind K>
+struct arg_type;
+template <>
+struct arg_type<abi::arg_kind::u64> {
+    using type = uint64_t;
+};
+template <>
+struct arg_type<abi::arg_kind::service_id> {
+    using type = abi::service;
+};
+template <>
+struct arg_type<abi::arg_kind::exit_code> {
+    using type = uint8_t;
+};
+template <>
+struct arg_type<abi::arg_kind::device_index> {
+    using type = uint16_t;
+};
+template <>
+struct arg_type<abi::arg_kind::in_buffer> {
+    using type = gpa;
+};
+template <>
+struct arg_type<abi::arg_kind::out_buffer> {
+    using type = gpa;
+};
+template <>
+struct arg_type<abi::arg_kind::length> {
+    using type = size_t;
+};
+
+template <abi::result_kind K>
+struct result_type {
+    using type = uint64_t;  // plain values and enumerations (abi::reset_reason::*)
+};
+template <>
+struct result_type<abi::result_kind::version> {
+    using type = uint32_t;
+};
+template <>
+struct result_type<abi::result_kind::count> {
+    using type = size_t;
+};
+template <>
+struct result_type<abi::result_kind::no_return> {
+    using type = void;
+};
+
+// The largest value a C++ argument type can carry, so that a wrapper's type can
+// be compared with the range the table allows.
+template <typename T>
+constexpr uint64_t largest()
+{
+    if constexpr (same_type<T, gpa>)
+        return ~uint64_t(0);
+    else if constexpr (same_type<T, abi::service>)
+        return 0xFFFF;
+    else
+        return uint64_t(T(~T(0)));
+}
+
+// A wrapper's argument type fits its kind: every value of the type is allowed
+// by the kind's reserved bits and range, and the kind's whole range is reachable.
+template <abi::arg_kind K>
+constexpr bool type_matches_kind()
+{
+    using T = typename arg_type<K>::type;
+    constexpr abi::arg_kind_desc kind = abi::kind_of(K);
+    return (largest<T>() & kind.reserved) == 0 && largest<T>() >= kind.max;
+}
+
+constexpr uint64_t to_register(gpa a) { return a.value; }
+constexpr uint64_t to_register(abi::service s) { return uint64_t(s); }
+constexpr uint64_t to_register(uint64_t v) { return v; }
+constexpr uint64_t to_register(uint32_t v) { return v; }
+constexpr uint64_t to_register(uint16_t v) { return v; }
+constexpr uint64_t to_register(uint8_t v) { return v; }
+
+template <abi::function F>
+using result_of = result<typename result_type<abi::describe(F).result>::type>;
+
+// True when A is exactly the type the table's kind for argument I of F calls for.
+template <abi::function F, unsigned I, typename A>
+constexpr bool argument_matches_table()
+{
+    constexpr abi::arg_kind kind = abi::describe(F).args[I];
+    return same_type<A, typename arg_type<kind>::type> && type_matches_kind<kind>();
+}
+
+template <abi::function F, unsigned I>
+constexpr bool arguments_match_table()
+{
+    return true;
+}
+
+template <abi::function F, unsigned I, typename A, typename... Rest>
+constexpr bool arguments_match_table()
+{
+    return argument_matches_table<F, I, A>() && arguments_match_table<F, I + 1, Rest...>();
+}
+
+// Issues call F with `args`. Their number and types, and the type of the result,
+// come from the ABI table: a wrapper whose parameters or result disagree with the
+// table does not compile. Without a host, no I/O is performed and NOT_SUPPORTED
+// is returned.
+template <abi::function F, typename... Args>
+inline result_of<F> call(Args... args) noexcept
 {
     static_assert(abi::is_function(F), "call ID missing from the ABI table");
     static_assert(sizeof...(Args) == abi::arity(F), "argument count differs from the ABI table");
+    static_assert(arguments_match_table<F, 0, Args...>(),
+                  "argument types differ from the kinds of the ABI table (see detail::arg_type)");
+    using T = typename result_type<abi::describe(F).result>::type;
     const host_info& host = detect();
-    if (!host.present)
-        return {status::not_supported, T{}};
-    const uint64_t a[abi::max_args + 1] = {uint64_t(args)...};
-    arch::gate_registers r = arch::port_gate_call(host.port, uint64_t(F), a[0], a[1], a[2], a[3], a[4]);
-    return {status(r.status), T(r.value)};
-}
-
-template <abi::function F, typename... Args>
-inline result<void> call_void(Args... args) noexcept
-{
-    result<uint64_t> r = call<F>(args...);
-    return {r.code};
+    const uint64_t a[abi::max_args + 1] = {to_register(args)...};
+    arch::gate_registers r{int64_t(status::not_supported), 0};
+    if (host.present)
+        r = arch::port_gate_call(host.port, uint64_t(F), a[0], a[1], a[2], a[3], a[4]);
+    if constexpr (same_type<T, void>)
+        return {status(r.status)};
+    else
+        return {status(r.status), T(r.value)};
 }
 
 }  // namespace detail

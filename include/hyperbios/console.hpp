@@ -9,7 +9,7 @@ namespace hyperbios::console {
 // Writes `length` bytes; the value is the number of bytes written.
 inline result<size_t> write(gpa data, size_t length) noexcept
 {
-    return detail::call<abi::function::console_write, size_t>(data.value, length);
+    return detail::call<abi::function::console_write>(data, length);
 }
 
 inline result<size_t> write(const void* data, size_t length) noexcept
@@ -30,7 +30,7 @@ inline result<size_t> write(const char* text) noexcept
 // nothing is waiting.
 inline result<size_t> read(gpa buffer, size_t capacity) noexcept
 {
-    return detail::call<abi::function::console_read, size_t>(buffer.value, capacity);
+    return detail::call<abi::function::console_read>(buffer, capacity);
 }
 
 inline result<size_t> read(void* buffer, size_t capacity) noexcept

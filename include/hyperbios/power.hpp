@@ -10,13 +10,13 @@ namespace hyperbios::power {
 // Returns only on failure, with the status explaining why.
 inline result<void> shutdown(uint8_t exit_code) noexcept
 {
-    return detail::call_void<abi::function::power_shutdown>(uint64_t(exit_code));
+    return detail::call<abi::function::power_shutdown>(exit_code);
 }
 
 // Resets the machine and boots the same image again. Returns only on failure.
-inline result<void> reboot() noexcept { return detail::call_void<abi::function::power_reboot>(); }
+inline result<void> reboot() noexcept { return detail::call<abi::function::power_reboot>(); }
 
-// Why this boot happened: abi::reset_power_on or abi::reset_guest_reboot.
+// Why this boot happened: a value of abi::reset_reason (power_on, guest_reboot).
 inline result<uint64_t> reset_reason() noexcept { return detail::call<abi::function::power_reset_reason>(); }
 
 }  // namespace hyperbios::power

@@ -19,7 +19,8 @@ struct discovery_info {
     uint32_t service_bitmap;
 };
 
-// Leaves base+0 .. base+2 as the spec lays them out.
+// Leaves base+0 .. base+2, each value in the field where the ABI table's
+// discovery layout puts it; bits no field covers are zero.
 std::vector<cpuid_entry> discovery_leaves(const discovery_info& info);
 
 }  // namespace hbvm

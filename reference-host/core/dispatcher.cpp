@@ -8,8 +8,6 @@ namespace hbvm {
 
 namespace {
 
-bool is_buffer(abi::arg_kind kind) { return kind == abi::arg_kind::in_buffer || kind == abi::arg_kind::out_buffer; }
-
 // What in the profile breaks the spec, or "" (HB-BASE-007: BASE is always offered
 // and none of its calls is denied).
 std::string profile_problem(const profile& p)
@@ -40,11 +38,24 @@ std::span<std::byte> call::out_buffer(unsigned index) const
     return *memory_.write(guest_address{request_.args[index]}, request_.args[index + 1]);
 }
 
-dispatcher::dispatcher(guest_memory& memory, const profile& profile, std::span<const abi::function_desc> table)
-    : memory_(memory), profile_(profile), table_(table), entries_(table.size())
+std::span<const std::byte> call::in_record(unsigned index, uint64_t size) const
+{
+    return *memory_.read(guest_address{request_.args[index]}, size);
+}
+
+std::span<std::byte> call::out_record(unsigned index, uint64_t size) const
+{
+    return *memory_.write(guest_address{request_.args[index]}, size);
+}
+
+dispatcher::dispatcher(guest_memory& memory, const profile& profile, std::span<const abi::function_desc> table,
+                       std::span<const abi::arg_kind_desc> kinds)
+    : memory_(memory), profile_(profile), table_(table), kinds_(kinds), entries_(table.size())
 {
     if (table.size() >= 128)
         throw std::logic_error("dispatcher: direct_ holds table indices in int8_t");
+    if (const char* problem = abi::function_table_problem(table, table.size(), kinds.data(), kinds.size()))
+        throw std::logic_error(std::string("dispatcher: malformed ABI table: ") + problem);
     if (const std::string problem = profile_problem(profile); !problem.empty())
         throw error(exit_status::host_failure, "profile '" + profile.name + "' " + problem);
     direct_.fill(-1);
@@ -52,10 +63,16 @@ dispatcher::dispatcher(guest_memory& memory, const profile& profile, std::span<c
         const abi::function_desc& f = table_[i];
         if (uint16_t(f.svc) < direct_services && f.id < direct_functions)
             direct_[uint16_t(f.svc) * direct_functions + f.id] = int8_t(i);
-        entries_[i].offered = profile_.offers(f.svc);
-        entries_[i].denied = profile_.denies(f.call);
-        for (abi::arg_kind a : f.args)
-            entries_[i].writes_memory = entries_[i].writes_memory || a == abi::arg_kind::out_buffer;
+        entry& e = entries_[i];
+        e.offered = profile_.offers(f.svc);
+        e.denied = profile_.denies(f.call);
+        for (unsigned a = 0; a < abi::max_args; ++a) {
+            e.args[a] = kinds_[abi::kind_index(kinds_.data(), kinds_.size(), f.args[a])];
+            e.writes_memory = e.writes_memory || abi::writes_guest_memory(e.args[a].cls);
+            e.has_handles = e.has_handles || e.args[a].cls == abi::arg_class::handle;
+        }
+        if (e.has_handles)
+            e.count_function = int(abi::object_count_function(table_, table_.size(), f.svc));
     }
 }
 
@@ -104,6 +121,47 @@ uint32_t dispatcher::service_bitmap() const
     return bits;
 }
 
+// How many objects the handles of entry `e`'s service can name: what the
+// service's object_count function answers now (0 when it cannot answer).
+uint64_t dispatcher::object_count(const entry& e)
+{
+    const entry& counter = entries_[size_t(e.count_function)];
+    if (!counter.handler || !counter.offered)
+        return 0;
+    const abi::function_desc& f = table_[size_t(e.count_function)];
+    const call_request count_request{uint64_t(f.call), {}};
+    const call_result r = counter.handler(call(f, count_request, memory_));
+    return r.status == abi::status::success ? r.value : 0;
+}
+
+// Steps 4 and 5 of the check order (spec 2.1, HB-CALL-011): every argument
+// against its kind first, then every buffer and record against guest RAM.
+abi::status dispatcher::check_arguments(const entry& e, const call_request& request)
+{
+    uint64_t objects = ~uint64_t(0);
+    for (unsigned i = 0; i < abi::max_args; ++i) {
+        const abi::arg_kind_desc& k = e.args[i];
+        if (!abi::argument_acceptable(k, request.args[i]))
+            return abi::status::invalid_param;
+        if (k.cls == abi::arg_class::handle) {
+            if (objects == ~uint64_t(0))
+                objects = object_count(e);
+            if (request.args[i] >= objects)
+                return abi::status::invalid_param;
+        }
+    }
+    for (unsigned i = 0; i < abi::max_args; ++i) {
+        const abi::arg_kind_desc& k = e.args[i];
+        // A zero-length buffer is never touched, so its address is not checked (HB-GEN-004).
+        if (abi::is_buffer(k.cls) && i + 1 < abi::max_args && request.args[i + 1] != 0 &&
+            !memory_.contains(guest_address{request.args[i]}, request.args[i + 1]))
+            return abi::status::invalid_address;
+        if (abi::is_record(k.cls) && !memory_.contains(guest_address{request.args[i]}, k.record_size))
+            return abi::status::invalid_address;
+    }
+    return abi::status::success;
+}
+
 call_result dispatcher::dispatch(const call_request& request)
 {
     if (request.call & abi::call_reserved_mask)
@@ -116,30 +174,37 @@ call_result dispatcher::dispatch(const call_request& request)
     if (e.denied)
         return fail(abi::status::denied);
 
-    // Spec 2.1: the reserved bits of every argument are checked before any buffer.
-    for (unsigned i = 0; i < abi::max_args; ++i)
-        if (request.args[i] & abi::reserved_bits(f->args[i]))
-            return fail(abi::status::invalid_param);
-    for (unsigned i = 0; i + 1 < abi::max_args; ++i) {
-        // A zero-length buffer is never touched, so its address is not checked.
-        if (is_buffer(f->args[i]) && request.args[i + 1] != 0 &&
-            !memory_.contains(guest_address{request.args[i]}, request.args[i + 1]))
-            return fail(abi::status::invalid_address);
-    }
+    if (const abi::status s = check_arguments(e, request); s != abi::status::success)
+        return fail(s);
 
     call_result result = e.handler(call(*f, request, memory_));
-    if (!abi::is_spec_status(int64_t(result.status))) {
+    const int64_t code = int64_t(result.status);
+    // A handler may answer what its function's error table lists, and FAILED; a
+    // function that does not return answers SUCCESS only when it stops or resets
+    // the machine, so that the guest never sees it.
+    const bool stops_machine = result.request.what == machine_request::kind::shutdown ||
+                               result.request.what == machine_request::kind::reboot;
+    const bool listed = abi::contains(f->statuses, result.status) || result.status == abi::status::failed ||
+                        (result.status == abi::status::success && stops_machine);
+    if (!abi::is_spec_status(code) || !listed) {
         if (on_host_bug)
             on_host_bug(std::string("handler of ") + f->service_name + "." + f->name + " returned status " +
-                        std::to_string(int64_t(result.status)) + ", which the spec does not define");
+                        (abi::is_spec_status(code) ? std::string(abi::status_name(result.status))
+                                                   : std::to_string(code)) +
+                        (abi::is_spec_status(code) ? ", which its error table in the spec does not list"
+                                                   : ", which the spec does not define"));
         return fail(abi::status::failed);
     }
     if (result.status != abi::status::success) {
         result.value = 0;
     } else if (e.writes_memory && on_guest_write) {
-        for (unsigned i = 0; i < abi::max_args; ++i)
-            if (f->args[i] == abi::arg_kind::out_buffer && request.args[i + 1] != 0)
+        for (unsigned i = 0; i < abi::max_args; ++i) {
+            const abi::arg_kind_desc& k = e.args[i];
+            if (k.cls == abi::arg_class::out_buffer && i + 1 < abi::max_args && request.args[i + 1] != 0)
                 on_guest_write(request.args[i], request.args[i + 1]);
+            if (k.cls == abi::arg_class::out_record)
+                on_guest_write(request.args[i], k.record_size);
+        }
     }
     return result;
 }

@@ -1,6 +1,8 @@
 // The dispatcher: decodes a call once, applies the profile, checks every argument
-// against the ABI table (reserved bits, buffer bounds), runs the service handler
-// and sanitises the status so that only spec codes reach the guest.
+// against its kind in the ABI table (reserved bits, ranges, enumerations, handles,
+// buffer and record bounds) in the order of HB-CALL-011, runs the service handler
+// and sanitises the status so that only codes of the function's error table reach
+// the guest.
 #ifndef HBVM_CORE_DISPATCHER_HPP
 #define HBVM_CORE_DISPATCHER_HPP
 
@@ -20,11 +22,16 @@ namespace hbvm {
 
 namespace abi = hyperbios::abi;
 
-// The registers of one call as the guest left them.
+// The registers of one call as the guest left them. The accelerators read them
+// in this order (accel/*.cpp read_call_registers, core/machine.cpp hypercall);
+// the assertion turns a change of the table's order into a compile error here.
 struct call_request {
-    uint64_t call;                           // RAX
+    uint64_t call;                             // RAX
     std::array<uint64_t, abi::max_args> args;  // RDI, RSI, RCX, R8, R9
 };
+static_assert(abi::arguments_in_registers(abi::gpr::rdi, abi::gpr::rsi, abi::gpr::rcx, abi::gpr::r8, abi::gpr::r9) &&
+                  abi::call_word_register == abi::gpr::rax,
+              "call_request and its producers follow the ABI table's register order");
 
 // Something the call asks of the machine beyond its result.
 struct machine_request {
@@ -68,6 +75,11 @@ public:
     std::span<const std::byte> in_buffer(unsigned index) const;
     std::span<std::byte> out_buffer(unsigned index) const;
 
+    // The record named by argument `index`, `size` bytes (its kind's record_size).
+    // The dispatcher has verified it lies inside guest RAM.
+    std::span<const std::byte> in_record(unsigned index, uint64_t size) const;
+    std::span<std::byte> out_record(unsigned index, uint64_t size) const;
+
 private:
     const abi::function_desc& function_;
     const call_request& request_;
@@ -78,11 +90,14 @@ using call_handler = std::function<call_result(const call&)>;
 
 class dispatcher {
 public:
-    // `table` is the ABI table the calls are decoded with: abi::functions, or a
-    // synthetic one in unit tests. Throws hbvm::error when the profile breaks a
-    // rule of the spec (HB-BASE-007: BASE is offered and never denied).
+    // `table` and `kinds` are the ABI table the calls are decoded with:
+    // abi::functions and abi::arg_kinds, or synthetic ones in unit tests (a
+    // malformed table throws std::logic_error). Throws hbvm::error when the
+    // profile breaks a rule of the spec (HB-BASE-007: BASE is offered and never
+    // denied).
     dispatcher(guest_memory& memory, const profile& profile,
-               std::span<const abi::function_desc> table = abi::functions);
+               std::span<const abi::function_desc> table = abi::functions,
+               std::span<const abi::arg_kind_desc> kinds = abi::arg_kinds);
 
     // Registers the handler of `function`; each function at most once.
     void add(abi::function function, call_handler handler);
@@ -94,8 +109,9 @@ public:
     uint32_t service_version(uint64_t service_id) const;  // 0 when not offered
     uint32_t service_bitmap() const;                      // bit n: service n offered
 
-    // Called when a handler returns a status the spec does not define (a host bug);
-    // the guest receives FAILED instead.
+    // Called when a handler returns a status the spec does not define, or one its
+    // function's error table does not list (a host bug); the guest receives FAILED
+    // instead.
     std::function<void(const std::string&)> on_host_bug;
 
     // Called after a successful call for each out buffer the host wrote, so that an
@@ -109,7 +125,12 @@ private:
         bool offered = false;  // the profile offers the service
         bool denied = false;   // the profile refuses this call
         bool writes_memory = false;
+        bool has_handles = false;
+        int count_function = -1;      // index of the service's object_count function, for handles
+        abi::arg_kind_desc args[abi::max_args]{};  // the kinds of the arguments, resolved once
     };
+    abi::status check_arguments(const entry& e, const call_request& request);
+    uint64_t object_count(const entry& e);
     // Call words with service < 32 and function < 32 index this directly (-1: none).
     static constexpr unsigned direct_services = 32, direct_functions = 32;
     int table_index(uint64_t call) const;
@@ -117,6 +138,7 @@ private:
     guest_memory& memory_;
     const profile& profile_;
     std::span<const abi::function_desc> table_;
+    std::span<const abi::arg_kind_desc> kinds_;
     std::vector<entry> entries_;  // one per function of table_
     std::array<int8_t, direct_services * direct_functions> direct_;
 };

@@ -65,8 +65,8 @@ extern "C" void kernel_main(uint32_t, uint32_t)
     report("outsd, element not EAX", a, words);
 
     // Elements equal to EAX: each is served as a call (BASE.get_spec_version, which
-    // uses no argument); the first replaces RDX with the version, 1, so the
-    // others go to port 1.
+    // uses no argument); the first replaces RDX with the version, 2 (spec 0.2),
+    // so the others go to port 2.
     for (uint32_t& w : words)
         w = uint32_t(call);
     a = {call, port, 3, uint64_t(words), uint64_t(words)};

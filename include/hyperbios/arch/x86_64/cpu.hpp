@@ -2,6 +2,7 @@
 #ifndef HYPERBIOS_ARCH_X86_64_CPU_HPP
 #define HYPERBIOS_ARCH_X86_64_CPU_HPP
 
+#include <hyperbios/abi.hpp>
 #include <stdint.h>
 
 #if !defined(__x86_64__)
@@ -49,10 +50,14 @@ struct gate_registers {
     uint64_t value;
 };
 
-// The port-I/O gate: call word in RAX, arguments in RDI, RSI, RCX, R8, R9, then a
-// 32-bit OUT to the gate port. Status comes back in RAX, value in RDX; the host
+// The port-I/O gate: call word in RAX, arguments in RDI, RSI, RCX, R8, R9 (the
+// register order of the ABI table, checked below), then a 32-bit OUT to the gate port. Status comes back in RAX, value in RDX; the host
 // preserves every other register. "memory" because the host may read or write
 // guest buffers named by the arguments.
+static_assert(abi::arguments_in_registers(abi::gpr::rdi, abi::gpr::rsi, abi::gpr::rcx, abi::gpr::r8, abi::gpr::r9) &&
+                  abi::call_word_register == abi::gpr::rax && abi::status_register == abi::gpr::rax &&
+                  abi::value_register == abi::gpr::rdx,
+              "port_gate_call's register constraints follow the ABI table's register order");
 inline gate_registers port_gate_call(uint16_t port, uint64_t call, uint64_t a0, uint64_t a1, uint64_t a2,
                                      uint64_t a3, uint64_t a4) noexcept
 {
