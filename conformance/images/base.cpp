@@ -131,7 +131,9 @@ batch make_batch(size_t name_length)
     for (size_t i = 0; i < b.count; ++i)
         if (b.calls[i].a0_is_out_buffer)
             excluded[n++] = {b.calls[i].a0, b.calls[i].a0 + b.calls[i].a1};
-    excluded[n++] = stack_range(16 * 1024, 1024);
+    // The stack: this function's frame (a few KiB: the batch, this list, the
+    // range list) lies above the stack pointer, its callees' frames below.
+    excluded[n++] = stack_range(16 * 1024, 16 * 1024);
     byte_range tables[4];
     for (size_t i = 0, count = page_table_ranges(tables); i < count; ++i)
         excluded[n++] = tables[i];
