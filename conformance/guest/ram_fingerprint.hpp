@@ -227,14 +227,16 @@ inline size_t page_table_ranges(byte_range (&out)[4])
     return 4;
 }
 
-// The stack the check and everything it calls use: the pages from `below`
-// bytes under the current stack pointer to `above` bytes over it. Frames
-// further up belong to callers that do not run meanwhile.
-[[gnu::always_inline]] inline byte_range stack_range(uint64_t below, uint64_t above)
+// The stack the check and everything it calls use: from `below` bytes under
+// the current stack pointer (rounded down to a page) to the end of the frame
+// that `frame` (the check's __builtin_frame_address(0)) starts: its saved frame
+// pointer and return address. Frames further up belong to callers that do not
+// run meanwhile, and the fingerprint covers them.
+[[gnu::always_inline]] inline byte_range stack_range(uint64_t below, const void* frame)
 {
     uint64_t rsp;
     asm volatile("mov %%rsp, %0" : "=r"(rsp));
-    return {(rsp - below) & ~0xFFFull, (rsp + above + 0xFFF) & ~0xFFFull};
+    return {(rsp - below) & ~0xFFFull, uint64_t(frame) + 16};
 }
 
 }  // namespace conformance

@@ -81,8 +81,8 @@ struct batch {
 batch make_batch(size_t name_length)
 {
     batch b;
-    for (uint64_t length : {uint64_t(0), uint64_t(1), uint64_t(3), uint64_t(name_length ? name_length - 1 : 0), uint64_t(name_length),
-                            uint64_t(name_length + 16), uint64_t(1000)})
+    const uint64_t name_lengths[] = {0, 1, 3, name_length ? name_length - 1 : 0, name_length, name_length + 16, 1000};
+    for (uint64_t length : name_lengths)
         b.add_with_out_buffer(uint64_t(fn::base_get_impl_name), length);
     for (uint64_t length : {uint64_t(1), uint64_t(64), uint64_t(512)})
         b.add_with_out_buffer(uint64_t(fn::console_read), length);
@@ -133,7 +133,7 @@ batch make_batch(size_t name_length)
             excluded[n++] = {b.calls[i].a0, b.calls[i].a0 + b.calls[i].a1};
     // The stack: this function's frame (a few KiB: the batch, this list, the
     // range list) lies above the stack pointer, its callees' frames below.
-    excluded[n++] = stack_range(16 * 1024, 16 * 1024);
+    excluded[n++] = stack_range(16 * 1024, __builtin_frame_address(0));
     byte_range tables[4];
     for (size_t i = 0, count = page_table_ranges(tables); i < count; ++i)
         excluded[n++] = tables[i];
