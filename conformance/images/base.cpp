@@ -1,12 +1,21 @@
 // BASE service (spec chapter 5) and the buffer rules of chapter 1.
+#include "hostile_buffers.hpp"
 #include "image.hpp"
+#include "ram_fingerprint.hpp"
 
 namespace conformance {
 
 namespace {
 
+using fn = hb::abi::function;
+
 constexpr uint8_t fill = 0xA5;
-alignas(16) uint8_t arena[512];  // buffer in the middle, guard bytes around it
+// get_impl_name's buffer lies at `name_at`, with guard bytes around it. 4 KiB
+// leaves room for a name of a few kilobytes; the spec sets no limit, so a
+// longer name is tested through its first bytes (min(length, L) is what a
+// buffer shorter than the name receives).
+constexpr size_t name_at = 256;
+alignas(4096) uint8_t arena[4096];
 
 void fill_arena()
 {
@@ -16,18 +25,149 @@ void fill_arena()
 
 bool arena_untouched(size_t from, size_t to)
 {
-    for (size_t i = from; i < to; ++i)
+    for (size_t i = from; i < to && i < sizeof arena; ++i)
         if (arena[i] != fill)
             return false;
     return true;
+}
+
+// ---------------------------------------------------------------------------
+// HB-GEN-005 over all of RAM.
+// ---------------------------------------------------------------------------
+
+// The out buffers of the batch, each followed by a gap the fingerprint covers,
+// so that writing one byte past a buffer changes it.
+alignas(4096) uint8_t out_area[3 * 4096];
+// A buffer the batch names but that must never be written: the in-RAM address of
+// refused calls (hostile lengths, unknown functions).
+alignas(64) uint8_t never_written[256];
+// The two fingerprints: the check writes them, so they are excluded.
+ram_digest digest_before, digest_after;
+
+struct batch_call {
+    uint64_t call, a0, a1;
+    bool a0_is_out_buffer;  // a0/a1 is an out buffer the host may write
+};
+
+constexpr size_t batch_capacity = 64;
+
+struct batch {
+    batch_call calls[batch_capacity];
+    size_t count = 0;
+    size_t out_used = 0;  // bytes of out_area given out, gaps included
+
+    void add(uint64_t call, uint64_t a0 = 0, uint64_t a1 = 0) { add_call({call, a0, a1, false}); }
+
+    // An out buffer of `length` bytes, 64 bytes after the previous one.
+    void add_with_out_buffer(uint64_t call, uint64_t length)
+    {
+        if (length > sizeof out_area - 64 - out_used)
+            return;  // a bogus name length: the other lengths still test the rule
+        add_call({call, uint64_t(&out_area[out_used]), length, true});
+        out_used += (length + 64 + 7) & ~7ull;
+    }
+
+    void add_call(const batch_call& c)
+    {
+        if (count < batch_capacity)
+            calls[count++] = c;
+    }
+};
+
+// Every call of the batch, in one fingerprint pair: calls with out buffers of
+// many lengths (get_impl_name, console.read), calls without buffers, and calls
+// that must be refused (hostile buffers, unknown IDs, reserved bits) naming
+// memory the fingerprint covers.
+batch make_batch(size_t name_length)
+{
+    batch b;
+    const uint64_t name_lengths[] = {0, 1, 3, name_length ? name_length - 1 : 0, name_length, name_length + 16, 1000};
+    for (uint64_t length : name_lengths)
+        b.add_with_out_buffer(uint64_t(fn::base_get_impl_name), length);
+    for (uint64_t length : {uint64_t(1), uint64_t(64), uint64_t(512)})
+        b.add_with_out_buffer(uint64_t(fn::console_read), length);
+
+    for (const hb::abi::function_desc& f : hb::abi::functions)
+        if (hb::abi::arity(f.call) == 0 && f.result != hb::abi::result_kind::no_return)
+            b.add(uint64_t(f.call));
+    for (const hb::abi::service_desc& s : hb::abi::services)
+        b.add(uint64_t(fn::base_probe_service), uint64_t(s.id));
+    b.add(uint64_t(fn::base_probe_service), hb::abi::unassigned_service_first);
+    b.add(uint64_t(fn::base_probe_service), 1ull << 16);  // INVALID_PARAM
+
+    hostile_buffer hostile[hostile_buffer_count];
+    const size_t n = hostile_buffers(ram_end, uint64_t(never_written), hostile);
+    for (size_t i = 0; i < n; ++i) {
+        b.add(uint64_t(fn::base_get_impl_name), hostile[i].address, hostile[i].length);
+        b.add(uint64_t(fn::console_read), hostile[i].address, hostile[i].length);
+    }
+    // Refused before any buffer is looked at: an unknown service, an unknown
+    // function of BASE, reserved call-word bits, each with arguments that look
+    // like a buffer the fingerprint covers.
+    const uint64_t looks_like_buffer = uint64_t(never_written);
+    b.add(hb::abi::make_call(hb::abi::unassigned_service_first, 4), looks_like_buffer, sizeof never_written);
+    b.add(hb::abi::make_call(0, hb::abi::unassigned_function_first), looks_like_buffer, sizeof never_written);
+    b.add(uint64_t(fn::base_get_impl_name) | (1ull << 32), looks_like_buffer, sizeof never_written);
+    b.add(uint64_t(fn::console_read) | (1ull << 32), looks_like_buffer, sizeof never_written);
+    return b;
+}
+
+// Kept out of line so that the stack range below covers its frame and those of
+// everything it calls.
+[[gnu::noinline]] void check_ram_untouched_by_calls(size_t name_length)
+{
+    if (ram_end == 0) {
+        skip("HB-GEN-005", "a batch of calls writes no byte of RAM outside their out buffers",
+             "the boot loader reported no memory size");
+        return;
+    }
+    const batch b = make_batch(name_length);
+
+    // Excluded: the out buffers as passed, the stack of this function and its
+    // callees, the page tables (the CPU sets accessed and dirty bits there), and
+    // the digests this check writes.
+    byte_range excluded[batch_capacity + 8];
+    size_t n = 0;
+    for (size_t i = 0; i < b.count; ++i)
+        if (b.calls[i].a0_is_out_buffer)
+            excluded[n++] = {b.calls[i].a0, b.calls[i].a0 + b.calls[i].a1};
+    // The stack: this function's frame (a few KiB: the batch, this list, the
+    // range list) lies above the stack pointer, its callees' frames below.
+    excluded[n++] = stack_range(16 * 1024, __builtin_frame_address(0));
+    byte_range tables[4];
+    for (size_t i = 0, count = page_table_ranges(tables); i < count; ++i)
+        excluded[n++] = tables[i];
+    excluded[n++] = {uint64_t(&digest_before), uint64_t(&digest_before) + sizeof digest_before};
+    excluded[n++] = {uint64_t(&digest_after), uint64_t(&digest_after) + sizeof digest_after};
+
+    const bool page_zero_was_mapped = map_page_zero();
+    const range_list covered = without(reported_ram(), excluded, n);
+
+    const uint64_t started = hb::time::monotonic_ns().value_or(0);
+    fingerprint(covered, digest_before);
+    for (size_t i = 0; i < b.count; ++i)
+        (void)raw_call(b.calls[i].call, b.calls[i].a0, b.calls[i].a1);
+    fingerprint(covered, digest_after);
+    const uint64_t ended = hb::time::monotonic_ns().value_or(0);
+    unmap_page_zero(page_zero_was_mapped);
+
+    line what;
+    what.put("whole RAM: ").dec(covered.bytes() / 1024).put(" KiB in ").dec(covered.count).put(
+        " ranges fingerprinted around ").dec(b.count).put(" calls in ").dec((ended - started) / 1000000).put(" ms");
+    note(what.c_str());
+    const size_t changed = first_changed_chunk(digest_before, digest_after);
+    line why;
+    why.put("RAM changed in [").hex(changed * digest_chunk).put(", ").hex((changed + 1) * digest_chunk).put(")");
+    check("HB-GEN-005", changed == digest_count && !covered.overflowed,
+          "a batch of calls (get_impl_name and console.read with out buffers of many lengths, calls without "
+          "buffers, refused calls) writes no byte of RAM outside their out buffers",
+          covered.overflowed ? "the memory map has too many ranges to cover" : why.c_str());
 }
 
 }  // namespace
 
 void run_checks()
 {
-    using fn = hb::abi::function;
-
     // Identity, for the certificate.
     char name[200];
     if (hb::base::impl_name(name, sizeof name).ok())
@@ -45,6 +185,9 @@ void run_checks()
           "get_spec_version returns SUCCESS and this major version");
 
     // probe_service: offered services report their version, everything else 0.
+    // "Everything else" is taken from the IDs never assigned to anything (spec
+    // 1.5), so that a later version or a vendor extension offering more
+    // services still passes.
     bool offered_ok = true, absent_ok = true;
     const uint32_t bitmap = hb::arch::cpuid(hb::detect().base_leaf + 2).eax;
     for (const hb::abi::service_desc& s : hb::abi::services) {
@@ -52,12 +195,14 @@ void run_checks()
         const bool offered = (bitmap >> uint16_t(s.id)) & 1;
         offered_ok = offered_ok && r.ok() && (offered ? r.value >= 1 : r.value == 0);
     }
-    for (uint16_t id : {uint16_t(31), uint16_t(0x0100), uint16_t(0x7FFF), uint16_t(0xFFFF)}) {
+    constexpr uint16_t unassigned = hb::abi::unassigned_service_first;
+    for (uint16_t id : {unassigned, uint16_t(unassigned + 1), uint16_t(unassigned + 0x0ABC), uint16_t(0xFFFE),
+                        uint16_t(0xFFFF)}) {
         auto r = hb::base::probe_service(hb::abi::service(id));
         absent_ok = absent_ok && r.ok() && r.value == 0;
     }
     check("HB-BASE-002", offered_ok, "probe_service reports a version of at least 1 for each offered service");
-    check("HB-BASE-002", absent_ok, "probe_service reports 0 for IDs no service has");
+    check("HB-BASE-002", absent_ok, "probe_service reports 0 for IDs never assigned to a service");
     for (uint64_t bad : {1ull << 16, 1ull << 40, 1ull << 63}) {
         raw_result r = raw_call(fn::base_probe_service, bad | 1);
         check_status("HB-BASE-003", hb::result<uint64_t>{r.code(), 0}, hb::status::invalid_param,
@@ -70,60 +215,55 @@ void run_checks()
     auto v1 = hb::base::impl_version(), v2 = hb::base::impl_version();
     check("HB-BASE-005", v1.ok() && v2.ok() && v1.value == v2.value, "get_impl_version succeeds and is stable");
 
-    // get_impl_name: the length, then exact copies of prefixes.
-    constexpr size_t at = 128;  // the buffer starts here in the arena
+    // get_impl_name: the length, then exact copies of prefixes. The spec sets no
+    // upper bound on the name's length.
     fill_arena();
-    raw_result length = raw_call(fn::base_get_impl_name, uint64_t(&arena[at]), 0);
+    raw_result length = raw_call(fn::base_get_impl_name, uint64_t(&arena[name_at]), 0);
     const size_t name_length = length.value;
-    check("HB-BASE-006", length.code() == hb::status::success && name_length >= 1 && name_length <= 256 &&
-                             arena_untouched(0, sizeof arena),
+    check("HB-BASE-006", length.code() == hb::status::success && name_length >= 1 && arena_untouched(0, sizeof arena),
           "get_impl_name with length 0 reports the name's length and writes nothing");
+    const size_t short_length = name_length < 3 ? name_length : 3;
     fill_arena();
-    raw_result three = raw_call(fn::base_get_impl_name, uint64_t(&arena[at]), 3);
+    raw_result three = raw_call(fn::base_get_impl_name, uint64_t(&arena[name_at]), 3);
     check("HB-BASE-006", three.code() == hb::status::success && three.value == name_length &&
-                             arena_untouched(0, at) && arena_untouched(at + (name_length < 3 ? name_length : 3), sizeof arena),
+                             arena_untouched(0, name_at) && arena_untouched(name_at + short_length, sizeof arena),
           "get_impl_name with a short buffer writes exactly that many bytes");
-    uint8_t first[3] = {arena[at], arena[at + 1], arena[at + 2]};
+    uint8_t first[3] = {arena[name_at], arena[name_at + 1], arena[name_at + 2]};
     fill_arena();
-    const size_t roomy = name_length + 16 < 300 ? name_length + 16 : 300;
-    raw_result whole = raw_call(fn::base_get_impl_name, uint64_t(&arena[at]), roomy);
+    constexpr size_t room = sizeof arena - name_at - 16;  // 16 guard bytes stay after the largest buffer
+    const size_t roomy = name_length + 16 < room ? name_length + 16 : room;
+    const size_t copied = name_length < roomy ? name_length : roomy;
+    raw_result whole = raw_call(fn::base_get_impl_name, uint64_t(&arena[name_at]), roomy);
+    bool same_start = true;
+    for (size_t i = 0; i < short_length; ++i)
+        same_start = same_start && first[i] == arena[name_at + i];
     check("HB-BASE-006", whole.code() == hb::status::success && whole.value == name_length &&
-                             arena_untouched(0, at) && arena_untouched(at + name_length, sizeof arena) &&
-                             first[0] == arena[at] && first[1] == arena[at + 1] && first[2] == arena[at + 2],
+                             arena_untouched(0, name_at) && arena_untouched(name_at + copied, sizeof arena) &&
+                             same_start,
           "get_impl_name with a large buffer writes the name and nothing after it, the same name each time");
-    check("HB-GEN-005", arena_untouched(0, at), "the host writes no byte before an out buffer");
 
     // BASE is always there and never denied.
     check("HB-BASE-007", (bitmap & 1) && offered_ok, "BASE is offered (bit 0 of the services leaf)");
 
-    // Buffers (chapter 1.4), through get_impl_name.
-    const uint64_t end = ram_end;
-    if (end == 0) {
-        skip("HB-GEN-003", "buffers outside RAM are INVALID_ADDRESS", "the boot loader reported no memory size");
-    } else {
-        struct {
-            uint64_t address, length;
-            const char* what;
-        } const bad[] = {
-            {end, 16, "a buffer starting at the end of RAM"},
-            {end - 8, 16, "a buffer straddling the end of RAM"},
-            {end + 0x100000000ull, 16, "a buffer 4 GiB past RAM"},
-            {~0ull - 7, 16, "a buffer whose end wraps past 2^64"},
-            {0x1000, ~0ull, "a length of 2^64 - 1"},
-            {0x1000, ~0ull - 0xFFF + 1, "an address + length that wraps to exactly 0"},
-        };
-        for (const auto& b : bad) {
-            raw_result r = raw_call(fn::base_get_impl_name, b.address, b.length);
-            line d;
-            d.put("get_impl_name with ").put(b.what).put(" is INVALID_ADDRESS");
-            check_status("HB-GEN-003", hb::result<uint64_t>{r.code(), 0}, hb::status::invalid_address, d.c_str());
-            check("HB-CALL-004", r.value == 0, "RDX is zero after INVALID_ADDRESS");
-        }
+    // Buffers (chapter 1.4), through get_impl_name, from the shared list.
+    hostile_buffer hostile[hostile_buffer_count];
+    const size_t hostile_count = hostile_buffers(ram_end, uint64_t(&arena[name_at]), hostile);
+    if (ram_end == 0)
+        skip("HB-GEN-003", "buffers at or past the end of RAM are INVALID_ADDRESS",
+             "the boot loader reported no memory size");
+    for (size_t i = 0; i < hostile_count; ++i) {
+        raw_result r = raw_call(fn::base_get_impl_name, hostile[i].address, hostile[i].length);
+        line d;
+        d.put("get_impl_name with ").put(hostile[i].what).put(" is INVALID_ADDRESS");
+        check_status("HB-GEN-003", hb::result<uint64_t>{r.code(), 0}, hb::status::invalid_address, d.c_str());
+        check("HB-CALL-004", r.value == 0, "RDX is zero after INVALID_ADDRESS");
+    }
+    if (ram_end != 0) {
         // The part of a straddling buffer inside RAM must be untouched (no partial copy).
-        volatile uint8_t* last = reinterpret_cast<volatile uint8_t*>(end - 8);
+        volatile uint8_t* last = reinterpret_cast<volatile uint8_t*>(ram_end - 8);
         for (int i = 0; i < 8; ++i)
             last[i] = fill;
-        raw_result r = raw_call(fn::base_get_impl_name, end - 8, 16);
+        raw_result r = raw_call(fn::base_get_impl_name, ram_end - 8, 16);
         bool untouched = true;
         for (int i = 0; i < 8; ++i)
             untouched = untouched && last[i] == fill;
@@ -133,6 +273,8 @@ void run_checks()
     raw_result empty = raw_call(fn::base_get_impl_name, ~0ull, 0);
     check("HB-GEN-004", empty.code() == hb::status::success && empty.value == name_length,
           "a zero-length buffer at an impossible address is accepted");
+
+    check_ram_untouched_by_calls(name_length);
 }
 
 }  // namespace conformance

@@ -1,16 +1,75 @@
 // CONSOLE service (spec chapter 6).
+//
+// Input and output are byte-exact. The conformance driver feeds the host's
+// stdin with exactly `input_prefix` followed by the 256 byte values 0x00-0xFF,
+// and compares the host's raw stdout with the bytes an EXPECT-CONSOLE-BYTES line
+// names: `output_prefix` followed by the 256 byte values.
+#include "hostile_buffers.hpp"
 #include "image.hpp"
 
 namespace conformance {
 
 namespace {
+
+using fn = hb::abi::function;
+
+constexpr char input_prefix[] = "HyperBIOS console input:";
+constexpr size_t input_prefix_length = sizeof input_prefix - 1;
+constexpr size_t expected_input_length = input_prefix_length + 256;
+static_assert(expected_input_length == 280, "the driver feeds 24 + 256 bytes");
+
+constexpr char output_prefix[] = "HyperBIOS console output, every byte value follows:";
+constexpr size_t output_prefix_length = sizeof output_prefix - 1;
+
+// How long the image waits for the driver's input to arrive. read never waits
+// (HB-CON-003), so the image polls; a host that drops input fails after this.
+constexpr uint64_t input_wait_ns = 10'000'000'000ull;
+// Without TIME the wait is bounded by a count of polls instead.
+constexpr uint64_t input_wait_polls = 5'000'000;
+
+constexpr uint8_t untouched_fill = 0xC3;
 alignas(16) uint8_t arena[256];
+// Room for the expected input, for what a faulty host may add to it, and guard
+// bytes after the largest read.
+alignas(16) uint8_t input[1024];
+
+// CONSOLE.read with every argument register an output as well: the compiler
+// keeps nothing in them across the call, so a host that changes one (HB-CALL-002's
+// failure, found by the calling image) cannot make this image's checks of
+// read misjudge what the call did.
+raw_result console_read(uint64_t address, uint64_t length)
+{
+    uint64_t rax = uint64_t(fn::console_read), rdx = hb::detect().port, rdi = address, rsi = length, rcx = 0;
+    register uint64_t r8 asm("r8") = 0;
+    register uint64_t r9 asm("r9") = 0;
+    asm volatile("outl %%eax, %%dx"
+                 : "+a"(rax), "+d"(rdx), "+D"(rdi), "+S"(rsi), "+c"(rcx), "+r"(r8), "+r"(r9)
+                 :
+                 : "memory");
+    return {int64_t(rax), rdx};
 }
 
-void run_checks()
+uint8_t expected_input(size_t i)
 {
-    using fn = hb::abi::function;
+    return i < input_prefix_length ? uint8_t(input_prefix[i]) : uint8_t(i - input_prefix_length);
+}
 
+// "EXPECT-CONSOLE-BYTES <requirement> <hex>": these exact bytes must appear in
+// the host's stdout. Longer than a report line, so written in pieces.
+void expect_console_bytes(const char* requirement, const uint8_t* bytes, size_t length)
+{
+    line head;
+    head.put("EXPECT-CONSOLE-BYTES ").put(requirement).put(' ');
+    hb::fallback::debugcon_write(head.c_str(), head.size());
+    for (size_t i = 0; i < length; ++i) {
+        const char pair[2] = {"0123456789abcdef"[bytes[i] >> 4], "0123456789abcdef"[bytes[i] & 0xF]};
+        hb::fallback::debugcon_write(pair, 2);
+    }
+    hb::fallback::debugcon_write("\n", 1);
+}
+
+void check_output()
+{
     // What reaches the console can only be seen outside: the driver checks it.
     const char first[] = "HyperBIOS conformance: console line one\n";
     const char second[] = "HyperBIOS conformance: console line two\n";
@@ -21,44 +80,135 @@ void run_checks()
     check("HB-CON-001", w1.ok() && w1.value == sizeof first - 1 && w2.ok() && w2.value == sizeof second - 1,
           "write returns SUCCESS and the buffer's length");
 
+    // Every byte value, NUL, LF, CR, ESC and 0x80-0xFF included, must reach
+    // stdout unchanged: no line-ending translation, nothing dropped.
+    static uint8_t all_bytes[output_prefix_length + 256];
+    for (size_t i = 0; i < output_prefix_length; ++i)
+        all_bytes[i] = uint8_t(output_prefix[i]);
+    for (size_t i = 0; i < 256; ++i)
+        all_bytes[output_prefix_length + i] = uint8_t(i);
+    expect_console_bytes("HB-CON-001", all_bytes, sizeof all_bytes);
+    auto w3 = hb::console::write(all_bytes, sizeof all_bytes);
+    check("HB-CON-001", w3.ok() && w3.value == sizeof all_bytes,
+          "write of all 256 byte values returns SUCCESS and the buffer's length");
+
     auto none = hb::console::write(static_cast<const void*>(first), 0);
     check("HB-GEN-004", none.ok() && none.value == 0, "write of zero bytes succeeds with 0");
     raw_result far = raw_call(fn::console_write, ~0ull - 3, 0);
     check("HB-GEN-004", far.code() == hb::status::success && far.value == 0,
           "write of zero bytes at an impossible address succeeds");
+}
 
-    if (ram_end) {
-        raw_result past = raw_call(fn::console_write, ram_end - 4, 8);
-        check_status("HB-GEN-003", hb::result<uint64_t>{past.code(), 0}, hb::status::invalid_address,
-                     "write of a buffer straddling the end of RAM is INVALID_ADDRESS");
-        raw_result outside = raw_call(fn::console_read, ram_end, 1);
-        check_status("HB-GEN-003", hb::result<uint64_t>{outside.code(), 0}, hb::status::invalid_address,
-                     "read into a buffer past RAM is INVALID_ADDRESS");
-    } else {
-        skip("HB-GEN-003", "console buffers outside RAM are INVALID_ADDRESS", "no memory size from the boot loader");
+void check_hostile_buffers()
+{
+    hostile_buffer hostile[hostile_buffer_count];
+    const size_t n = hostile_buffers(ram_end, uint64_t(arena), hostile);
+    if (ram_end == 0)
+        skip("HB-GEN-003", "console buffers at or past the end of RAM are INVALID_ADDRESS",
+             "no memory size from the boot loader");
+    for (size_t i = 0; i < n; ++i) {
+        for (const bool is_read : {false, true}) {
+            raw_result r = raw_call(is_read ? fn::console_read : fn::console_write, hostile[i].address,
+                                    hostile[i].length);
+            line d;
+            d.put(is_read ? "read into " : "write of ").put(hostile[i].what).put(" is INVALID_ADDRESS");
+            check_status("HB-GEN-003", hb::result<uint64_t>{r.code(), 0}, hb::status::invalid_address, d.c_str());
+        }
     }
-    raw_result wrap = raw_call(fn::console_write, ~0ull - 15, 32);
-    check_status("HB-GEN-003", hb::result<uint64_t>{wrap.code(), 0}, hb::status::invalid_address,
-                 "write of a buffer that wraps past 2^64 is INVALID_ADDRESS");
-    raw_result huge = raw_call(fn::console_read, uint64_t(arena), ~0ull);
-    check_status("HB-GEN-003", hb::result<uint64_t>{huge.code(), 0}, hb::status::invalid_address,
-                 "read with a length of 2^64 - 1 is INVALID_ADDRESS");
+}
 
-    // read never waits; what it returns is at most what was asked, and nothing beyond it is written.
-    for (uint8_t& b : arena)
-        b = 0xC3;
-    const uint64_t before = hb::time::monotonic_ns().value_or(0);
-    auto r = hb::console::read(&arena[16], 64);
-    const uint64_t after = hb::time::monotonic_ns().value_or(0);
-    check("HB-CON-003", r.ok() && r.value <= 64, "read returns SUCCESS and at most the buffer's length");
-    check("HB-CON-003", after - before < 500'000'000ull, "read returns at once (under 0.5 s) instead of waiting");
-    bool beyond_untouched = true;
-    for (size_t i = 0; i < sizeof arena; ++i)
-        if ((i < 16 || i >= 16 + (r.ok() ? r.value : 0)) && arena[i] != 0xC3)
+// Polls read until the driver's bytes have arrived or the wait is over, with
+// buffers of several lengths, checking after each call that no byte beyond the
+// returned count was written; then compares what arrived with what was fed.
+void check_input()
+{
+    for (uint8_t& b : input)
+        b = untouched_fill;
+    constexpr size_t guard = 16;
+    constexpr size_t asks[] = {1, 7, 64, 300};
+    size_t got = 0, calls = 0;
+    bool statuses_ok = true, counts_ok = true, beyond_untouched = true;
+    line status_detail, beyond_detail;
+
+    // The wait is measured to the latest reading so far: a clock that steps back
+    // (HB-TIME-001's failure, not this one's) cannot end it early.
+    const auto start = hb::time::monotonic_ns();
+    uint64_t latest = start.value;
+    uint64_t polls = 0;
+    while (got < expected_input_length) {
+        if (start.ok()) {
+            const auto now = hb::time::monotonic_ns();
+            if (!now.ok())
+                break;
+            latest = now.value > latest ? now.value : latest;
+            if (latest - start.value >= input_wait_ns)
+                break;
+        } else if (polls >= input_wait_polls) {
+            break;
+        }
+        ++polls;
+        size_t ask = asks[calls++ % (sizeof asks / sizeof asks[0])];
+        if (ask > sizeof input - guard - got)
+            ask = sizeof input - guard - got;
+        if (ask == 0)
+            break;
+        const raw_result r = console_read(uint64_t(&input[got]), ask);
+        if (r.code() != hb::status::success) {
+            statuses_ok = false;
+            status_detail.put("status ").put(hb::abi::status_name(r.code())).put(" after ").dec(got).put(" bytes");
+            break;
+        }
+        if (r.value > ask) {
+            counts_ok = false;
+            break;
+        }
+        for (size_t i = got + r.value; i < got + ask; ++i)
+            if (input[i] != untouched_fill && beyond_untouched) {
+                beyond_untouched = false;
+                beyond_detail.put("a read of ").dec(ask).put(" bytes returned ").dec(r.value).put(
+                    " and wrote byte ").dec(i - got);
+            }
+        got += r.value;
+    }
+    for (size_t i = got; i < sizeof input; ++i)
+        if (input[i] != untouched_fill && beyond_untouched) {
             beyond_untouched = false;
-    check("HB-CON-004", beyond_untouched, "read writes no byte beyond the count it returns");
+            beyond_detail.put("byte ").dec(i).put(" past the ").dec(got).put(" bytes read was written");
+        }
+
+    check("HB-CON-003", statuses_ok && counts_ok, "read returns SUCCESS and at most the buffer's length",
+          statuses_ok ? "a count larger than the buffer" : status_detail.c_str());
+    check("HB-CON-004", beyond_untouched, "read writes no byte beyond the count it returns", beyond_detail.c_str());
+
+    size_t first_difference = 0;
+    while (first_difference < got && first_difference < expected_input_length &&
+           input[first_difference] == expected_input(first_difference))
+        ++first_difference;
+    line why;
+    if (got == 0) {
+        why.put("no input arrived in 10 s; the conformance driver feeds \"").put(input_prefix).put(
+            "\" and the bytes 0x00-0xFF on the host's stdin");
+    } else if (first_difference < got && first_difference < expected_input_length) {
+        why.put("byte ").dec(first_difference).put(" is ").hex(input[first_difference], 2).put(", expected ").hex(
+            expected_input(first_difference), 2);
+    } else {
+        why.put("got ").dec(got).put(" bytes, expected ").dec(expected_input_length);
+    }
+    check("HB-CON-003", got == expected_input_length && first_difference == expected_input_length,
+          "the bytes fed to the console arrive exactly: all 256 byte values, none translated, dropped or added",
+          why.c_str());
+
     auto zero = hb::console::read(&arena[0], 0);
     check("HB-CON-003", zero.ok() && zero.value == 0, "read of zero bytes succeeds with 0");
+}
+
+}  // namespace
+
+void run_checks()
+{
+    check_output();
+    check_hostile_buffers();
+    check_input();
 }
 
 }  // namespace conformance

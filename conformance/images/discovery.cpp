@@ -74,8 +74,19 @@ void run_checks()
     auto version = hb::base::spec_version();
     check("HB-DISC-005", version.ok() && iface.ebx == version.value,
           "leaf B+1 EBX equals BASE.get_spec_version");
-    check("HB-DISC-006", (iface.ecx & hb::abi::gate_port_io) && uint16_t(iface.edx) == host.port && host.port != 0,
-          "leaf B+1 advertises the port-I/O gate and its port");
+    // The spec names no port as invalid, 0 included: the port EDX advertises is
+    // shown to be the gate's by a call made through it.
+    const uint16_t advertised_port = uint16_t(iface.edx);
+    const auto through_advertised = hb::arch::port_gate_call(
+        advertised_port, uint64_t(hb::abi::function::base_get_spec_version), 0, 0, 0, 0, 0);
+    line gate_detail;
+    gate_detail.put("port ").hex(advertised_port).put(": status ").sdec(through_advertised.status).put(", value ").hex(
+        through_advertised.value);
+    check("HB-DISC-006",
+          (iface.ecx & hb::abi::gate_port_io) && through_advertised.status == 0 &&
+              through_advertised.value == iface.ebx,
+          "leaf B+1 advertises the port-I/O gate, and a call through the port in EDX bits 15:0 is served",
+          gate_detail.c_str());
     check("HB-GEN-002", (iface.ecx & ~hb::abi::gate_flags_defined) == 0 && (iface.edx >> 16) == 0,
           "reserved bits of leaf B+1 ECX and EDX are zero");
 
@@ -91,13 +102,43 @@ void run_checks()
     check("HB-GEN-002", services.ebx == 0 && services.ecx == 0 && services.edx == 0,
           "reserved registers of leaf B+2 are zero");
 
-    bool stable = true;
-    for (uint32_t leaf = base; leaf <= base + 2; ++leaf) {
-        const auto a = cpuid(leaf, 0), b = cpuid(leaf, 0x1234), c = cpuid(leaf, 0);
-        stable = stable && a.eax == b.eax && a.ebx == b.ebx && a.ecx == b.ecx && a.edx == b.edx && a.eax == c.eax &&
-                 a.ebx == c.ebx && a.ecx == c.ecx && a.edx == c.edx;
+    // Every HyperBIOS leaf must read the same whatever ECX holds: the values
+    // hosts most likely special-case (0, 1, 2, 0xFF, 0x1234, 0x80000000,
+    // 0xFFFFFFFF), each single bit and each all-ones mask, and a pseudo-random
+    // sweep, each compared with a read at ECX = 0.
+    uint32_t subleaves[256];
+    size_t count = 0;
+    for (uint32_t v : {0u, 1u, 2u, 3u, 0xFFu, 0x100u, 0x1234u, 0xFFFFu, 0x10000u, 0x7FFFFFFFu, 0x80000000u,
+                       0xFFFFFFFFu})
+        subleaves[count++] = v;
+    for (unsigned bit = 0; bit < 32; ++bit) {
+        subleaves[count++] = 1u << bit;
+        subleaves[count++] = (1u << bit) - 1;
     }
-    check("HB-DISC-008", stable, "the HyperBIOS leaves read the same every time, whatever ECX holds");
+    uint32_t x = 0x48425044u;  // xorshift32, fixed seed: a failure reproduces
+    while (count < sizeof subleaves / sizeof subleaves[0]) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        subleaves[count++] = x;
+    }
+    bool stable = true;
+    line differs;
+    for (uint32_t leaf = base; leaf <= base + 2 && stable; ++leaf) {
+        const auto reference = cpuid(leaf, 0);
+        for (size_t i = 0; i < count && stable; ++i) {
+            const auto r = cpuid(leaf, subleaves[i]);
+            if (r.eax != reference.eax || r.ebx != reference.ebx || r.ecx != reference.ecx || r.edx != reference.edx) {
+                stable = false;
+                differs.put("leaf ").hex(leaf).put(" with ECX ").hex(subleaves[i]).put(": ").hex(r.eax).put(' ').hex(
+                    r.ebx).put(' ').hex(r.ecx).put(' ').hex(r.edx).put(", with ECX 0: ").hex(reference.eax).put(
+                    ' ').hex(reference.ebx).put(' ').hex(reference.ecx).put(' ').hex(reference.edx);
+            }
+        }
+    }
+    check("HB-DISC-008", stable,
+          "the HyperBIOS leaves read the same every time, whatever ECX holds (256 values of ECX per leaf)",
+          differs.c_str());
 }
 
 }  // namespace conformance
