@@ -1,16 +1,27 @@
 """The HyperBIOS conformance driver: runs the conformance images on a host,
-applies what the host claims (profile) and what it is known to lack
-(expectations), and writes the results as a terminal summary, TAP, JUnit XML
-and a certificate (Markdown and HTML) with the requirement -> test -> result
-matrix. Standard library only; run it with /usr/bin/python3.
+collects the checks they report, and writes the results as a terminal summary,
+TAP, JUnit XML and a certificate (Markdown and HTML) with the requirement ->
+test -> result matrix. Standard library only; run it with /usr/bin/python3.
 
-The images report on the debug port, one line per check:
+The images report on the debug port (or COM1), one line per check:
+    BOOT                                  printed by every image as it starts
     PASS|FAIL|SKIP HB-AREA-NNN description [(detail or reason)]
-    EXPECT-EXIT HB-PWR-001 0          the host's exit status must be this code
-    EXPECT-CONSOLE HB-CON-001 text    the console (stdout) must show this text
-    INFO key value                    identity of the host, for the certificate
+    EXPECT-EXIT HB-PWR-001 0              the host's exit status must be this code
+    EXPECT-CONSOLE HB-CON-001 text        the console (stdout) must show this text
+    EXPECT-CONSOLE-BYTES HB-CON-001 hex   stdout must contain exactly these bytes
+    EXPECT-BOOTS HB-PWR-003 2             the image must have started this many times
+    INFO key value                        the host's identity; INFO services and
+                                          INFO gates: what its discovery advertises
     NOTE text
     SUMMARY: N checks, F failed, S skipped
+
+The verdict is built only from what ran: a requirement passes when a check of it
+passed and none failed, and a MUST that no check reached fails. It is not
+applicable only where the spec allows a host to leave it out: a service the host
+does not advertise (every service but BASE is optional), a SKIP whose reason the
+spec allows (ALLOWED_SKIP_REASONS), or a guest-side rule. What a host is known
+to lack (--expect) is named in the certificate but is still a failure, and what
+cannot be observed (an exit code under --exit-style none) is not a pass.
 """
 
 import concurrent.futures
@@ -31,14 +42,23 @@ SPEC_DIR = HERE.parent / "spec"
 sys.path.insert(0, str(SPEC_DIR / "tools"))
 import hyperbios_spec  # noqa: E402
 
+# What the driver feeds every host's standard input, for the console image to read
+# back byte for byte (HB-CON-003): every byte value, NUL and CR included.
+CONSOLE_INPUT = b"HyperBIOS console input:" + bytes(range(256))
+
 CHECK = re.compile(r"^(PASS|FAIL|SKIP) (HB-[A-Z]+-\d{3}) (.*)$")
-EXPECT = re.compile(r"^EXPECT-(EXIT|CONSOLE) (HB-[A-Z]+-\d{3}) (.*)$")
+EXPECT = re.compile(r"^EXPECT-(EXIT|CONSOLE|CONSOLE-BYTES|BOOTS) (HB-[A-Z]+-\d{3}) (.*)$")
 INFO = re.compile(r"^INFO ([a-z-]+) (.*)$")
 SUMMARY = re.compile(r"^SUMMARY: (\d+) checks, (\d+) failed, (\d+) skipped$")
 NO_HOST_NOTE = "no HyperBIOS host"
-REQUIREMENT_IN_SOURCE = re.compile(r'"(HB-[A-Z]+-\d{3})"')
 # Requirements a guest proves about itself on hosts without HyperBIOS.
 DETECTION_REQUIREMENTS = ("HB-DISC-010", "HB-DISC-011")
+# A SKIP makes a MUST not applicable only for a reason the spec allows, named by
+# the start of the reason: an optional feature the host does not advertise, a
+# call the spec lets the host's policy refuse, or a rule about guests that only
+# a machine without HyperBIOS can exercise. Any other SKIP of a MUST fails: a
+# host cannot make a requirement go away by behaving oddly.
+ALLOWED_SKIP_REASONS = ("not advertised", "denied by the host's policy", "a guest-side rule")
 
 EXIT_STYLES = {
     "plain": lambda code: code,                        # the host exits with the guest's code (hbvm)
@@ -51,10 +71,6 @@ class SuiteError(Exception):
     """The suite itself is broken or misused: not a verdict about the host."""
 
 
-# ---------------------------------------------------------------------------
-# The suite's own coverage of the spec.
-# ---------------------------------------------------------------------------
-
 def load_spec():
     try:
         spec = hyperbios_spec.parse(SPEC_DIR)
@@ -63,27 +79,22 @@ def load_spec():
     return spec
 
 
-def static_coverage(spec, sources=HERE / "images"):
-    """Returns {requirement: {image, ...}} from the image sources; raises SuiteError when a
-    MUST requirement has no test or a test names a requirement the spec does not define."""
-    named = {}
-    for source in sorted(pathlib.Path(sources).glob("*.cpp")):
-        for rid in REQUIREMENT_IN_SOURCE.findall(source.read_text()):
-            named.setdefault(rid, set()).add(source.stem)
-    problems = [f"{', '.join(sorted(named[r]))} name {r}, which the spec does not define"
-                for r in sorted(named) if r not in spec["requirements"]]
-    problems += [f"{r} ({spec['requirements'][r]['where']}) is a MUST with no conformance test"
-                 for r, req in sorted(spec["requirements"].items()) if req["level"] == "MUST" and r not in named]
-    if problems:
-        raise SuiteError("the suite does not cover the spec:\n  " + "\n  ".join(problems))
-    return named
-
-
 def requirement_service(spec, rid):
     """The service a requirement belongs to (its chapter under spec/services/), or None."""
     where = spec["requirements"][rid]["where"]
     path = pathlib.Path(where.rsplit(":", 1)[0])
     return path.stem if path.parent.name == "services" else None
+
+
+def unknown_requirements(spec, runs):
+    """Check lines naming requirements the spec does not define: a broken suite."""
+    named = {}
+    for run in runs:
+        for _, rid, _ in run.checks:
+            if rid not in spec["requirements"]:
+                named.setdefault(rid, set()).add(run.name)
+    return [f"{', '.join(sorted(images))} reported {rid}, which the spec does not define"
+            for rid, images in sorted(named.items())]
 
 
 # ---------------------------------------------------------------------------
@@ -98,10 +109,12 @@ class ImageRun:
         self.info = {}
         self.notes = []
         self.summary = None
+        self.boots = 0          # BOOT lines: how often the image started
         self.exit_status = None
         self.seconds = 0.0
         self.problem = None     # why the run cannot be trusted (crash, timeout, exit mismatch)
         self.no_host = False    # the image found no HyperBIOS host
+        self.stdout_bytes = b""
         self.stdout = ""
         self.stderr = ""
 
@@ -120,7 +133,7 @@ def run_image(image, host_template, timeout, exit_style):
         command = expand(host_template, image, workdir)
         start = time.monotonic()
         try:
-            proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+            proc = subprocess.run(command, input=CONSOLE_INPUT, capture_output=True, timeout=timeout)
             run.exit_status = proc.returncode
             out, err = proc.stdout, proc.stderr
         except subprocess.TimeoutExpired as e:
@@ -129,39 +142,57 @@ def run_image(image, host_template, timeout, exit_style):
         except OSError as e:
             raise SuiteError(f"cannot start the host command {command[0]!r}: {e}")
         run.seconds = time.monotonic() - start
+    run.stdout_bytes = out
     run.stdout = out.decode(errors="replace")
     run.stderr = err.decode(errors="replace")
     parse_report(run, exit_style)
     return run
 
 
+def outside_check(run, exit_style, kind, rid, arg):
+    """Turns an EXPECT line into a check: what only the outside of the machine can see."""
+    if kind == "EXIT":
+        code = int(arg)
+        if exit_style is None:
+            return ["FAIL", rid, f"the host's exit status is {code} (cannot be observed: --exit-style none says "
+                                 f"this host's exit status carries no code, so this requirement is not shown)"]
+        if run.exit_status is None:
+            return ["FAIL", rid, f"the host's exit status is {code} (the host did not exit)"]
+        ok = run.exit_status == exit_style(code)
+        return ["PASS" if ok else "FAIL", rid,
+                f"the host's exit status is {code}" + ("" if ok else f" (it was {run.exit_status})")]
+    if kind == "CONSOLE":
+        wanted = arg.replace("\\n", "\n")
+        ok = wanted in run.stdout
+        return ["PASS" if ok else "FAIL", rid, f"the console shows {arg!r}" + ("" if ok else " (not found on stdout)")]
+    if kind == "CONSOLE-BYTES":
+        try:
+            wanted = bytes.fromhex(arg)
+        except ValueError:
+            return ["FAIL", rid, f"the console shows the bytes {arg[:32]}… (the image sent malformed hex)"]
+        ok = wanted in run.stdout_bytes
+        return ["PASS" if ok else "FAIL", rid, f"the console shows {len(wanted)} bytes exactly as written" +
+                ("" if ok else " (not found byte for byte on stdout: translated, dropped or reordered)")]
+    wanted = int(arg)  # BOOTS
+    ok = run.boots == wanted
+    return ["PASS" if ok else "FAIL", rid, f"the image started {wanted} times, counted from outside" +
+            ("" if ok else f" (it started {run.boots} times)")]
+
+
 def parse_report(run, exit_style):
     # The debug port reaches stdout or stderr depending on the host; read both.
     for raw in (run.stdout + "\n" + run.stderr).splitlines():
         text = raw.strip()
+        if text == "BOOT":
+            run.boots += 1
+            continue
         m = CHECK.match(text)
         if m:
             run.checks.append(list(m.groups()))
             continue
         m = EXPECT.match(text)
         if m:
-            kind, rid, arg = m.groups()
-            if kind == "EXIT":
-                code = int(arg)
-                if exit_style is None:
-                    run.checks.append(["SKIP", rid, f"the host's exit status is {code} "
-                                                    f"(this host's exit status carries no code)"])
-                elif run.exit_status is None:
-                    run.checks.append(["FAIL", rid, f"the host's exit status is {code} (the host did not exit)"])
-                else:
-                    ok = run.exit_status == exit_style(code)
-                    run.checks.append(["PASS" if ok else "FAIL", rid, f"the host's exit status is {code}" +
-                                       ("" if ok else f" (it was {run.exit_status})")])
-            else:
-                wanted = arg.replace("\\n", "\n")
-                ok = wanted in run.stdout
-                run.checks.append(["PASS" if ok else "FAIL", rid,
-                                   f"the console shows {arg!r}" + ("" if ok else " (not found on stdout)")])
+            run.checks.append(outside_check(run, exit_style, *m.groups()))
             continue
         m = INFO.match(text)
         if m:
@@ -207,7 +238,7 @@ def run_all(images, host_template, timeout, exit_style, jobs, progress):
 
 def load_profile(name, spec):
     """The services a host claims: 'full' (all), 'none' (no HyperBIOS), or a JSON file
-    {"name": ..., "services": [...]}."""
+    {"name": ..., "services": [...]}. A claim is checked against the host's discovery."""
     services = sorted({s["name"] for s in spec["services"]})
     if name == "full":
         return {"name": "full", "services": services}
@@ -216,37 +247,67 @@ def load_profile(name, spec):
     path = pathlib.Path(name)
     if not path.is_file():
         raise SuiteError(f"--profile {name}: expected full, none, or a JSON file naming the services")
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise SuiteError(f"--profile {name}: not a readable JSON file ({e})")
     unknown = set(data.get("services", [])) - set(services)
     if unknown:
         raise SuiteError(f"--profile {name}: unknown services {sorted(unknown)}")
+    if "base" not in data.get("services", []):
+        raise SuiteError(f"--profile {name}: every HyperBIOS host offers base (HB-BASE-007); add it")
     return {"name": data.get("name", path.stem), "services": sorted(data.get("services", []))}
 
 
 def load_expectations(path, spec):
-    """{requirement: {"result": "fail"|"n/a", "reason": text}} for deviations a host is known to have."""
+    """{requirement: reason} for failures a host is known to have. They are named in the
+    certificate as known deviations, and they still fail: an expectation explains a
+    failure, it never turns one into a pass or into "not applicable"."""
     if not path:
         return {}
-    data = json.loads(pathlib.Path(path).read_text())
-    expected = data.get("expect", {})
-    for rid, e in expected.items():
+    try:
+        data = json.loads(pathlib.Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise SuiteError(f"--expect {path}: not a readable JSON file ({e})")
+    expected = {}
+    for rid, e in data.get("expect", {}).items():
         if rid not in spec["requirements"]:
             raise SuiteError(f"{path}: {rid} is not a requirement of the spec")
-        if e.get("result") not in ("fail", "n/a") or not e.get("reason"):
-            raise SuiteError(f"{path}: {rid} needs \"result\": \"fail\" or \"n/a\" and a \"reason\"")
+        if e.get("result") != "fail" or not e.get("reason"):
+            raise SuiteError(f"{path}: {rid} needs \"result\": \"fail\" and a \"reason\" (an expectations file "
+                             f"explains failures; whether a requirement applies comes from what the host advertises)")
+        expected[rid] = e["reason"]
     return expected
 
 
-def judge(spec, coverage, runs, profile, expectations):
-    """Per requirement: result (pass, fail, n/a, xfail), the checks behind it, and a note.
+def advertised_services(spec, runs):
+    """Names of the services the host's discovery advertises (INFO services, a bitmap of IDs 0-31),
+    or None when no image could read it."""
+    for run in runs:
+        value = run.info.get("services")
+        if value is None:
+            continue
+        try:
+            bitmap = int(value, 16)
+        except ValueError:
+            continue
+        return {s["name"] for s in spec["services"] if (bitmap >> int(s["id"], 16)) & 1}
+    return None
 
-    `coverage` maps each requirement to the images whose sources test it, so that a
-    requirement whose image crashed, timed out or found no host fails instead of
-    passing on the checks that happened to run."""
+
+def allowed_skip(description):
+    reason = re.sub(r"^.*\((.*)\)$", r"\1", description)
+    return reason.startswith(ALLOWED_SKIP_REASONS), reason
+
+
+def judge(spec, runs, profile, expectations):
+    """Per requirement: result (pass, fail, n/a), whether the failure is a known deviation,
+    the checks behind it, and a note. Only checks that ran count."""
     host_expected = bool(profile["services"])
-    unfinished = {r.name: r.problem for r in runs if r.problem}
+    unfinished = sorted(f"{r.name}: {r.problem}" for r in runs if r.problem)
     if host_expected:
-        unfinished.update({r.name: "it found no HyperBIOS host" for r in runs if r.no_host})
+        unfinished += sorted(f"{r.name}: it found no HyperBIOS host" for r in runs if r.no_host)
+    offered = advertised_services(spec, runs)
     verdicts = {}
     for rid, req in sorted(spec["requirements"].items()):
         checks = [(run.name, v, d) for run in runs for v, r, d in run.checks if r == rid]
@@ -262,43 +323,54 @@ def judge(spec, coverage, runs, profile, expectations):
             else:
                 result = "n/a"
                 note = next((d for _, v, d in checks if v == "SKIP"), "no HyperBIOS host (--profile none)")
-        elif service and service not in profile["services"]:
-            result, note = "n/a", f"the {service} service is not in profile {profile['name']}"
+        elif service and offered is not None and service not in offered and service != "base":
+            if service in profile["services"] and profile["name"] != "full":
+                result, note = "fail", f"profile {profile['name']} claims {service}, but the host does not advertise it"
+            elif service in profile["services"]:
+                result, note = "fail", (f"the host does not advertise {service}; certify it with a --profile file "
+                                        f"that leaves {service} out if it is meant to be absent")
+            else:
+                result, note = "n/a", (f"the host does not advertise {service} (discovery leaf B+2); "
+                                       f"every service but BASE is optional")
         else:
-            missed = sorted(i for i in coverage.get(rid, ()) if i in unfinished)
+            skips = [allowed_skip(d) for _, v, d in checks if v == "SKIP"]
             if "FAIL" in ran:
                 result = "fail"
-            elif missed:
-                result = "fail"
-                note = "not fully checked: " + "; ".join(f"{i}: {unfinished[i]}" for i in missed)
             elif "PASS" in ran:
                 result = "pass"
-            elif checks:
-                result = "n/a"
-                note = "; ".join(sorted({re.sub(r"^.*\((.*)\)$", r"\1", d) for _, v, d in checks}))
+            elif not checks:
+                result = "fail" if req["level"] == "MUST" else "n/a"
+                note = "no check of it ran on this host" + ("" if result == "fail" else f" ({req['level']})")
+            elif req["level"] != "MUST" or all(ok for ok, _ in skips):
+                result, note = "n/a", "; ".join(sorted({reason for _, reason in skips}))
             else:
-                result, note = "n/a", "no check of it ran on this host"
+                result = "fail"
+                note = "skipped for a reason the spec does not allow: " + "; ".join(
+                    sorted({reason for ok, reason in skips if not ok}))
             if rid == "HB-DISC-003" and any(r.no_host for r in runs):
                 result, note = "fail", "the host was not detected: no HyperBIOS interface signature in CPUID"
-        exp = expectations.get(rid)
-        if exp:
-            if exp["result"] == "fail" and result == "fail":
-                result, note = "xfail", f"known deviation: {exp['reason']}"
-            elif exp["result"] == "n/a" and result in ("n/a", "fail"):
-                result, note = "n/a", exp["reason"]
-            elif result == "pass":
-                note = f"expected {exp['result']} ({exp['reason']}), but it passed: update the expectations"
-        verdicts[rid] = {"id": rid, "level": req["level"], "text": req["text"], "result": result,
+            if result == "fail" and unfinished and not note:
+                note = "images did not finish: " + "; ".join(unfinished)
+        known = rid in expectations and result == "fail"
+        if known:
+            note = f"known deviation: {expectations[rid]}" + (f"; {note}" if note else "")
+        elif rid in expectations:
+            note = f"listed as a known deviation ({expectations[rid]}), but it is {result}: update the expectations"
+        verdicts[rid] = {"id": rid, "level": req["level"], "text": req["text"], "result": result, "known": known,
                          "checks": checks, "note": note}
     return verdicts
 
 
 def overall(verdicts, runs, profile):
     must_fail = [v for v in verdicts.values() if v["result"] == "fail" and v["level"] == "MUST"]
+    known = sum(1 for v in must_fail if v["known"])
     ok = not must_fail and not any(r.problem for r in runs)
     if not profile["services"]:
         return ("NO HYPERBIOS HOST (as claimed)" if ok else "FAIL"), ok
-    return ("CONFORMANT" if ok else "NOT CONFORMANT"), ok
+    if ok:
+        return "CONFORMANT", ok
+    suffix = f" — {known} known deviation{'s' if known != 1 else ''}" if known else ""
+    return "NOT CONFORMANT" + suffix, ok
 
 
 def identity(runs):
@@ -313,10 +385,16 @@ def identity(runs):
 # ---------------------------------------------------------------------------
 
 def counts(verdicts):
-    c = {"pass": 0, "fail": 0, "n/a": 0, "xfail": 0}
+    """Results per kind; "known" counts the failures an expectations file names (also in "fail")."""
+    c = {"pass": 0, "fail": 0, "n/a": 0, "known": 0}
     for v in verdicts.values():
         c[v["result"]] += 1
+        c["known"] += v["known"]
     return c
+
+
+def shown_result(v):
+    return "fail (known)" if v["known"] else v["result"]
 
 
 def write_tap(path, runs):
@@ -371,10 +449,11 @@ def certificate_header(meta, verdict_text, c):
         ("Host command", meta["host"]),
         ("Specification", f"HyperBIOS {meta['spec_version']} (host reports {info.get('spec-version', '—')})"),
         ("Profile", meta["profile"]),
+        ("Services advertised", info.get("services-named", "—")),
         ("Date", meta["date"]),
         ("Images", f"{meta['images']} run in {meta['seconds']:.1f} s"),
-        ("Verdict", f"{verdict_text}: {c['pass']} passed, {c['fail']} failed, {c['xfail']} known deviations, "
-                    f"{c['n/a']} not applicable"),
+        ("Verdict", f"{verdict_text}: {c['pass']} passed, {c['fail']} failed ({c['known']} of them known "
+                    f"deviations), {c['n/a']} not applicable; only checks that ran count"),
     ]
 
 
@@ -387,8 +466,8 @@ def write_markdown(path, meta, verdicts, verdict_text):
     out += ["", "## Requirements", "",
             "| Requirement | Level | Result | Tests (checks) | Note |", "| --- | --- | --- | --- | --- |"]
     for v, tests in certificate_rows(verdicts):
-        out.append(f"| {v['id']} | {v['level']} | {v['result']} | {tests} | {cell(v['note'])} |")
-    failing = [(image, d, v["id"]) for v in verdicts.values() if v["result"] in ("fail", "xfail")
+        out.append(f"| {v['id']} | {v['level']} | {shown_result(v)} | {tests} | {cell(v['note'])} |")
+    failing = [(image, d, v["id"]) for v in verdicts.values() if v["result"] == "fail"
                for image, verdict, d in v["checks"] if verdict == "FAIL"]
     if failing:
         out += ["", "## Failed checks", ""] + [f"- {rid} ({image}): {d}" for image, d, rid in failing]
@@ -400,10 +479,10 @@ def write_markdown(path, meta, verdicts, verdict_text):
 def write_html(path, meta, verdicts, verdict_text):
     c = counts(verdicts)
     e = html.escape
-    colors = {"pass": "#1a7f37", "fail": "#cf222e", "n/a": "#6e7781", "xfail": "#9a6700"}
+    colors = {"pass": "#1a7f37", "fail": "#cf222e", "n/a": "#6e7781"}
     rows = "\n".join(
         f"<tr><td><code>{e(v['id'])}</code></td><td>{e(v['level'])}</td>"
-        f"<td style='color:{colors[v['result']]};font-weight:bold'>{e(v['result'])}</td>"
+        f"<td style='color:{colors[v['result']]};font-weight:bold'>{e(shown_result(v))}</td>"
         f"<td>{e(tests)}</td><td>{e(v['note'])}</td><td class=text>{e(v['text'])}</td></tr>"
         for v, tests in certificate_rows(verdicts))
     header = "\n".join(f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>"
@@ -428,6 +507,13 @@ vertical-align:top}}th{{background:#f6f8fa}}.text{{font-size:.85em;color:#57606a
 # The whole run, for the command line and for the mutation test.
 # ---------------------------------------------------------------------------
 
+def default_images():
+    """The images beside the driver in a conformance bundle, else those of a build tree."""
+    bundled = HERE / "images"
+    in_bundle = (HERE.parent / "VERSION").is_file() and any(bundled.glob("conformance-*"))
+    return bundled if in_bundle else pathlib.Path("build/conformance/images")
+
+
 def find_images(folder, suffix, only):
     images = sorted(pathlib.Path(folder).glob(f"conformance-*{suffix}"))
     if only:
@@ -441,14 +527,16 @@ def find_images(folder, suffix, only):
 def certify(host, images, profile="full", expectations=None, timeout=60, jobs=2, exit_style="plain",
             progress=None, spec=None):
     spec = spec or load_spec()
-    coverage = static_coverage(spec)
     if "{image}" not in host:
         raise SuiteError("--host must contain {image}, where the image's path goes")
     prof = load_profile(profile, spec)
     expected = load_expectations(expectations, spec)
     start = time.monotonic()
     runs = run_all(images, host, timeout, EXIT_STYLES[exit_style], jobs, progress)
-    verdicts = judge(spec, coverage, runs, prof, expected)
+    unknown = unknown_requirements(spec, runs)
+    if unknown:
+        raise SuiteError("the images report requirements the spec lacks:\n  " + "\n  ".join(unknown))
+    verdicts = judge(spec, runs, prof, expected)
     verdict_text, ok = overall(verdicts, runs, prof)
     return {"spec": spec, "runs": runs, "verdicts": verdicts, "verdict": verdict_text, "ok": ok,
             "profile": prof, "seconds": time.monotonic() - start}
@@ -457,7 +545,11 @@ def certify(host, images, profile="full", expectations=None, timeout=60, jobs=2,
 def write_outputs(result, out_dir, host, host_label=None):
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"identity": identity(result["runs"]), "host": host, "host_label": host_label,
+    info = identity(result["runs"])
+    offered = advertised_services(result["spec"], result["runs"])
+    if offered is not None:
+        info["services-named"] = ", ".join(s["name"] for s in result["spec"]["services"] if s["name"] in offered)
+    meta = {"identity": info, "host": host, "host_label": host_label,
             "spec_version": spec_version(), "profile": result["profile"]["name"],
             "date": datetime.date.today().isoformat(), "images": len(result["runs"]), "seconds": result["seconds"]}
     write_tap(out / "results.tap", result["runs"])
@@ -466,7 +558,7 @@ def write_outputs(result, out_dir, host, host_label=None):
     write_html(out / "certificate.html", meta, result["verdicts"], result["verdict"])
     (out / "verdicts.json").write_text(json.dumps(
         {"verdict": result["verdict"], "meta": meta,
-         "requirements": {k: {"result": v["result"], "note": v["note"]} for k, v in result["verdicts"].items()}},
+         "requirements": {k: {"result": v["result"], "known_deviation": v["known"], "note": v["note"]} for k, v in result["verdicts"].items()}},
         indent=1))
     return out
 

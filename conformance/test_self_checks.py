@@ -1,52 +1,128 @@
 #!/usr/bin/python3
-"""Proves the suite's self-checks can fail: a MUST requirement without a test, and
-a test naming a requirement the spec lacks, must each stop the driver."""
+"""Proves the driver's verdict rules on made-up runs, without a host: each rule
+that keeps a broken or unproven host from being called conformant is shown to
+fire, and its opposite to pass. (conformance/mutation-test proves the same
+against the real reference host with injected faults.)"""
 
 import pathlib
-import shutil
 import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import conform  # noqa: E402
-import hyperbios_spec  # noqa: E402  (put on the path by conform)
 
 failures = []
+SPEC = conform.load_spec()
+MUSTS = sorted(r for r, req in SPEC["requirements"].items() if req["level"] == "MUST")
 
 
-def expect_refusal(label, spec, sources, needle):
-    try:
-        conform.static_coverage(spec, sources)
-    except conform.SuiteError as e:
-        if needle in str(e):
-            print(f"PASS {label}: {str(e).splitlines()[-1].strip()}")
-            return
-        failures.append(f"{label}: refused, but without naming {needle!r}: {e}")
-        return
-    failures.append(f"{label}: the suite accepted it")
+def make_run(name, lines, exit_status=0, stdout=b""):
+    run = conform.ImageRun(f"conformance-{name}.elf")
+    run.exit_status = exit_status
+    run.stdout_bytes = stdout
+    run.stdout = stdout.decode(errors="replace")
+    run.stderr = "\n".join(["BOOT", "INFO services 0xf", "INFO gates 0x1"] + lines +
+                           ["SUMMARY: 1 checks, 0 failed, 0 skipped"])
+    conform.parse_report(run, conform.EXIT_STYLES["plain"])
+    run.problem = None  # the SUMMARY counts are not what these tests are about
+    return run
+
+
+def every_must_passes(skip=()):
+    return [f"PASS {rid} a check" for rid in MUSTS if rid not in skip and rid not in conform.DETECTION_REQUIREMENTS] + \
+           [f"SKIP {rid} a rule (a guest-side rule, exercised elsewhere)" for rid in conform.DETECTION_REQUIREMENTS]
+
+
+def verdict(runs, profile="full", expectations=None):
+    verdicts = conform.judge(SPEC, runs, conform.load_profile(profile, SPEC), expectations or {})
+    return verdicts, conform.overall(verdicts, runs, conform.load_profile(profile, SPEC))
+
+
+def expect(label, condition, detail=""):
+    print(f"{'PASS' if condition else 'FAIL'} {label}" + ("" if condition else f": {detail}"))
+    if not condition:
+        failures.append(label)
 
 
 def main():
-    spec = conform.load_spec()
-    conform.static_coverage(spec)  # the real suite covers the real spec
-    print("PASS the suite covers every MUST requirement of the spec, and names no unknown one")
-    with tempfile.TemporaryDirectory() as tmp:
-        spec_copy = pathlib.Path(tmp) / "spec"
-        shutil.copytree(conform.SPEC_DIR, spec_copy, ignore=shutil.ignore_patterns("tools"))
-        chapter = spec_copy / "services" / "time.md"
-        chapter.write_text(chapter.read_text() + "\n- **HB-TIME-099** (MUST): An untested rule MUST be caught.\n")
-        expect_refusal("a MUST requirement with no test", hyperbios_spec.parse(spec_copy), conform.HERE / "images",
-                       "HB-TIME-099")
+    runs = [make_run("all", every_must_passes())]
+    _, (text, ok) = verdict(runs)
+    expect("a run in which every MUST passed is CONFORMANT", ok and text == "CONFORMANT", text)
 
-        sources = pathlib.Path(tmp) / "images"
-        shutil.copytree(conform.HERE / "images", sources)
-        extra = sources / "time.cpp"
-        extra.write_text(extra.read_text() + '\n// check("HB-TIME-777", true, "a made-up requirement");\n')
-        expect_refusal("a test naming an unknown requirement", spec, sources, "HB-TIME-777")
+    victim = "HB-CON-001"
+    verdicts, (text, ok) = verdict([make_run("most", every_must_passes(skip=(victim,)))])
+    expect("a MUST that no check reached fails (not n/a)",
+           verdicts[victim]["result"] == "fail" and not ok and "no check" in verdicts[victim]["note"],
+           f"{verdicts[victim]} / {text}")
+
+    lines = every_must_passes(skip=(victim,)) + [f"FAIL {victim} it broke"]
+    verdicts, (text, ok) = verdict([make_run("broken", lines)], expectations={victim: "we know"})
+    expect("a failure named in an expectations file still fails, and the verdict says so",
+           verdicts[victim]["result"] == "fail" and verdicts[victim]["known"] and not ok and
+           text == "NOT CONFORMANT — 1 known deviation", text)
+
+    try:
+        conform.load_expectations(None, SPEC)
+        path = TMP / "expect.json"
+        path.write_text('{"expect": {"HB-CON-001": {"result": "n/a", "reason": "we have no console"}}}')
+        conform.load_expectations(str(path), SPEC)
+        expect("an expectations file cannot declare a requirement not applicable", False, "it was accepted")
+    except conform.SuiteError as e:
+        expect("an expectations file cannot declare a requirement not applicable", "explains failures" in str(e))
+
+    run = make_run("power", every_must_passes(skip=("HB-PWR-001",)) + ["EXPECT-EXIT HB-PWR-001 0"])
+    run_none = conform.ImageRun("conformance-power.elf")
+    run_none.stderr = run.stderr
+    conform.parse_report(run_none, None)
+    run_none.problem = None
+    verdicts, (text, ok) = verdict([run_none])
+    expect("--exit-style none leaves HB-PWR-001 unshown: it fails", verdicts["HB-PWR-001"]["result"] == "fail" and not ok,
+           str(verdicts["HB-PWR-001"]))
+
+    lines = every_must_passes(skip=("HB-CALL-008",)) + ["SKIP HB-CALL-008 gates (not advertised: neither gate)"]
+    verdicts, (text, ok) = verdict([make_run("gates", lines)])
+    expect("a MUST skipped because its feature is not advertised is n/a", verdicts["HB-CALL-008"]["result"] == "n/a"
+           and ok, str(verdicts["HB-CALL-008"]))
+    lines = every_must_passes(skip=("HB-CALL-008",)) + ["SKIP HB-CALL-008 gates (the host felt like it)"]
+    verdicts, (text, ok) = verdict([make_run("gates", lines)])
+    expect("a MUST skipped for a reason the spec does not allow fails", verdicts["HB-CALL-008"]["result"] == "fail"
+           and not ok, str(verdicts["HB-CALL-008"]))
+
+    lines = [x for x in every_must_passes() if "HB-PWR-003" not in x] + ["EXPECT-BOOTS HB-PWR-003 2"]
+    verdicts, _ = verdict([make_run("power", lines)])  # make_run prints one BOOT line
+    expect("a reboot the driver did not see (one BOOT, two expected) fails HB-PWR-003",
+           verdicts["HB-PWR-003"]["result"] == "fail", str(verdicts["HB-PWR-003"]))
+
+    lines = [x for x in every_must_passes() if "HB-CON-002" not in x] + ["EXPECT-CONSOLE-BYTES HB-CON-002 000a0d"]
+    verdicts, _ = verdict([make_run("console", lines, stdout=b"x\x00\r\n")])
+    expect("console bytes changed on the way (LF became CR LF) fail", verdicts["HB-CON-002"]["result"] == "fail",
+           str(verdicts["HB-CON-002"]))
+    verdicts, _ = verdict([make_run("console", lines, stdout=b"x\x00\n\ry")])
+    expect("console bytes shown exactly pass", verdicts["HB-CON-002"]["result"] == "pass", str(verdicts["HB-CON-002"]))
+
+    hidden = make_run("all", every_must_passes())
+    hidden.info["services"] = "0xd"  # CONSOLE (bit 1) not advertised
+    verdicts, (text, ok) = verdict([hidden])
+    expect("--profile full on a host that does not advertise CONSOLE fails", not ok and
+           verdicts["HB-CON-001"]["result"] == "fail", str(verdicts["HB-CON-001"]))
+    path = TMP / "profile.json"
+    path.write_text('{"name": "no-console", "services": ["base", "time", "power"]}')
+    verdicts, (text, ok) = verdict([hidden], profile=str(path))
+    expect("a service neither claimed nor advertised is n/a", ok and verdicts["HB-CON-001"]["result"] == "n/a",
+           f"{text} {verdicts['HB-CON-001']}")
+
+    unknown = make_run("extra", every_must_passes() + ["PASS HB-TIME-777 a made-up requirement"])
+    problems = conform.unknown_requirements(SPEC, [unknown])
+    expect("a check naming a requirement the spec lacks is refused", any("HB-TIME-777" in p for p in problems),
+           str(problems))
+
     for f in failures:
         print("FAIL", f)
+    print(f"{'all verdict rules hold' if not failures else f'{len(failures)} verdict rules broken'}")
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with tempfile.TemporaryDirectory(prefix="hyperbios-self-checks-") as tmp:
+        TMP = pathlib.Path(tmp)
+        sys.exit(main())

@@ -98,6 +98,15 @@ inline void expect_console(const char* requirement, const char* text)
     emit(l);
 }
 
+// Asks the driver to count the image's starts (the BOOT line image.hpp prints):
+// "EXPECT-BOOTS HB-PWR-003 2" — a reboot proven from outside the machine.
+inline void expect_boots(const char* requirement, unsigned count)
+{
+    line l;
+    l.put("EXPECT-BOOTS ").put(requirement).put(' ').dec(count);
+    emit(l);
+}
+
 // Facts about the host for the certificate: "INFO impl-name HyperBIOS reference host".
 inline void info(const char* key, const char* value)
 {

@@ -236,7 +236,8 @@ void run_checks()
     // HB-CALL-008: an advertised VMCALL/VMMCALL gate answers exactly as the port gate.
     const uint32_t gates = hb::detect().gates;
     if (!(gates & (hb::abi::gate_vmcall | hb::abi::gate_vmmcall)))
-        skip("HB-CALL-008", "results through VMCALL/VMMCALL equal the port gate's", "the host advertises neither");
+        skip("HB-CALL-008", "results through VMCALL/VMMCALL equal the port gate's",
+             "not advertised: the host advertises neither the VMCALL nor the VMMCALL gate");
     for (const bool amd : {false, true}) {
         if (!(gates & (amd ? hb::abi::gate_vmmcall : hb::abi::gate_vmcall)))
             continue;

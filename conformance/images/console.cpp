@@ -194,7 +194,7 @@ void check_input()
     } else {
         why.put("got ").dec(got).put(" bytes, expected ").dec(expected_input_length);
     }
-    check("HB-CON-003", got == expected_input_length && first_difference == expected_input_length,
+    check("HB-CON-005", got == expected_input_length && first_difference == expected_input_length,
           "the bytes fed to the console arrive exactly: all 256 byte values, none translated, dropped or added",
           why.c_str());
 

@@ -9,7 +9,8 @@
 // hostile buffers from the shared list (HB-GEN-003), zero-length and misaligned
 // buffers (HB-GEN-004, -006), RDX on failure (HB-CALL-004), unused argument
 // registers (HB-CALL-010), the check order (HB-CALL-011), statuses outside the
-// error tables (HB-STS-002), and IDs from the never-assigned ranges (HB-CALL-003).
+// error tables (HB-STS-002), functions of offered services implemented
+// (HB-GEN-007), and IDs from the never-assigned ranges (HB-CALL-003).
 #include "hostile_buffers.hpp"
 #include "image.hpp"
 
@@ -320,6 +321,21 @@ void status_table_check(const subject& s)
           name_of(s.f).put(" answered only statuses of its error table or general ones").c_str(), why.c_str());
 }
 
+// HB-GEN-007: every function of an offered service that the host's interface
+// version includes is implemented — none of the probes above was NOT_SUPPORTED.
+void implemented_check(const subject& s)
+{
+    const uint32_t version = hb::detect().interface_version;
+    if (!s.offered || s.f.since > version)
+        return;  // absent service, or a function newer than the host: nothing to expect
+    line what = name_of(s.f);
+    what.put(" (since ").dec(abi::version_major(s.f.since)).put('.').dec(abi::version_minor(s.f.since)).put(
+        ") is implemented by a host of version ").dec(abi::version_major(version)).put('.').dec(
+        abi::version_minor(version));
+    check("HB-GEN-007", !abi::contains(s.seen, hb::status::not_supported), what.c_str(),
+          "it answered NOT_SUPPORTED although its service is offered");
+}
+
 void unknown_id_checks()
 {
     // Function IDs from the range no service ever assigns, in every service.
@@ -356,6 +372,7 @@ void run_checks()
         buffer_checks(s, hostile, hostile_count);
         unused_register_checks(s);
         status_table_check(s);
+        implemented_check(s);
     }
     unknown_id_checks();
 }

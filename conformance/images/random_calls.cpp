@@ -646,8 +646,8 @@ void report(const rule& r)
         if (r.failed)
             l.put(" (").put(r.first_failure.c_str()).put(')');
     }
-    hb::fallback::debugcon_write(l.c_str(), l.size());
-    hb::fallback::debugcon_write("\n", 1);
+    hb::fallback::debug_write(l.c_str(), l.size());  // 0xE9 or COM1, as report.hpp's emit
+    hb::fallback::debug_write("\n", 1);
 }
 
 // ---------------------------------------------------------------------------

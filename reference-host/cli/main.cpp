@@ -44,6 +44,8 @@ const char usage_text[] =
     "                  or 0.5, at most 31536000 (a year); default or 0: no limit\n"
     "  --trace         log every HyperBIOS call and unclaimed port access to stderr\n"
     "  --stats         at the end, print the number of calls, exits and KVM ioctls\n"
+    "  --profile NAME  what the host offers: full (every service, the default) or\n"
+    "                  no-reboot (POWER.reboot is refused with DENIED)\n"
     "  --inject-fault NAME\n"
     "                  break the host on purpose in one documented way, to check\n"
     "                  that a conformance suite notices; --list-faults names them\n"
@@ -151,6 +153,16 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
             config.trace = true;
         } else if (a == "--stats") {
             config.stats = true;
+        } else if (a == "--profile") {
+            const std::string& name = value("--profile");
+            const profile* p = find_profile(name);
+            if (!p) {
+                std::string names;
+                for (const std::string& n : profile_names())
+                    names += (names.empty() ? "" : ", ") + n;
+                usage_error("--profile " + name + ": no such profile; expected one of " + names);
+            }
+            config.policy = p;
         } else if (a == "--inject-fault") {
             const std::string& name = value("--inject-fault");
             auto f = parse_fault(name);

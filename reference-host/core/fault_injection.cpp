@@ -32,6 +32,20 @@ const std::vector<fault_info>& all_faults()
          "discovery advertises the VMCALL and VMMCALL gates, which the host does not serve"},
         {fault::string_element_is_a_call, "string-element-is-a-call",
          "a 32-bit write to the gate port whose value is not EAX (an OUTS element) is served as a call"},
+        {fault::reset_reason_faked, "reset-reason-faked",
+         "POWER.reset_reason always answers 1 (after a reboot), so the first boot looks like a second"},
+        {fault::console_output_translated, "console-output-translated",
+         "CONSOLE.write turns each LF into CR LF on the way to the terminal"},
+        {fault::console_nul_dropped, "console-nul-dropped", "CONSOLE.write drops NUL bytes on the way to the terminal"},
+        {fault::console_input_ignored, "console-input-ignored", "CONSOLE.read never delivers input (0 bytes)"},
+        {fault::stray_write, "stray-write",
+         "every call with an out buffer also changes a byte in the last page of guest RAM"},
+        {fault::unused_args_rejected, "unused-args-rejected",
+         "a call with a non-zero value in a register it does not use is refused with INVALID_PARAM"},
+        {fault::check_order_wrong, "check-order-wrong",
+         "an unknown call is answered NOT_SUPPORTED before its reserved call-word bits are checked"},
+        {fault::console_hidden, "console-hidden",
+         "discovery and BASE.probe_service hide CONSOLE, although its calls are still served"},
     };
     return faults;
 }
@@ -108,6 +122,41 @@ void fault_injector::after_call(const call_request& request, call_result& result
         if (unknown)
             result = {abi::status(-99), 0, {}};
         break;
+    case fault::reset_reason_faked:
+        if (is(fn::power_reset_reason) && result.status == abi::status::success)
+            result.value = abi::reset_guest_reboot;
+        break;
+    case fault::console_input_ignored:
+        if (is(fn::console_read) && result.status == abi::status::success)
+            result.value = 0;
+        break;
+    case fault::stray_write:
+        // A byte far from every buffer: in the last page of RAM, a different one each time.
+        if (const abi::function_desc* f = abi::find_function(request.call);
+            f && result.status == abi::status::success && memory.size() > 0x1000)
+            for (abi::arg_kind a : f->args)
+                if (a == abi::arg_kind::out_buffer) {
+                    const uint64_t at = memory.size() - 0x1000 + (stray_writes_++ * 8) % 0x1000;
+                    if (auto byte = memory.write(guest_address{at}, 1))
+                        (*byte)[0] ^= std::byte{0xFF};
+                    break;
+                }
+        break;
+    case fault::unused_args_rejected:
+        if (const abi::function_desc* f = abi::find_function(request.call))
+            for (unsigned i = 0; i < abi::max_args; ++i)
+                if (f->args[i] == abi::arg_kind::none && request.args[i] != 0)
+                    result = fail(abi::status::invalid_param);
+        break;
+    case fault::check_order_wrong:
+        if ((request.call & abi::call_reserved_mask) && !abi::find_function(request.call & ~abi::call_reserved_mask))
+            result = fail(abi::status::not_supported);
+        break;
+    case fault::console_hidden:
+        if (is(fn::base_probe_service) && request.args[0] == uint64_t(abi::service::console) &&
+            result.status == abi::status::success)
+            result.value = 0;
+        break;
     case fault::console_write_short:
         if (is(fn::console_write) && result.status == abi::status::success && result.value > 0)
             result.value -= 1;
@@ -125,6 +174,8 @@ void fault_injector::on_discovery(std::vector<cpuid_entry>& leaves, uint32_t bas
             e.eax |= 1u << 7;
         if (fault_ == fault::phantom_vmcall_gate && e.leaf == base_leaf + abi::cpuid_leaf_interface)
             e.ecx |= abi::gate_vmcall | abi::gate_vmmcall;
+        if (fault_ == fault::console_hidden && e.leaf == base_leaf + abi::cpuid_leaf_services)
+            e.eax &= ~(1u << uint16_t(abi::service::console));
     }
     if (fault_ == fault::cpuid_depends_on_subleaf) {
         std::vector<cpuid_entry> odd;
@@ -132,6 +183,23 @@ void fault_injector::on_discovery(std::vector<cpuid_entry>& leaves, uint32_t bas
             odd.push_back({e.leaf, 0x1234, e.eax, e.ebx ^ 0x10, e.ecx, e.edx, true});
         leaves.insert(leaves.begin(), odd.begin(), odd.end());  // specific entries first
     }
+}
+
+std::function<void(std::vector<std::byte>&)> fault_injector::console_output_distortion() const
+{
+    if (fault_ == fault::console_output_translated)
+        return [](std::vector<std::byte>& bytes) {
+            std::vector<std::byte> out;
+            for (std::byte b : bytes) {
+                if (b == std::byte{'\n'})
+                    out.push_back(std::byte{'\r'});
+                out.push_back(b);
+            }
+            bytes.swap(out);
+        };
+    if (fault_ == fault::console_nul_dropped)
+        return [](std::vector<std::byte>& bytes) { std::erase(bytes, std::byte{0}); };
+    return {};
 }
 
 bool fault_injector::serves_odd_gate_access(const io_access& access) const

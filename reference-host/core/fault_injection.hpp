@@ -11,7 +11,9 @@
 #include "core/dispatcher.hpp"
 #include "core/guest_memory.hpp"
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +43,14 @@ enum class fault {
     console_write_short,          // console.write reports one byte fewer than it wrote
     phantom_vmcall_gate,          // discovery advertises the VMCALL and VMMCALL gates, which are not served
     string_element_is_a_call,     // a 32-bit write to the gate port whose value is not EAX (OUTS) is served as a call
+    reset_reason_faked,           // reset_reason always answers 1, so a guest never sees a reboot happen
+    console_output_translated,    // CONSOLE.write turns each LF into CR LF on the way out
+    console_nul_dropped,          // CONSOLE.write drops NUL bytes on the way out
+    console_input_ignored,        // CONSOLE.read never delivers input (answers 0 bytes)
+    stray_write,                  // calls with an out buffer also change a byte in the last page of RAM
+    unused_args_rejected,         // a non-zero register the call does not use makes it INVALID_PARAM
+    check_order_wrong,            // an unknown call is NOT_SUPPORTED even with reserved call-word bits set
+    console_hidden,               // discovery and probe_service hide CONSOLE, which is still served
 };
 
 struct fault_info {
@@ -64,6 +74,9 @@ public:
     // Changes the CPUID leaves of discovery before the accelerator gets them.
     void on_discovery(std::vector<cpuid_entry>& leaves, uint32_t base_leaf) const;
 
+    // Changes console output on its way to the terminal; empty when no fault does.
+    std::function<void(std::vector<std::byte>&)> console_output_distortion() const;
+
     // True when a port access to the gate that is not a 32-bit OUT must be served as a call.
     bool serves_odd_gate_access(const io_access& access) const;
 
@@ -75,6 +88,7 @@ private:
     fault fault_;
     uint64_t monotonic_calls_ = 0;
     uint64_t last_monotonic_ = 0;
+    uint64_t stray_writes_ = 0;
 };
 
 }  // namespace hbvm

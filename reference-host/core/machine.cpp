@@ -69,6 +69,7 @@ machine::machine(machine_config config)
         accel_->guest_memory_written(address, length);
     };
     terminal_.on_failure = [this](const std::string& what) { note(what); };
+    terminal_.distort_output = faults_.console_output_distortion();
     debug_console_.on_failure = [this](const std::string& what) { note(what); };
 }
 

@@ -30,6 +30,12 @@ void terminal::report(bool& reported, const std::string& what)
 
 bool terminal::write(std::span<const std::byte> bytes)
 {
+    std::vector<std::byte> distorted;
+    if (distort_output) {
+        distorted.assign(bytes.begin(), bytes.end());
+        distort_output(distorted);
+        bytes = distorted;
+    }
     const host_io::write_result r = host_io::write_all(out_, bytes);
     if (r.what == host_io::write_result::kind::failed)
         report(output_failure_reported_, std::string("console output failed (") + std::strerror(r.error) +

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <termios.h>
+#include <vector>
 
 namespace hbvm {
 
@@ -27,6 +28,9 @@ public:
     // Reads what is waiting, up to buffer.size() bytes; 0 when nothing is.
     // Returns -1 on an input error. End of input counts as nothing waiting.
     long read_available(std::span<std::byte> buffer);
+
+    // Changes the bytes on their way out; only hbvm --inject-fault sets it.
+    std::function<void(std::vector<std::byte>&)> distort_output;
 
     // Told once per kind of failure (output, input), with what went wrong.
     std::function<void(const std::string&)> on_failure;

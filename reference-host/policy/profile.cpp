@@ -17,7 +17,14 @@ std::vector<profile> make_profiles()
     profile full{"full", "every service of the specification", {}, {}};
     for (const abi::service_desc& s : abi::services)
         full.services.push_back(s.id);
-    return {full};
+    // A machine the guest cannot restart: POWER.reboot is present but refused,
+    // as spec 8.3 allows. The conformance suite certifies it too, which is how
+    // a DENIED call is shown to have no effect (HB-CALL-005).
+    profile no_reboot = full;
+    no_reboot.name = "no-reboot";
+    no_reboot.description = "every service; POWER.reboot is refused with DENIED";
+    no_reboot.denied.push_back(abi::function::power_reboot);
+    return {full, no_reboot};
 }
 
 const std::vector<profile>& profiles()

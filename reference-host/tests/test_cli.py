@@ -69,6 +69,8 @@ def main():
     case("bad --mem", [hbvm, "run", hello, "--mem", "lots"], 64, stderr_has=["--mem lots"])
     case("too little --mem", [hbvm, "run", hello, "--mem", "1M"], 64, stderr_has=["between 2M and 3G"])
     case("bad --accel", [hbvm, "run", hello, "--accel", "fast"], 64, stderr_has=["expected auto, kvm or soft"])
+    case("bad --profile", [hbvm, "run", hello, "--profile", "ps9"], 64,
+         stderr_has=["--profile ps9: no such profile; expected one of full, no-reboot"])
     case("bad --timeout", [hbvm, "run", hello, "--timeout", "-1"], 64, stderr_has=["--timeout -1"])
     case("missing image", [hbvm, "run", "/nonexistent/kernel.elf"], 65,
          stderr_has=["cannot open image '/nonexistent/kernel.elf'", "No such file"])

@@ -251,7 +251,7 @@ def main():
            "still running after 2 s", stop_within=proc.started + 2)
 
     # 4. File descriptors 0, 1, 2 closed at start: CONSOLE still conforms. The image reads the bytes the
-    # conformance driver feeds on stdin (HB-CON-003): fed here while stdin is open; with stdin closed none
+    # conformance driver feeds on stdin (HB-CON-005): fed here while stdin is open; with stdin closed none
     # can arrive, and that check (after its 10 s wait) must be the image's one failure.
     console_image = str(pathlib.Path(a.conformance_images) / "conformance-console.elf")
     console_input = b"HyperBIOS console input:" + bytes(range(256))
@@ -267,7 +267,7 @@ def main():
         names = ", ".join(("stdin", "stdout", "stderr")[fd] for fd in closed)
         seen = [] if 2 in closed else [f"{('stdin', 'stdout', 'stderr')[closed[0]]} was closed when hbvm started"]
         if no_input and 2 not in closed:
-            seen += ["FAIL HB-CON-003 the bytes fed to the console arrive exactly", " 1 failed,"]
+            seen += ["FAIL HB-CON-005 the bytes fed to the console arrive exactly", " 1 failed,"]
         expect(f"CONSOLE conformance with {names} closed", proc, 1 if no_input else 0,
                None if 2 in closed else "the guest shut down", seen)
 
