@@ -29,8 +29,9 @@ struct implementation_identity {
 };
 
 // Everything of the host a module may use. The resources it names outlive the
-// modules (the machine owns them), so a module may keep references to them. A new service
-// that needs another host resource (a disk image's path, a window) adds it here.
+// modules (the machine owns them), so a module may keep references to them. A
+// new service that needs another host resource (a disk image's path, a window)
+// adds it here.
 struct service_context {
     terminal& console_terminal;  // the user's terminal (stdin, stdout)
     const clock_source& clock;
