@@ -299,6 +299,12 @@ vm_exit kvm_accelerator::run(exit_handler& handler)
             return {vm_exit::kind::triple_fault, 0, 0, ""};
         case KVM_EXIT_INTR:
             break;  // a signal; the loop checks for a stop request
+        case KVM_EXIT_SET_TPR:
+            // The guest wrote CR8. Without an in-kernel local APIC KVM reports it to
+            // user space, which has no interrupt controller to tell: the value stays
+            // in kvm_run.cr8, which KVM loads again on entry, so the guest reads back
+            // what it wrote (as on the software engine) and runs on.
+            break;
         case KVM_EXIT_FAIL_ENTRY:
             return {vm_exit::kind::internal_error, 0, 0,
                     "VM entry failed (hardware reason " + hex(run_->fail_entry.hardware_entry_failure_reason) + ")"};

@@ -20,14 +20,7 @@ struct fixture {
     dispatcher d{memory, full_profile()};
     terminal term{-1, -1};
     clock_source clock;
-    power_state power;
-    fixture()
-    {
-        register_base_service(d, {1, 1, "bench"});
-        register_console_service(d, term);
-        register_time_service(d, clock);
-        register_power_service(d, power);
-    }
+    service_set services{service_registry(), service_context{term, clock, {1, 1, "bench"}}, d};
 };
 
 void null_call(benchmark::State& state)

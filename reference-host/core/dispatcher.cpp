@@ -182,8 +182,8 @@ call_result dispatcher::dispatch(const call_request& request)
     // A handler may answer what its function's error table lists, and FAILED; a
     // function that does not return answers SUCCESS only when it stops or resets
     // the machine, so that the guest never sees it.
-    const bool stops_machine = result.request.what == machine_request::kind::shutdown ||
-                               result.request.what == machine_request::kind::reboot;
+    const bool stops_machine = result.request.what == machine_request::kind::power_off ||
+                               result.request.what == machine_request::kind::reset;
     const bool listed = abi::contains(f->statuses, result.status) || result.status == abi::status::failed ||
                         (result.status == abi::status::success && stops_machine);
     if (!abi::is_spec_status(code) || !listed) {

@@ -33,17 +33,20 @@ static_assert(abi::arguments_in_registers(abi::gpr::rdi, abi::gpr::rsi, abi::gpr
                   abi::call_word_register == abi::gpr::rax,
               "call_request and its producers follow the ABI table's register order");
 
-// Something the call asks of the machine beyond its result.
+// What a call asks of the machine beyond its result: the machine-control interface
+// core offers every service module. The machine acts once the call returns, so a
+// call that powers off or resets never returns to the guest; a handler stays free
+// of side effects on the machine, and the dispatcher's result says all a call did.
 struct machine_request {
     enum class kind {
         none,
-        shutdown,
-        reboot,
-        host_failure,  // the host cannot serve the call; the VM stops with `detail`
+        power_off,     // end the run with `exit_code`
+        reset,         // boot the image again (every module's reset hook runs first)
+        host_failure,  // the host cannot serve the call; the VM stops
     };
     kind what = kind::none;
-    uint8_t exit_code = 0;
-    std::string detail;
+    uint8_t exit_code = 0;  // power_off: the process exit status
+    std::string detail;     // the closing diagnostic line (power_off, host_failure) or the reset's cause
 };
 
 struct call_result {
@@ -54,6 +57,14 @@ struct call_result {
 
 inline call_result succeed(uint64_t value = 0) { return {abi::status::success, value, {}}; }
 inline call_result fail(abi::status status) { return {status, 0, {}}; }
+inline call_result request_power_off(uint8_t exit_code, std::string why)
+{
+    return {abi::status::success, 0, {machine_request::kind::power_off, exit_code, std::move(why)}};
+}
+inline call_result request_reset(std::string why)
+{
+    return {abi::status::success, 0, {machine_request::kind::reset, 0, std::move(why)}};
+}
 inline call_result host_failure(std::string what)
 {
     return {abi::status::failed, 0, {machine_request::kind::host_failure, 0, std::move(what)}};

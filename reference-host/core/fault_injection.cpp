@@ -86,7 +86,7 @@ void fault_injector::after_call(const call_request& request, call_result& result
         if (result.status == abi::status::invalid_param && is(fn::base_probe_service))
             result = succeed(0);
         if (result.status == abi::status::invalid_param && is(fn::power_shutdown))
-            result = succeed(), result.request = {machine_request::kind::shutdown, uint8_t(request.args[0]), {}};
+            result = succeed(), result.request = {machine_request::kind::power_off, uint8_t(request.args[0]), {}};
         break;
     case fault::clock_goes_backwards:
         if (is(fn::time_monotonic_ns)) {

@@ -22,8 +22,13 @@ namespace {
 
 constexpr uint32_t discovery_base_leaf = 0x40000000;
 constexpr char vendor_signature[] = "HyperBIOSRef";  // 12 bytes in CPUID leaf base+0
-constexpr uint64_t reference_host_impl_id = 1;       // spec registry: the reference host
 
+implementation_identity reference_host_identity()
+{
+    return {abi::implementation::hbvm,  // the spec's registry (Appendix A), through the ABI table
+            (uint64_t(HBVM_VERSION_MAJOR) << 32) | (uint64_t(HBVM_VERSION_MINOR) << 16) | HBVM_VERSION_PATCH,
+            "HyperBIOS reference host (hbvm " HBVM_VERSION_STRING ")"};
+}
 
 std::string call_name(uint64_t call)
 {
@@ -53,17 +58,10 @@ machine::machine(machine_config config)
       terminal_(STDIN_FILENO, STDOUT_FILENO),
       debug_console_(STDERR_FILENO),
       dispatcher_(memory_, *config_.policy),
+      services_(config_.services, service_context{terminal_, clock_, reference_host_identity()}, dispatcher_),
       selection_(select_accelerator(config_.accel)),
       faults_(config_.injected_fault)
 {
-    const implementation_identity identity{
-        reference_host_impl_id,
-        (uint64_t(HBVM_VERSION_MAJOR) << 32) | (uint64_t(HBVM_VERSION_MINOR) << 16) | HBVM_VERSION_PATCH,
-        "HyperBIOS reference host (hbvm " HBVM_VERSION_STRING ")"};
-    register_base_service(dispatcher_, identity);
-    register_console_service(dispatcher_, terminal_);
-    register_time_service(dispatcher_, clock_);
-    register_power_service(dispatcher_, power_);
     dispatcher_.on_host_bug = [this](const std::string& what) { note("host bug: " + what); };
     dispatcher_.on_guest_write = [this](uint64_t address, uint64_t length) {
         accel_->guest_memory_written(address, length);
@@ -100,6 +98,10 @@ void machine::trace(const std::string& line)
 
 void machine::boot()
 {
+    // Every module's devices and state as a fresh boot sees them, before anything
+    // of the guest runs.
+    services_.reset(powered_on_ ? boot_cause::reset : boot_cause::power_on);
+    powered_on_ = true;
     if (!memory_fresh_)
         memory_.clear();
     memory_fresh_ = false;
@@ -147,8 +149,7 @@ int machine::run()
         if (exit.what == vm_exit::kind::stopped && outcome_) {
             if (!outcome_->reboot)
                 return finish(outcome_->exit_status, outcome_->message);
-            note("guest requested a reboot; booting " + config_.image_path + " again");
-            power_.reset_reason = abi::reset_guest_reboot;
+            note(outcome_->message + "; booting " + config_.image_path + " again");
             continue;
         }
         if (exit.what == vm_exit::kind::stopped && stop::requested())
@@ -294,13 +295,17 @@ io_reply machine::hypercall(const call_registers& regs)
               hex(regs.rsi) + ", " + hex(regs.rcx) + ", " + hex(regs.r8) + ", " + hex(regs.r9) + ") -> " +
               abi::status_name(result.status) + ", " + hex(result.value));
     switch (result.request.what) {
-    case machine_request::kind::shutdown:
+    case machine_request::kind::power_off:
         outcome_ = outcome{result.request.exit_code, false,
-                           "the guest shut down (POWER.shutdown): exit status " +
-                               std::to_string(result.request.exit_code)};
+                           !result.request.detail.empty()
+                               ? result.request.detail
+                               : "the guest shut down (" + call_name(request.call) + "): exit status " +
+                                     std::to_string(result.request.exit_code)};
         return {0, true};
-    case machine_request::kind::reboot:
-        outcome_ = outcome{0, true, ""};
+    case machine_request::kind::reset:
+        outcome_ = outcome{0, true,
+                           !result.request.detail.empty() ? result.request.detail
+                                                          : call_name(request.call) + " reset the machine"};
         return {0, true};
     case machine_request::kind::host_failure:
         outcome_ = outcome{exit_status::host_failure, false,

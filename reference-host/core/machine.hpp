@@ -21,6 +21,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,8 @@ struct machine_config {
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();  // for --trace times
     watchdog* dog = nullptr;     // stops the run on --timeout and signals (none in tests)
     unsigned reopened_fds = 0;   // bit n: fd n was closed when hbvm started (stop::prepare_process)
+    // The service modules to run, in reset order: the registry, or another list in tests.
+    std::span<const service_module_entry> services = service_registry();
 };
 
 // Ports of the reference host.
@@ -83,13 +86,14 @@ private:
     terminal terminal_;
     debug_console debug_console_;
     clock_source clock_;
-    power_state power_;
     dispatcher dispatcher_;
+    service_set services_;
     accelerator_selection selection_;
     fault_injector faults_;
     std::unique_ptr<accelerator> accel_;  // the watchdog reaches it through its stop action only
     std::optional<outcome> outcome_;  // set when the guest ends the run itself
     bool memory_fresh_ = true;        // RAM is still as mmap zeroed it
+    bool powered_on_ = false;         // the first boot has happened: the next is after a reset
     uint64_t calls_ = 0;
 };
 

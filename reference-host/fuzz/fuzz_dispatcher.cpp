@@ -238,7 +238,6 @@ struct harness {
     int null_fd = -1;
     std::unique_ptr<hbvm::terminal> term;
     hbvm::clock_source clock;
-    hbvm::power_state power;
     hbvm::implementation_identity identity{
         1,
         (uint64_t(HBVM_VERSION_MAJOR) << 32) | (uint64_t(HBVM_VERSION_MINOR) << 16) | HBVM_VERSION_PATCH,
@@ -246,6 +245,7 @@ struct harness {
 
     std::vector<hbvm::profile> profiles;
     std::vector<std::unique_ptr<hbvm::dispatcher>> dispatchers;
+    std::vector<std::unique_ptr<hbvm::service_set>> services;  // one set of modules per dispatcher
 
     std::vector<range> reported_writes;  // on_guest_write during the current call
     uint64_t last_monotonic = 0;
@@ -282,10 +282,9 @@ struct harness {
 
         for (const hbvm::profile& p : profiles) {
             auto d = std::make_unique<hbvm::dispatcher>(memory, p);
-            hbvm::register_base_service(*d, identity);
-            hbvm::register_console_service(*d, *term);
-            hbvm::register_time_service(*d, clock);
-            hbvm::register_power_service(*d, power);
+            services.push_back(std::make_unique<hbvm::service_set>(
+                hbvm::service_registry(), hbvm::service_context{*term, clock, identity}, *d));
+            services.back()->reset(hbvm::boot_cause::power_on);
             d->on_host_bug = [](const std::string& what) { finding("dispatcher reported a host bug: %s", what.c_str()); };
             d->on_guest_write = [this](uint64_t address, uint64_t length) {
                 reported_writes.push_back({address, length});
@@ -513,12 +512,12 @@ void check_function(harness& h, const hbvm::profile& p, const abi::function_desc
                    status_text(int64_t(status)), res.value);
         break;
     case fn::power_shutdown:
-        FUZZ_CHECK(ok && res.request.what == machine_request::kind::shutdown && res.request.exit_code == r.args[0],
+        FUZZ_CHECK(ok && res.request.what == machine_request::kind::power_off && res.request.exit_code == r.args[0],
                    "HB-PWR-001: status %s, request %d, exit code %u", status_text(int64_t(status)),
                    int(res.request.what), unsigned(res.request.exit_code));
         break;
     case fn::power_reboot:
-        FUZZ_CHECK(ok && res.request.what == machine_request::kind::reboot, "HB-PWR-003: status %s, request %d",
+        FUZZ_CHECK(ok && res.request.what == machine_request::kind::reset, "HB-PWR-003: status %s, request %d",
                    status_text(int64_t(status)), int(res.request.what));
         break;
     case fn::power_reset_reason:

@@ -1,12 +1,21 @@
-// Registration of the services. One file per service, each with the same shape:
-// a register_<service>_service() that adds one handler per function of the ABI table.
+// Service modules: one per service (services/<name>.cpp), each with the same shape —
+// its devices and state, the handlers of its functions, and a reset hook the
+// machine runs before every boot. The machine finds them in the registry
+// (services/registry.cpp) and knows none of them by name: a module reaches the
+// host through the service_context it is created with, and asks the machine to
+// power off or reset through the requests its handlers return (core/dispatcher.hpp:
+// request_power_off, request_reset).
 #ifndef HBVM_SERVICES_SERVICES_HPP
 #define HBVM_SERVICES_SERVICES_HPP
 
 #include "core/dispatcher.hpp"
 
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 namespace hbvm {
 
@@ -19,15 +28,67 @@ struct implementation_identity {
     std::string name;  // BASE.get_impl_name
 };
 
-void register_base_service(dispatcher& d, const implementation_identity& identity);
-void register_console_service(dispatcher& d, terminal& term);
-void register_time_service(dispatcher& d, const clock_source& clock);
-// Why the current boot happened (POWER.reset_reason); the machine updates it on reboot.
-struct power_state {
-    uint64_t reset_reason = hyperbios::abi::reset_power_on;
+// Everything of the host a module may use. The resources it names outlive the
+// modules (the machine owns them), so a module may keep references to them. A
+// new service that needs another host resource (a disk image's path, a window)
+// adds it here.
+struct service_context {
+    terminal& console_terminal;  // the user's terminal (stdin, stdout)
+    const clock_source& clock;
+    implementation_identity identity;
 };
 
-void register_power_service(dispatcher& d, const power_state& state);
+// Why the guest is about to boot.
+enum class boot_cause {
+    power_on,  // the first boot of this machine
+    reset,     // a boot after a reset the guest asked for
+};
+
+class service_module {
+public:
+    virtual ~service_module() = default;
+
+    // Adds the handler of every function of the module's service. Handlers may
+    // keep references to the module and to `d`: the module lives as long as the
+    // dispatcher uses them.
+    virtual void add_handlers(dispatcher& d) = 0;
+
+    // Runs before every boot, the first one included, before the guest's first
+    // instruction: returns the module's devices and state to what a fresh boot
+    // sees. A module that keeps something across a reset (POWER its reset reason)
+    // does so here, on purpose and with a comment saying why. Pure virtual so that
+    // no module forgets to say what a reset means for it.
+    virtual void reset(boot_cause cause) = 0;
+};
+
+struct service_module_entry {
+    const char* name;  // for diagnostics and tests: the service's name in the ABI table
+    std::function<std::unique_ptr<service_module>(const service_context&)> create;
+};
+
+// Every service module of the reference host, in the order their reset hooks run.
+std::span<const service_module_entry> service_registry();
+
+// The modules of one machine: created from a registry, their handlers added to
+// one dispatcher.
+class service_set {
+public:
+    // The set keeps its own copy of `context`, which its modules refer to; `d`
+    // must outlive every call to their handlers.
+    service_set(std::span<const service_module_entry> registry, const service_context& context, dispatcher& d);
+    service_set(const service_set&) = delete;  // the modules refer to context_
+    service_set& operator=(const service_set&) = delete;
+
+    // Runs every module's reset hook, in registry order. The machine calls this
+    // before every boot.
+    void reset(boot_cause cause);
+
+    size_t size() const { return modules_.size(); }
+
+private:
+    const service_context context_;
+    std::vector<std::unique_ptr<service_module>> modules_;
+};
 
 }  // namespace hbvm
 

@@ -22,7 +22,7 @@ constexpr uint64_t ram = 4 << 20;
 
 uint64_t call_of(abi::function f) { return uint64_t(f); }
 
-// A dispatcher with the four services, the terminal writing to a pipe.
+// A dispatcher with every service module of the registry, the terminal writing to a pipe.
 class DispatcherTest : public ::testing::Test {
 protected:
     DispatcherTest() : memory(ram), policy(full_profile()), d(memory, policy)
@@ -30,10 +30,9 @@ protected:
         EXPECT_EQ(pipe(out_pipe), 0);
         EXPECT_EQ(pipe(in_pipe), 0);
         term = std::make_unique<terminal>(in_pipe[0], out_pipe[1]);
-        register_base_service(d, {1, 0x0000000100020003ull, "test host"});
-        register_console_service(d, *term);
-        register_time_service(d, clock);
-        register_power_service(d, power);
+        services = std::make_unique<service_set>(
+            service_registry(), service_context{*term, clock, {1, 0x0000000100020003ull, "test host"}}, d);
+        services->reset(boot_cause::power_on);
     }
     ~DispatcherTest() override
     {
@@ -59,7 +58,7 @@ protected:
     int out_pipe[2]{}, in_pipe[2]{};
     std::unique_ptr<terminal> term;
     clock_source clock;
-    power_state power;
+    std::unique_ptr<service_set> services;
 };
 
 TEST_F(DispatcherTest, UnknownServiceIsNotSupported)
@@ -176,11 +175,12 @@ TEST_F(DispatcherTest, ImplNameIsTruncatedToTheBufferAndReportsFullLength)
 TEST_F(DispatcherTest, ShutdownAndRebootAskTheMachine)
 {
     call_result r = call(abi::function::power_shutdown, 42);
-    EXPECT_EQ(r.request.what, machine_request::kind::shutdown);
+    EXPECT_EQ(r.request.what, machine_request::kind::power_off);
     EXPECT_EQ(r.request.exit_code, 42);
-    EXPECT_EQ(call(abi::function::power_reboot).request.what, machine_request::kind::reboot);
+    EXPECT_EQ(call(abi::function::power_reboot).request.what, machine_request::kind::reset);
+    // The reason changes only when the reset the reboot asked for happens.
     EXPECT_EQ(call(abi::function::power_reset_reason).value, abi::reset_power_on);
-    power.reset_reason = abi::reset_guest_reboot;
+    services->reset(boot_cause::reset);
     EXPECT_EQ(call(abi::function::power_reset_reason).value, abi::reset_guest_reboot);
 }
 
@@ -198,9 +198,9 @@ TEST(Dispatcher, ProfileDeniesAndHidesServices)
     guest_memory memory(ram);
     profile restricted{"test", "", {abi::service::base, abi::service::power}, {abi::function::power_reboot}};
     dispatcher d(memory, restricted);
-    power_state power;
-    register_base_service(d, {1, 1, "x"});
-    register_power_service(d, power);
+    terminal term(-1, -1);
+    clock_source clock;
+    service_set services(service_registry(), service_context{term, clock, {1, 1, "x"}}, d);
     EXPECT_EQ(d.dispatch({uint64_t(abi::function::power_reboot), {}}).status, abi::status::denied);
     EXPECT_EQ(d.dispatch({uint64_t(abi::function::console_write), {}}).status, abi::status::not_supported);
     EXPECT_EQ(d.service_bitmap(), (1u << 0) | (1u << 3));
