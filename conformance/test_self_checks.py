@@ -111,6 +111,33 @@ def main():
     expect("a service neither claimed nor advertised is n/a", ok and verdicts["HB-CON-001"]["result"] == "n/a",
            f"{text} {verdicts['HB-CON-001']}")
 
+    lines = every_must_passes() + ["SKIP HB-GEN-005 whole RAM (the boot loader reported no memory size)"]
+    verdicts, (text, ok) = verdict([make_run("base", lines)])
+    expect("a skip the spec does not allow fails its MUST even when another check of it passed",
+           verdicts["HB-GEN-005"]["result"] == "fail" and not ok, str(verdicts["HB-GEN-005"]))
+
+    lost = conform.ImageRun("conformance-calling.elf")
+    lost.exit_status = 1
+    lost.stderr = "BOOT\nPASS HB-CALL-001 a\nSUMMARY: 2 checks, 1 failed, 0 skipped"  # the FAIL line went missing
+    conform.parse_report(lost, conform.EXIT_STYLES["plain"])
+    expect("a SUMMARY that counts more checks than arrived makes the run untrustworthy",
+           lost.problem is not None and "lost" in lost.problem, str(lost.problem))
+
+    garbled = conform.ImageRun("conformance-power.elf")
+    garbled.exit_status = 0
+    garbled.stderr = "BOOT\nEXPECT-EXIT HB-PWR-001 zero\nEXPECT-BOOTS HB-PWR-003 " + "9" * 5000 + \
+        "\nSUMMARY: 0 checks, 0 failed, 0 skipped"
+    conform.parse_report(garbled, conform.EXIT_STYLES["plain"])
+    expect("malformed EXPECT numbers fail their requirement instead of stopping the driver",
+           [c[0] for c in garbled.checks] == ["FAIL", "FAIL"], str(garbled.checks))
+
+    echo = make_run("console", every_must_passes(skip=("HB-CON-002",)),
+                    stdout=b"EXPECT-CONSOLE HB-CON-002 line one\n")
+    echo.checks += [conform.outside_check(echo, conform.EXIT_STYLES["plain"], "CONSOLE", "HB-CON-002", "line one")]
+    verdicts, _ = verdict([echo])
+    expect("an EXPECT-CONSOLE line on stdout does not count as the console showing its text",
+           verdicts["HB-CON-002"]["result"] == "fail", str(verdicts["HB-CON-002"]))
+
     unknown = make_run("extra", every_must_passes() + ["PASS HB-TIME-777 a made-up requirement"])
     problems = conform.unknown_requirements(SPEC, [unknown])
     expect("a check naming a requirement the spec lacks is refused", any("HB-TIME-777" in p for p in problems),

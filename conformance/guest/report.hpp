@@ -108,10 +108,14 @@ inline void expect_boots(const char* requirement, unsigned count)
 }
 
 // Facts about the host for the certificate: "INFO impl-name HyperBIOS reference host".
+// `value` comes from the host (its name, say): control bytes are shown as '?',
+// so that a name with a line break in it cannot forge a report line.
 inline void info(const char* key, const char* value)
 {
     line l;
-    l.put("INFO ").put(key).put(' ').put(value);
+    l.put("INFO ").put(key).put(' ');
+    for (; *value; ++value)
+        l.put(uint8_t(*value) < 0x20 || uint8_t(*value) == 0x7F ? '?' : *value);
     emit(l);
 }
 

@@ -60,12 +60,12 @@ void expect_console_bytes(const char* requirement, const uint8_t* bytes, size_t 
 {
     line head;
     head.put("EXPECT-CONSOLE-BYTES ").put(requirement).put(' ');
-    hb::fallback::debugcon_write(head.c_str(), head.size());
+    hb::fallback::debug_write(head.c_str(), head.size());
     for (size_t i = 0; i < length; ++i) {
         const char pair[2] = {"0123456789abcdef"[bytes[i] >> 4], "0123456789abcdef"[bytes[i] & 0xF]};
-        hb::fallback::debugcon_write(pair, 2);
+        hb::fallback::debug_write(pair, 2);
     }
-    hb::fallback::debugcon_write("\n", 1);
+    hb::fallback::debug_write("\n", 1);
 }
 
 void check_output()

@@ -31,6 +31,7 @@ void run_checks()
               "reset_reason is 1 after POWER.reboot");
         // What the host answers could be made up: the driver counts the starts.
         expect_boots("HB-PWR-003", 2);
+        expect_boots("HB-PWR-004", 2);
     }
 
     for (uint64_t code : {0x100ull, 0x1FFull, 1ull << 63}) {
@@ -38,7 +39,6 @@ void run_checks()
         check_status("HB-PWR-002", hb::result<uint64_t>{r.code(), 0}, hb::status::invalid_param,
                      "shutdown with reserved bits of the exit code set is INVALID_PARAM, and the machine runs on");
     }
-    check("HB-CALL-005", true, "the machine is still running after three refused shutdowns");
     // HB-PWR-001: the summary's exit code is delivered through shutdown; the driver compares it.
     expect_exit("HB-PWR-001", totals.failed ? 1 : 0);
 }
