@@ -38,14 +38,14 @@ std::span<std::byte> call::out_buffer(unsigned index) const
     return *memory_.write(guest_address{request_.args[index]}, request_.args[index + 1]);
 }
 
-std::span<const std::byte> call::in_record(unsigned index, uint64_t size) const
+std::span<const std::byte> call::in_record(unsigned index) const
 {
-    return *memory_.read(guest_address{request_.args[index]}, size);
+    return *memory_.read(guest_address{request_.args[index]}, kinds_[index].record_size);
 }
 
-std::span<std::byte> call::out_record(unsigned index, uint64_t size) const
+std::span<std::byte> call::out_record(unsigned index) const
 {
-    return *memory_.write(guest_address{request_.args[index]}, size);
+    return *memory_.write(guest_address{request_.args[index]}, kinds_[index].record_size);
 }
 
 dispatcher::dispatcher(guest_memory& memory, const profile& profile, std::span<const abi::function_desc> table,
@@ -126,11 +126,11 @@ uint32_t dispatcher::service_bitmap() const
 uint64_t dispatcher::object_count(const entry& e)
 {
     const entry& counter = entries_[size_t(e.count_function)];
-    if (!counter.handler || !counter.offered)
+    if (!counter.handler || !counter.offered || counter.denied)
         return 0;
     const abi::function_desc& f = table_[size_t(e.count_function)];
     const call_request count_request{uint64_t(f.call), {}};
-    const call_result r = counter.handler(call(f, count_request, memory_));
+    const call_result r = counter.handler(call(f, count_request, memory_, counter.args));
     return r.status == abi::status::success ? r.value : 0;
 }
 
@@ -177,7 +177,7 @@ call_result dispatcher::dispatch(const call_request& request)
     if (const abi::status s = check_arguments(e, request); s != abi::status::success)
         return fail(s);
 
-    call_result result = e.handler(call(*f, request, memory_));
+    call_result result = e.handler(call(*f, request, memory_, e.args));
     const int64_t code = int64_t(result.status);
     // A handler may answer what its function's error table lists, and FAILED; a
     // function that does not return answers SUCCESS only when it stops or resets

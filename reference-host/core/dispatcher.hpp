@@ -73,8 +73,11 @@ inline call_result host_failure(std::string what)
 // What a handler sees: the decoded call with its buffers already checked.
 class call {
 public:
-    call(const abi::function_desc& function, const call_request& request, guest_memory& memory)
-        : function_(function), request_(request), memory_(memory)
+    // `kinds`: the kinds of the function's max_args arguments, as the dispatcher
+    // checked them (record sizes come from there, never from the handler).
+    call(const abi::function_desc& function, const call_request& request, guest_memory& memory,
+         const abi::arg_kind_desc* kinds)
+        : function_(function), request_(request), memory_(memory), kinds_(kinds)
     {
     }
 
@@ -86,15 +89,16 @@ public:
     std::span<const std::byte> in_buffer(unsigned index) const;
     std::span<std::byte> out_buffer(unsigned index) const;
 
-    // The record named by argument `index`, `size` bytes (its kind's record_size).
-    // The dispatcher has verified it lies inside guest RAM.
-    std::span<const std::byte> in_record(unsigned index, uint64_t size) const;
-    std::span<std::byte> out_record(unsigned index, uint64_t size) const;
+    // The record named by argument `index`: its kind's record_size bytes, which
+    // the dispatcher has verified lie inside guest RAM.
+    std::span<const std::byte> in_record(unsigned index) const;
+    std::span<std::byte> out_record(unsigned index) const;
 
 private:
     const abi::function_desc& function_;
     const call_request& request_;
     guest_memory& memory_;
+    const abi::arg_kind_desc* kinds_;
 };
 
 using call_handler = std::function<call_result(const call&)>;
