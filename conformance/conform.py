@@ -10,6 +10,7 @@ The images report on the debug port (or COM1), one line per check:
     EXPECT-CONSOLE HB-CON-001 text        the console (stdout) must show this text
     EXPECT-CONSOLE-BYTES HB-CON-001 hex   stdout must contain exactly these bytes
     EXPECT-BOOTS HB-PWR-003 2             the image must have started this many times
+    EXPECT-UNIQUE HB-RNG-002 value        no other image (another machine) may report this value
     INFO key value                        the host's identity; INFO services and
                                           INFO gates: what its discovery advertises
     NOTE text
@@ -49,7 +50,7 @@ import hyperbios_spec  # noqa: E402
 CONSOLE_INPUT = b"HyperBIOS console input:" + bytes(range(256))
 
 CHECK = re.compile(r"^(PASS|FAIL|SKIP) (HB-[A-Z]+-\d{3}) (.*)$")
-EXPECT = re.compile(r"^EXPECT-(EXIT|CONSOLE|CONSOLE-BYTES|BOOTS) (HB-[A-Z]+-\d{3}) (.*)$")
+EXPECT = re.compile(r"^EXPECT-(EXIT|CONSOLE|CONSOLE-BYTES|BOOTS|UNIQUE) (HB-[A-Z]+-\d{3}) (.*)$")
 INFO = re.compile(r"^INFO ([a-z-]+) (.*)$")
 SUMMARY = re.compile(r"^SUMMARY: (\d+) checks, (\d+) failed, (\d+) skipped$")
 NO_HOST_NOTE = "no HyperBIOS host"
@@ -113,6 +114,7 @@ class ImageRun:
         self.summary = None
         self.boots = 0          # BOOT lines: how often the image started
         self.reported_since_boot = []  # PASS/FAIL/SKIP of the check lines since the last BOOT
+        self.unique = []        # (requirement, value): EXPECT-UNIQUE, compared across runs
         self.exit_status = None
         self.seconds = 0.0
         self.problem = None     # why the run cannot be trusted (crash, timeout, exit mismatch)
@@ -232,6 +234,9 @@ def parse_report(run, exit_style):
             run.reported_since_boot.append(m.group(1))
             continue
         m = EXPECT.match(text)
+        if m and m.group(1) == "UNIQUE":
+            run.unique.append((m.group(2), m.group(3).strip()))  # judged across runs: unique_checks
+            continue
         if m:
             run.checks.append(outside_check(run, exit_style, *m.groups()))
             continue
@@ -264,6 +269,21 @@ def parse_report(run, exit_style):
         code = 1 if failed else (77 if checks == skipped else 0)
         if run.exit_status != exit_style(code):
             run.problem = f"exit status {run.exit_status} does not match the SUMMARY (expected {exit_style(code)})"
+
+
+def unique_checks(runs):
+    """EXPECT-UNIQUE: each value must appear in one run only (each run is a machine
+    of its own, so equal values mean output that repeats across machines)."""
+    seen = {}
+    for run in runs:
+        for rid, value in run.unique:
+            seen.setdefault((rid, value), set()).add(run.name)
+    for run in runs:
+        for rid, value in run.unique:
+            others = sorted(seen[(rid, value)] - {run.name})
+            run.checks.append(["FAIL" if others else "PASS", rid,
+                               "this machine's sample differs from every other machine's" +
+                               (f" (the same value {value} came from {', '.join(others)})" if others else "")])
 
 
 def run_all(images, host_template, timeout, exit_style, jobs, progress):
@@ -583,6 +603,7 @@ def certify(host, images, profile="full", expectations=None, timeout=60, jobs=2,
     expected = load_expectations(expectations, spec)
     start = time.monotonic()
     runs = run_all(images, host, timeout, EXIT_STYLES[exit_style], jobs, progress)
+    unique_checks(runs)
     for run in runs:
         unknown = unknown_requirements(spec, [run])
         if unknown and not run.problem:

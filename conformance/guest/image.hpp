@@ -27,6 +27,14 @@ extern "C" void kernel_main(uint32_t magic, uint32_t info)
         // What discovery advertises decides which requirements apply (conform.py).
         conformance::info("services", hyperbios::arch::cpuid(host.base_leaf + hyperbios::abi::cpuid_leaf_services).eax);
         conformance::info("gates", host.gates);
+        // Every image is a machine of its own: its first random bytes must differ
+        // from every other machine's (HB-RNG-002), which only the driver can see.
+        if (hyperbios::arch::cpuid(host.base_leaf + hyperbios::abi::cpuid_leaf_services).eax &
+            (1u << uint16_t(hyperbios::abi::service::rng))) {
+            uint64_t sample = 0;
+            if (hyperbios::rng::fill(&sample, sizeof sample).ok())
+                conformance::emit(conformance::line().put("EXPECT-UNIQUE HB-RNG-002 ").hex(sample, 16));
+        }
     }
 #ifndef CONFORMANCE_RUNS_WITHOUT_HOST
     if (!host.present) {

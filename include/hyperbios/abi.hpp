@@ -24,7 +24,7 @@
 // ---------------------------------------------------------------------------
 
 // The version of the specification this header implements: major, minor.
-#define HYPERBIOS_ABI_SPEC_VERSION(X) X(0, 2)
+#define HYPERBIOS_ABI_SPEC_VERSION(X) X(0, 3)
 
 // X(name, value, spec_name) — status codes returned in RAX. Values are fixed forever.
 #define HYPERBIOS_ABI_STATUSES(X)                    \
@@ -101,9 +101,12 @@
 
 // X(enumeration, name, value, meaning) — enumerated values (spec: the function
 // that defines them). Values not listed are reserved.
-#define HYPERBIOS_ABI_ENUMERATIONS(X)                                              \
-    X(reset_reason, power_on, 0, "power-on: the machine's first boot")             \
-    X(reset_reason, guest_reboot, 1, "the guest called POWER.reboot")
+#define HYPERBIOS_ABI_ENUMERATIONS(X)                                                                  \
+    X(reset_reason, power_on, 0, "power-on: the machine's first boot")                                 \
+    X(reset_reason, guest_reboot, 1, "the guest called POWER.reboot")                                  \
+    X(mem_type, usable, 1, "RAM the guest may use as it likes")                                        \
+    X(mem_type, reserved, 2, "present but not the guest's to use (legacy holes, firmware)")            \
+    X(mem_type, hyperbios, 3, "RAM the host owns for HyperBIOS (its entry tables); the guest leaves it alone")
 
 // X(name, service_id, version) — services. `version` is what BASE.probe_service
 // reports for a host implementing everything this header describes.
@@ -111,7 +114,9 @@
     X(base, 0x0000, 1)            \
     X(console, 0x0001, 1)         \
     X(time, 0x0002, 1)            \
-    X(power, 0x0003, 1)
+    X(power, 0x0003, 1)           \
+    X(mem, 0x0005, 1)             \
+    X(rng, 0x0006, 1)
 
 // X(service, name, function_id, since, arg0, arg1, arg2, arg3, arg4, result, (statuses), requirement)
 //   since:       interface version that introduced the call, (major << 16) | minor
@@ -139,7 +144,37 @@
     X(power, shutdown, 0x0000, 0x0001, exit_code, none, none, none, none, no_return, (invalid_param),            \
       "HB-PWR-001")                                                                                              \
     X(power, reboot, 0x0001, 0x0001, none, none, none, none, none, no_return, (denied), "HB-PWR-003")            \
-    X(power, reset_reason, 0x0002, 0x0001, none, none, none, none, none, reset_reason, (success), "HB-PWR-004")
+    X(power, reset_reason, 0x0002, 0x0001, none, none, none, none, none, reset_reason, (success), "HB-PWR-004") \
+    X(mem, get_map, 0x0000, 0x0003, out_buffer, length, none, none, none, count, (success, invalid_address),    \
+      "HB-MEM-001")                                                                                              \
+    X(rng, fill, 0x0000, 0x0003, out_buffer, length, none, none, none, count,                                   \
+      (success, invalid_address, io_error), "HB-RNG-001")
+
+// Layouts of records in guest memory (spec 9.2), each declared once here: the
+// guest's structs below, the host's encoding, abi.json and the spec's layout
+// tables all come from these lists (spec/tools/check_spec_abi.py compares the
+// spec's tables field by field: name, offset, size). Fields are laid out in
+// order with natural alignment and no padding (static_asserts below); a field
+// named reserved* is reserved and zero (HB-GEN-002).
+//
+// X(layout, list, meaning) names each layout and its field list; a list is
+// called as list(F, layout) and calls F(layout, type, field, meaning) per field.
+#define HYPERBIOS_ABI_LAYOUT_MEM_MAP_HEADER(F, L)                                                   \
+    F(L, uint32_t, header_size, "the size of this header in bytes (16); entries start here")        \
+    F(L, uint16_t, version, "the layout's version (1); a later version only appends fields")        \
+    F(L, uint16_t, entry_size, "the size of each entry in bytes (24, or more in a later version)")  \
+    F(L, uint32_t, entry_count, "how many entries follow the header")                              \
+    F(L, uint32_t, reserved0, "reserved, zero")
+
+#define HYPERBIOS_ABI_LAYOUT_MEM_REGION(F, L)                                                       \
+    F(L, uint64_t, base, "the guest-physical address where the region starts")                     \
+    F(L, uint64_t, length, "the region's length in bytes, never 0")                                 \
+    F(L, uint32_t, type, "what the region is: a value of the enumeration mem_type")                \
+    F(L, uint32_t, reserved0, "reserved, zero")
+
+#define HYPERBIOS_ABI_LAYOUTS(X)                                                                  \
+    X(mem_map_header, HYPERBIOS_ABI_LAYOUT_MEM_MAP_HEADER, "what MEM.get_map writes first")      \
+    X(mem_region, HYPERBIOS_ABI_LAYOUT_MEM_REGION, "one region of the memory map, after the header")
 
 // X(leaf, register, last_bit, first_bit, field, meaning) — the discovery leaves
 // (spec chapter 3), at offsets from the base leaf B. Bits of a leaf's registers
@@ -744,6 +779,72 @@ inline constexpr uint64_t reserved = 0;  // never returned by BASE.get_impl_id
 HYPERBIOS_ABI_IMPLEMENTATIONS(HYPERBIOS_X)
 #undef HYPERBIOS_X
 }  // namespace implementation
+
+// ---------------------------------------------------------------------------
+// Layouts of records in guest memory (spec 9.2).
+// ---------------------------------------------------------------------------
+
+// One struct per layout, e.g. abi::mem_region, for guest and host alike.
+#define HYPERBIOS_FIELD(layout, type, name, meaning) type name;
+#define HYPERBIOS_X(layout, list, meaning) \
+    struct layout {                        \
+        list(HYPERBIOS_FIELD, layout)      \
+    };
+HYPERBIOS_ABI_LAYOUTS(HYPERBIOS_X)
+#undef HYPERBIOS_X
+#undef HYPERBIOS_FIELD
+
+struct layout_desc {
+    const char* name;
+    uint32_t size;
+    const char* meaning;
+};
+
+struct layout_field_desc {
+    const char* layout;
+    const char* name;
+    uint32_t offset, size;
+    const char* meaning;
+};
+
+inline constexpr layout_desc layouts[] = {
+#define HYPERBIOS_X(layout, list, meaning) {#layout, uint32_t(sizeof(layout)), meaning},
+    HYPERBIOS_ABI_LAYOUTS(HYPERBIOS_X)
+#undef HYPERBIOS_X
+};
+
+inline constexpr layout_field_desc layout_fields[] = {
+#define HYPERBIOS_FIELD(layout, type, name, meaning) \
+    {#layout, #name, uint32_t(offsetof(layout, name)), uint32_t(sizeof(type)), meaning},
+#define HYPERBIOS_X(layout, list, meaning) list(HYPERBIOS_FIELD, layout)
+    HYPERBIOS_ABI_LAYOUTS(HYPERBIOS_X)
+#undef HYPERBIOS_X
+#undef HYPERBIOS_FIELD
+};
+
+// Every layout's fields follow each other without padding, each at an offset
+// that is a multiple of its size, and end at the struct's size: the layout in
+// guest memory is exactly the list, on every compiler.
+constexpr bool layouts_are_packed_naturally()
+{
+    for (const layout_desc& l : layouts) {
+        uint32_t next = 0;
+        for (const layout_field_desc& f : layout_fields) {
+            const char *a = f.layout, *b = l.name;
+            while (*a && *a == *b)
+                ++a, ++b;
+            if (*a != *b)
+                continue;
+            if (f.offset != next || f.offset % f.size != 0)
+                return false;
+            next = f.offset + f.size;
+        }
+        if (next != l.size)
+            return false;
+    }
+    return true;
+}
+static_assert(layouts_are_packed_naturally(), "HyperBIOS ABI layouts: padding or misaligned fields");
 
 // ---------------------------------------------------------------------------
 // Consistency of the table itself, checked wherever the header is compiled.

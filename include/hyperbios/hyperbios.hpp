@@ -10,8 +10,10 @@
 #include <hyperbios/call.hpp>
 #include <hyperbios/console.hpp>
 #include <hyperbios/detect.hpp>
+#include <hyperbios/mem.hpp>
 #include <hyperbios/power.hpp>
 #include <hyperbios/result.hpp>
+#include <hyperbios/rng.hpp>
 #include <hyperbios/time.hpp>
 
 #endif

@@ -20,7 +20,7 @@ struct fixture {
     dispatcher d{memory, full_profile()};
     terminal term{-1, -1};
     clock_source clock;
-    service_set services{service_registry(), service_context{term, clock, {1, 1, "bench"}}, d};
+    service_set services{service_registry(), service_context{term, clock, {1, 1, "bench"}, 128ull << 20}, d};
 };
 
 void null_call(benchmark::State& state)

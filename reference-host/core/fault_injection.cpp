@@ -2,6 +2,9 @@
 
 #include <hyperbios/abi.hpp>
 
+#include <algorithm>
+#include <cstring>
+
 namespace hbvm {
 
 const std::vector<fault_info>& all_faults()
@@ -46,6 +49,12 @@ const std::vector<fault_info>& all_faults()
          "an unknown call is answered NOT_SUPPORTED before its reserved call-word bits are checked"},
         {fault::console_hidden, "console-hidden",
          "discovery and BASE.probe_service hide CONSOLE, although its calls are still served"},
+        {fault::mem_map_unsorted, "mem-map-unsorted", "MEM.get_map writes its first two entries in the wrong order"},
+        {fault::mem_hole_usable, "mem-hole-usable",
+         "MEM.get_map reports reserved ranges (the legacy video hole) as usable"},
+        {fault::rng_zeros, "rng-zeros", "RNG.fill writes zeros"},
+        {fault::rng_fixed_seed, "rng-fixed-seed",
+         "RNG.fill's output is a fixed pseudo-random sequence, the same in every machine"},
     };
     return faults;
 }
@@ -157,6 +166,20 @@ void fault_injector::after_call(const call_request& request, call_result& result
             result.status == abi::status::success)
             result.value = 0;
         break;
+    case fault::mem_map_unsorted:
+    case fault::mem_hole_usable:
+        if (is(fn::mem_get_map) && result.status == abi::status::success)
+            distort_memory_map(request.args[0], std::min(request.args[1], result.value), memory);
+        break;
+    case fault::rng_zeros:
+    case fault::rng_fixed_seed:
+        if (is(fn::rng_fill) && result.status == abi::status::success && request.args[1] != 0)
+            if (auto out = memory.write(guest_address{request.args[0]}, request.args[1]))
+                for (std::byte& b : *out) {
+                    rng_state_ ^= rng_state_ << 13, rng_state_ ^= rng_state_ >> 7, rng_state_ ^= rng_state_ << 17;
+                    b = fault_ == fault::rng_zeros ? std::byte{0} : std::byte(rng_state_ >> 56);
+                }
+        break;
     case fault::console_write_short:
         if (is(fn::console_write) && result.status == abi::status::success && result.value > 0)
             result.value -= 1;
@@ -182,6 +205,28 @@ void fault_injector::on_discovery(std::vector<cpuid_entry>& leaves, uint32_t bas
         for (const cpuid_entry& e : leaves)
             odd.push_back({e.leaf, 0x1234, e.eax, e.ebx ^ 0x10, e.ecx, e.edx, true});
         leaves.insert(leaves.begin(), odd.begin(), odd.end());  // specific entries first
+    }
+}
+
+// Changes the map MEM.get_map wrote into guest memory, within the bytes it wrote.
+void fault_injector::distort_memory_map(uint64_t address, uint64_t written, guest_memory& memory) const
+{
+    const uint64_t header = sizeof(abi::mem_map_header), entry = sizeof(abi::mem_region);
+    auto bytes = memory.write(guest_address{address}, written);
+    if (!bytes || written < header + 2 * entry)
+        return;
+    std::byte* first = bytes->data() + header;
+    if (fault_ == fault::mem_map_unsorted) {
+        std::swap_ranges(first, first + entry, first + entry);
+        return;
+    }
+    for (uint64_t at = header; at + entry <= written; at += entry) {
+        abi::mem_region r;
+        std::memcpy(&r, bytes->data() + at, entry);
+        if (r.type == abi::mem_type::reserved) {
+            r.type = abi::mem_type::usable;
+            std::memcpy(bytes->data() + at, &r, entry);
+        }
     }
 }
 

@@ -51,6 +51,10 @@ enum class fault {
     unused_args_rejected,         // a non-zero register the call does not use makes it INVALID_PARAM
     check_order_wrong,            // an unknown call is NOT_SUPPORTED even with reserved call-word bits set
     console_hidden,               // discovery and probe_service hide CONSOLE, which is still served
+    mem_map_unsorted,             // MEM.get_map's first two entries are swapped
+    mem_hole_usable,              // MEM.get_map reports reserved ranges as usable
+    rng_zeros,                    // RNG.fill writes zeros
+    rng_fixed_seed,               // RNG.fill's output is the same sequence in every machine
 };
 
 struct fault_info {
@@ -85,10 +89,13 @@ public:
     bool serves_string_elements() const { return fault_ == fault::string_element_is_a_call; }
 
 private:
+    void distort_memory_map(uint64_t address, uint64_t written, guest_memory& memory) const;
+
     fault fault_;
     uint64_t monotonic_calls_ = 0;
     uint64_t last_monotonic_ = 0;
     uint64_t stray_writes_ = 0;
+    uint64_t rng_state_ = 0x9E3779B97F4A7C15ull;  // rng_fixed_seed: the same start in every machine
 };
 
 }  // namespace hbvm

@@ -58,7 +58,7 @@ machine::machine(machine_config config)
       terminal_(STDIN_FILENO, STDOUT_FILENO),
       debug_console_(STDERR_FILENO),
       dispatcher_(memory_, *config_.policy),
-      services_(config_.services, service_context{terminal_, clock_, reference_host_identity()}, dispatcher_),
+      services_(config_.services, service_context{terminal_, clock_, reference_host_identity(), memory_.size()}, dispatcher_),
       selection_(select_accelerator(config_.accel)),
       faults_(config_.injected_fault)
 {

@@ -1,4 +1,6 @@
 #include "core/multiboot_loader.hpp"
+
+#include <stdexcept>
 #include "core/text.hpp"
 
 #include "core/diagnostics.hpp"
@@ -10,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -408,6 +411,28 @@ void write_entry_tables(guest_memory& memory)
     memory.copy_in(guest_address{layout::entry_idt}, std::as_bytes(std::span(idt)));
 }
 
+std::vector<hyperbios::abi::mem_region> guest_memory_map(uint64_t ram_size)
+{
+    namespace layout = boot_layout;
+    namespace type = hyperbios::abi::mem_type;
+    const hyperbios::abi::mem_region layout_of_a_large_machine[] = {
+        {0, layout::entry_page, type::usable, 0},
+        {layout::entry_page, 0x1000, type::hyperbios, 0},  // the host's entry page (write_entry_tables)
+        {layout::entry_page + 0x1000, layout::conventional_top - layout::entry_page - 0x1000, type::usable, 0},
+        {layout::conventional_top, layout::image_lowest - layout::conventional_top, type::reserved, 0},
+        {layout::image_lowest, ~uint64_t(0) - layout::image_lowest, type::usable, 0},
+    };
+    // hbvm's RAM is at least 2 MiB; unit tests use less: the map ends with RAM.
+    std::vector<hyperbios::abi::mem_region> map;
+    for (hyperbios::abi::mem_region r : layout_of_a_large_machine) {
+        if (r.base >= ram_size)
+            break;
+        r.length = std::min(r.length, ram_size - r.base);
+        map.push_back(r);
+    }
+    return map;
+}
+
 uint32_t write_multiboot_info(guest_memory& memory, const std::string& cmdline)
 {
     namespace layout = boot_layout;
@@ -415,13 +440,9 @@ uint32_t write_multiboot_info(guest_memory& memory, const std::string& cmdline)
         throw error(exit_status::usage, "the Multiboot command line is " + std::to_string(cmdline.size()) +
                                             " bytes; the limit is " + std::to_string(layout::cmdline_capacity - 1));
     const uint64_t ram = memory.size();
-    const mb::mmap_entry map[] = {
-        {20, 0, layout::entry_page, 1},
-        {20, layout::entry_page, 0x1000, 2},  // the host's entry page (write_entry_tables)
-        {20, layout::entry_page + 0x1000, layout::conventional_top - layout::entry_page - 0x1000, 1},
-        {20, layout::conventional_top, layout::image_lowest - layout::conventional_top, 2},
-        {20, layout::image_lowest, ram - layout::image_lowest, 1},
-    };
+    std::vector<mb::mmap_entry> map;
+    for (const hyperbios::abi::mem_region& r : guest_memory_map(ram))
+        map.push_back({20, r.base, r.length, r.type == hyperbios::abi::mem_type::usable ? 1u : 2u});
     const char name[] = "HyperBIOS reference host";
 
     mb::info info{};
@@ -430,10 +451,12 @@ uint32_t write_multiboot_info(guest_memory& memory, const std::string& cmdline)
     info.mem_upper = uint32_t(std::min<uint64_t>((ram - layout::image_lowest) / 1024, 0xFFFFFFFFu));
     info.cmdline = uint32_t(layout::cmdline);
     info.mmap_addr = uint32_t(layout::memory_map);
-    info.mmap_length = sizeof(map);
+    info.mmap_length = uint32_t(map.size() * sizeof(mb::mmap_entry));
     info.boot_loader_name = uint32_t(layout::loader_name);
 
     memory.copy_in(guest_address{layout::multiboot_info}, std::as_bytes(std::span(&info, 1)));
+    if (info.mmap_length > layout::loader_name - layout::memory_map)
+        throw std::logic_error("write_multiboot_info: the memory map does not fit below the loader name");
     memory.copy_in(guest_address{layout::memory_map}, std::as_bytes(std::span(map)));
     memory.copy_in(guest_address{layout::loader_name}, std::as_bytes(std::span(name)));
     memory.copy_in(guest_address{layout::cmdline}, std::as_bytes(std::span(cmdline.c_str(), cmdline.size() + 1)));

@@ -6,6 +6,8 @@
 
 #include "core/guest_memory.hpp"
 
+#include <hyperbios/abi.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -125,6 +127,11 @@ inline constexpr uint16_t entry_idt_limit = 32 * 8 - 1;
 // Writes the Multiboot information (memory, memory map, command line, loader
 // name) and returns its guest-physical address, the value of EBX at entry.
 uint32_t write_multiboot_info(guest_memory& memory, const std::string& cmdline);
+
+// The guest-physical memory map of a machine with `ram_size` bytes of RAM,
+// sorted and without overlaps: what the Multiboot map says (a `hyperbios` range
+// there as reserved) and what MEM.get_map returns — one truth for both.
+std::vector<hyperbios::abi::mem_region> guest_memory_map(uint64_t ram_size);
 
 }  // namespace hbvm
 

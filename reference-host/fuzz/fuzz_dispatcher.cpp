@@ -283,7 +283,7 @@ struct harness {
         for (const hbvm::profile& p : profiles) {
             auto d = std::make_unique<hbvm::dispatcher>(memory, p);
             services.push_back(std::make_unique<hbvm::service_set>(
-                hbvm::service_registry(), hbvm::service_context{*term, clock, identity}, *d));
+                hbvm::service_registry(), hbvm::service_context{*term, clock, identity, memory.size()}, *d));
             services.back()->reset(hbvm::boot_cause::power_on);
             d->on_host_bug = [](const std::string& what) { finding("dispatcher reported a host bug: %s", what.c_str()); };
             d->on_guest_write = [this](uint64_t address, uint64_t length) {

@@ -16,7 +16,9 @@ namespace hbvm {
     X(base)                     \
     X(console)                  \
     X(time)                     \
-    X(power)
+    X(power)                    \
+    X(mem)                      \
+    X(rng)
 
 #define HBVM_DECLARE_MODULE(name) std::unique_ptr<service_module> make_##name##_module(const service_context&);
 HBVM_SERVICE_MODULES(HBVM_DECLARE_MODULE)

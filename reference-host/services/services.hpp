@@ -36,6 +36,7 @@ struct service_context {
     terminal& console_terminal;  // the user's terminal (stdin, stdout)
     const clock_source& clock;
     implementation_identity identity;
+    uint64_t ram_size;  // guest RAM in bytes, fixed for the machine's life
 };
 
 // Why the guest is about to boot.

@@ -396,7 +396,7 @@ def main():
         "rsi-start=0x000000000000000c",
         "outsd, element not EAX: rax=0x0000000000020000 rdx=0x0000000000000b48 rcx=0x0000000000000077 "
         "rsi-start=0x0000000000000004",
-        "rep outsd, elements equal to EAX: rax=0x0000000000000000 rdx=0x0000000000000002 rcx=0x0000000000000000 "
+        "rep outsd, elements equal to EAX: rax=0x0000000000000000 rdx=0x0000000000000003 rcx=0x0000000000000000 "
         "rsi-start=0x000000000000000c",
         "rep insd: rax=0x0000000000020000 rdx=0x0000000000000b48 rcx=0x0000000000000000 "
         "rsi-start=0x0000000000000000 rdi-start=0x0000000000000008 buffer=0x00000000ffffffff,0x00000000ffffffff,",

@@ -66,7 +66,7 @@ protected:
     guest_memory memory{ram};
     terminal term{-1, -1};
     clock_source clock;
-    service_context context{term, clock, {1, 0x0000000100020003ull, "test host"}};
+    service_context context{term, clock, {1, 0x0000000100020003ull, "test host"}, 128ull << 20};
 };
 
 TEST_F(ServiceModules, TheRegistryHasOneModulePerServiceOfTheAbiTable)

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace abi = hyperbios::abi;
@@ -191,7 +192,22 @@ int main(int argc, char** argv)
     for (const abi::implementation_desc& impl : abi::implementations)
         items.push_back("{\"id\": " + std::to_string(impl.id) + ", \"name\": " + quote(impl.name) +
                         ", \"implementation\": " + quote(impl.implementation) + "}");
-    j << "  \"implementations\": " << list(items) << "\n}\n";
+    j << "  \"implementations\": " << list(items) << ",\n";
+
+    items.clear();
+    for (const abi::layout_desc& l : abi::layouts) {
+        std::vector<std::string> fields;
+        for (const abi::layout_field_desc& f : abi::layout_fields)
+            if (std::string_view(f.layout) == l.name)
+                fields.push_back("{\"name\": " + quote(f.name) + ", \"offset\": " + std::to_string(f.offset) +
+                                 ", \"size\": " + std::to_string(f.size) + ", \"meaning\": " + quote(f.meaning) + "}");
+        std::string joined;
+        for (const std::string& f : fields)
+            joined += (joined.empty() ? "" : ", ") + f;
+        items.push_back("{\"name\": " + quote(l.name) + ", \"size\": " + std::to_string(l.size) +
+                        ", \"meaning\": " + quote(l.meaning) + ", \"fields\": [" + joined + "]}");
+    }
+    j << "  \"layouts\": " << list(items) << "\n}\n";
 
     std::ofstream out(argv[1]);
     out << j.str();

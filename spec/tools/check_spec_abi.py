@@ -136,6 +136,20 @@ def compare(spec_dir, abi_path):
     compare_table(problems, "implementation ID", spec["implementations"], abi["implementations"],
                   lambda x: x["id"], ("name",))
 
+    # Record layouts, field by field: a renamed, moved or resized field.
+    for name in sorted(set(spec["layouts"]) | {l["name"] for l in abi["layouts"]}):
+        in_spec = spec["layouts"].get(name)
+        in_abi = next((l for l in abi["layouts"] if l["name"] == name), None)
+        if not in_spec:
+            problems.append(f"layout {name} is in the ABI table but has no layout table in the spec")
+        elif not in_abi:
+            problems.append(f"layout {name} is in the spec ({in_spec['where']}) but not in the ABI table")
+        else:
+            shape = lambda fields: [(f["offset"], f["size"], f["name"]) for f in fields]  # noqa: E731
+            if shape(in_spec["fields"]) != shape(in_abi["fields"]):
+                problems.append(f"layout {name}: fields (offset, size, name) {shape(in_spec['fields'])} in the spec "
+                                f"({in_spec['where']}), {shape(in_abi['fields'])} in the ABI table")
+
     compare_table(problems, "service", spec["services"], abi["services"], lambda x: x["name"], ("id", "version"))
     # Functions are keyed by (service, function ID); everything else must agree.
     abi_functions = [dict(f, args=[a for a in f["args"] if a != "none"]) for f in abi["functions"]]
@@ -252,8 +266,8 @@ def self_test(spec_dir, abi_path):
              lambda a: a["registers"].update(arguments=["RDI", "RSI", "RCX", "R9", "R8"]), "argument registers")
 
     # The rest of what the table carries.
-    abi_case("ABI side version changed (0.2 -> 0.3)",
-             lambda a: a.update(spec_version="0.3", interface_version="0x00000003"), "version")
+    abi_case("ABI side version changed (0.3 -> 0.4)",
+             lambda a: a.update(spec_version="0.4", interface_version="0x00000004"), "version")
     spec_case("spec side enumeration value changed (guest_reboot 1 -> 2)", "services/power.md",
               "| 1 | `guest_reboot` |", "| 2 | `guest_reboot` |", "enumeration value reset_reason guest_reboot")
     spec_case("spec side implementation ID renamed (hbvm -> hbvm2)", "hyperbios.md",
@@ -261,6 +275,16 @@ def self_test(spec_dir, abi_path):
     abi_case("ABI side ID range changed (vendor services from 0x9000)",
              lambda a: next(r for r in a["id_ranges"] if r["name"] == "vendor").update(first="0x9000"),
              "ID range vendor")
+    # A record layout: a field renamed, moved or resized on one side.
+    spec_case("spec side layout field renamed (mem_region.type -> kind)", "services/mem.md",
+              "| 16 | 4 | `type` |", "| 16 | 4 | `kind` |", "layout mem_region")
+    spec_case("spec side layout field moved (mem_region.length at 12)", "services/mem.md",
+              "| 8 | 8 | `length` |", "| 12 | 8 | `length` |", "layout mem_region")
+    spec_case("spec side layout field resized (mem_map_header.entry_count 4 -> 2 bytes)", "services/mem.md",
+              "| 8 | 4 | `entry_count` |", "| 8 | 2 | `entry_count` |", "layout mem_map_header")
+    abi_case("ABI side layout field moved (mem_region.base at 4)",
+             lambda a: next(l for l in a["layouts"] if l["name"] == "mem_region")["fields"][0].update(offset=4),
+             "layout mem_region")
     abi_case("ABI side argument kind changed (console.read takes an in_buffer)",
              lambda a: function(a, "console", "read")["args"].__setitem__(0, "in_buffer"), "args")
     return failures

@@ -23,6 +23,7 @@ cannot hide an entry from the check):
 - gates              ``| Bit | Gate | Offer |``
 - ID ranges          ``| IDs | First | Last | Range | Use |``
 - implementation IDs ``| ID | Name | Implementation |``
+- record layouts     ``| Offset | Size | Field | Meaning |`` (under a heading ending in ``layout `name```)
 
 Standard library only: the tools run on /usr/bin/python3 without extra modules.
 """
@@ -36,6 +37,7 @@ VERSION_LINE = re.compile(r"^\*\*Version (\d+)\.(\d+) \(draft\)\*\* · (\d{4}-\d
 SERVICE_HEAD = re.compile(r"^\*\*Service ID:\*\* (0x[0-9A-Fa-f]{4}) · \*\*Name:\*\* `(\w+)` · \*\*Version:\*\* (\d+)\s*$")
 FUNCTION_HEADING = re.compile(r"^##+ [\d.]+ (\w+) \((0x[0-9A-Fa-f]{4})\)\s*$")
 LEAF_HEADING = re.compile(r"^##+ .*leaf \*B\*(?: \+ (\d+))?\s*$")
+LAYOUT_HEADING = re.compile(r"^##+ .*[Ll]ayout `(\w+)`\s*$")
 KEYWORDS = {"MUST": ("MUST", "MUST NOT"), "SHOULD": ("SHOULD", "SHOULD NOT"), "MAY": ("MAY",)}
 CODE = re.compile(r"^`(\w+)`$")
 NONE_CELLS = ("—", "-", "")
@@ -138,6 +140,8 @@ def table_kind(header):
         return "id_ranges"
     if h == ("ID", "Name", "Implementation"):
         return "implementations"
+    if h == ("Offset", "Size", "Field", "Meaning"):
+        return "layout"
     return None
 
 
@@ -145,7 +149,7 @@ def empty_spec():
     return {"requirements": {}, "version": None, "services": [], "functions": [], "statuses": [],
             "function_statuses": {}, "enumerations": [], "registers": {"arguments": {}}, "arg_kinds": [],
             "result_kinds": [], "discovery_fields": [], "discovery_reserved": {}, "interface_signature": None,
-            "gates": [], "id_ranges": [], "implementations": []}
+            "gates": [], "id_ranges": [], "implementations": [], "layouts": {}}
 
 
 def _row(spec, kind, c, state, where):
@@ -229,6 +233,15 @@ def _row(spec, kind, c, state, where):
             raise ValueError(f"'{c[0]}' is not 'service IDs' or 'function IDs'")
         spec["id_ranges"].append({"name": code_name(c[3], "range"), "applies_to": applies,
                                   "first": "0x%04x" % number(c[1]), "last": "0x%04x" % number(c[2]), "where": where})
+    elif kind == "layout":
+        name = state["layout"]
+        if name is None:
+            raise ValueError("layout table outside a section headed '... layout `name`'")
+        if not re.match(r"^\d+$", c[0]) or not re.match(r"^\d+$", c[1]):
+            raise ValueError("layout row not in the form | offset | size | `field` | meaning |")
+        layout = spec["layouts"].setdefault(name, {"name": name, "fields": [], "where": where})
+        layout["fields"].append({"name": code_name(c[2], "field"), "offset": int(c[0]), "size": int(c[1]),
+                                 "where": where})
     elif kind == "implementations":
         if c[1] in NONE_CELLS:
             if number(c[0]) != 0:
@@ -245,7 +258,7 @@ def parse(spec_dir):
     requirements = spec["requirements"]
     errors = []
     for path in spec_files(spec_dir):
-        state = {"service": None, "function": None, "leaf": None, "enumeration": None}
+        state = {"service": None, "function": None, "leaf": None, "enumeration": None, "layout": None}
         table = None  # kind of the table being read, or None
         lines = path.read_text(encoding="utf-8").splitlines()
         for index, line in enumerate(lines):
@@ -299,6 +312,8 @@ def parse(spec_dir):
                 state["function"] = (state["service"], m.group(2).lower(), m.group(1)) if m and state["service"] else None
                 m = LEAF_HEADING.match(line)
                 state["leaf"] = int(m.group(1) or 0) if m else None
+                m = LAYOUT_HEADING.match(line)
+                state["layout"] = m.group(1) if m else None
     if errors:
         raise SpecError("\n".join(errors))
     return spec

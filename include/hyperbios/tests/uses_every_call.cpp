@@ -23,6 +23,10 @@ extern "C" uint64_t hyperbios_uses_every_call(char* buffer, size_t size)
     sum += hb::power::reset_reason().value;
     sum += hb::power::reboot().ok();
     sum += hb::power::shutdown(3).ok();
+    sum += hb::mem::get_map(buffer, size).value;
+    for (const hb::mem::region r : hb::mem::regions(buffer, size))
+        sum += r.base + r.length + r.type;
+    sum += hb::rng::fill(buffer, size).value + hb::rng::u64().value;
     hb::text::line<64> line;
     line.put("n=").dec(sum).put(' ').hex(sum).put(' ').sdec(-5).put(' ').utc(sum);
     hb::fallback::debugcon_write(line.c_str(), line.size());
