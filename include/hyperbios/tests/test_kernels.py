@@ -5,6 +5,7 @@ they end:
   day-one.reference-host  printf, arguments, memory map and two __thread
                           variables on hbvm; exit 0
   day-one.qemu            the same on QEMU (no HyperBIOS host: the debug port)
+  day-one.qemu-pvh        the same booted through the PVH note (no image path)
   panic, assert, check    hbvm: "panic: FILE:LINE: ..." and exit status 80
   panic.qemu              QEMU: the same on the debug port, status (80 << 1) | 1
   path-with-space         hbvm with the image at a path holding a space
@@ -97,7 +98,8 @@ def check_arguments(c, image_path, arguments, key_value, flag):
 
 
 def day_one(build, target):
-    kernel = build / "include" / "hyperbios" / "tests" / "day_one_kernel.elf"
+    pvh = target == "qemu-pvh"
+    kernel = build / "include" / "hyperbios" / "tests" / ("day_one_kernel_pvh.elf" if pvh else "day_one_kernel.elf")
     # hbvm joins its arguments with spaces; the guest reads double quotes as GRUB writes them.
     given = ["alpha", '"two words"', "key=value", "flag", "then=exit"]
     if target == "reference-host":
@@ -108,7 +110,8 @@ def day_one(build, target):
     present = target == "reference-host"
     c.line(f"day-one: host {'HyperBIOS' if present else 'none'}")
     check_formats(c)
-    check_arguments(c, str(kernel), ["alpha", "two words", "key=value", "flag", "then=exit"], "value", True)
+    check_arguments(c, "" if pvh else str(kernel), ["alpha", "two words", "key=value", "flag", "then=exit"], "value",
+                    True)
     c.line("arguments: text [" + " ".join(given) + "]")
     check_memory_map(c, present)
     check_thread_locals(c)
@@ -173,8 +176,8 @@ def foreign_script(build):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("case", choices=["day-one.reference-host", "day-one.qemu", "panic", "assert", "check",
-                                         "panic.qemu", "path-with-space", "foreign-script"])
+    parser.add_argument("case", choices=["day-one.reference-host", "day-one.qemu", "day-one.qemu-pvh", "panic",
+                                         "assert", "check", "panic.qemu", "path-with-space", "foreign-script"])
     parser.add_argument("--build", required=True, type=pathlib.Path, help="the CMake build folder")
     args = parser.parse_args()
     if args.case.startswith("day-one."):
