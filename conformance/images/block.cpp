@@ -166,6 +166,7 @@ struct device {
     bool info_ok = false;
     blk_info info{};
     uint64_t record_size = 0;   // RDX of info
+    uint64_t after_record_clean = 0;  // how many bytes after the record stayed untouched
     uint64_t sector = 0;        // bytes per sector
     uint64_t sectors = 0;       // capacity in sectors
     uint64_t bytes = 0;
@@ -343,6 +344,9 @@ void learn_device(device& d, uint16_t index)
     for (uint64_t i = 0; i < sizeof info_buffer; ++i)
         full_record[i] = info_buffer[i];
     __builtin_memcpy(&d.info, info_buffer, sizeof d.info);
+    d.after_record_clean = first_not(info_buffer + (d.record_size < info_buffer_size ? d.record_size : info_buffer_size),
+                                     0xA5, info_buffer_size - (d.record_size < info_buffer_size ? d.record_size
+                                                                                                 : info_buffer_size));
     d.info_ok = true;
     d.sector = d.info.sector_size;
     d.sectors = d.info.sector_count;
@@ -373,6 +377,8 @@ void recognise(device& d)
     }
 }
 
+const uint8_t* info_buffer_copy(const device& d) { return reinterpret_cast<const uint8_t*>(&d.info); }
+
 void check_info(device& d)
 {
     const char* const req = "HB-BLK-002";
@@ -383,6 +389,16 @@ void check_info(device& d)
                    why.c_str()))
             return;
     }
+    // The record again, as the prefixes below are compared with it.
+    fill_bytes(full_record, 0xA5, sizeof full_record);
+    const raw_result again = block_info(d.index, full_record, sizeof full_record);
+    {
+        line why;
+        outcome(why, again);
+        check(req, again.code() == hb::status::success && again.value == d.record_size &&
+                       first_difference(full_record, info_buffer_copy(d), sizeof(blk_info)) == sizeof(blk_info),
+              describe(d, "info returns the same record every time").c_str(), why.c_str());
+    }
     const blk_info& i = d.info;
     {
         line why;
@@ -391,10 +407,11 @@ void check_info(device& d)
               describe(d, "the record's size equals RDX and is 88 for version 1").c_str(), why.c_str());
     }
     {
-        line why;
-        why.put("bytes from ").dec(d.record_size).put(" on were written");
         const uint64_t end = d.record_size < info_buffer_size ? d.record_size : info_buffer_size;
-        check(req, first_not(full_record + end, 0xA5, info_buffer_size - end) == info_buffer_size - end,
+        line why;
+        why.put("a byte from ").dec(d.record_size).put(" on was written");
+        check(req, d.after_record_clean == info_buffer_size - end &&
+                       first_not(full_record + end, 0xA5, info_buffer_size - end) == info_buffer_size - end,
               describe(d, "info into a larger buffer writes the record and nothing after it").c_str(), why.c_str());
     }
     {
@@ -588,9 +605,7 @@ void check_bounds(const device& d, bool write)
             check(req, false, describe(d, what.c_str()).c_str(), why.c_str());
             continue;
         }
-        if (b.length == over && over <= d.bytes) {
-            // Inside the device: only the max_transfer check can refuse it.
-        } else if (b.length == over) {
+        if (b.length == over && over > d.bytes) {
             note(describe(d, "max_transfer + one sector reaches past the end of this device, so the next check "
                              "does not isolate the max_transfer limit").c_str());
         }
@@ -885,11 +900,12 @@ void check_vectored_faults(const device& d, bool write)
         case 6: list[count++] = {0x100000000000ull, s}; break;
         case 7: list[count++] = {~0ull - s / 2 + 1, s}; break;
         }
-        if (k == 1 && !write)
-            fill_bytes(io - guard, guard_byte, d.max_transfer > io_capacity ? 0 : d.max_transfer + guard);
+        const uint64_t large = d.max_transfer - 2 * s;  // case 1's last segment
+        if (k == 1 && !write && large <= io_capacity)
+            fill_bytes(io - guard, guard_byte, large + guard);
         if (!list_bytes)
             list_bytes = count * sizeof(blk_segment);
-        if (k == 1 && d.max_transfer - 2 * s > io_capacity) {
+        if (k == 1 && large > io_capacity) {
             // The segment need not lie in RAM (INVALID_PARAM comes first), but
             // the image can only watch what it has room for.
             list[2].address = ram_outside;
@@ -903,8 +919,7 @@ void check_vectored_faults(const device& d, bool write)
             // Guest memory unchanged: the good segments still hold guard bytes.
             if (first_not(scatter, guard_byte, scatter_size) != scatter_size)
                 ok = false, why.put("; a segment was written");
-            if (k == 1 && d.max_transfer - 2 * s <= io_capacity &&
-                first_not(io - guard, guard_byte, d.max_transfer - 2 * s + guard) != d.max_transfer - 2 * s + guard)
+            if (k == 1 && large <= io_capacity && first_not(io - guard, guard_byte, large + guard) != large + guard)
                 ok = false, why.put("; the large segment was written");
         }
         if (ok && write) {
@@ -1105,7 +1120,7 @@ void run_checks()
     // Two buffers for transfers: as large as max_transfer and a sector, or half
     // of what is left.
     uint64_t each = ((ram.left / 2) & ~4095ull);
-    each = each > biggest + 4096 ? biggest + 4096 : each;
+    each = each > biggest + 8192 ? biggest + 8192 : each;
     uint8_t* a = ram.take(each);
     copy = ram.take(each);
     io = a ? a + 4096 : nullptr;
