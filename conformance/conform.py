@@ -91,6 +91,9 @@ DISKS = {
     "disk2": (1 << 20, "meant read-only"),
     "disk3": ((1 << 20) + 7 * 512, "writable, 512-byte sectors, 2055 of them"),
 }
+# How the reference host takes them (hbvm run --disk PATH[,ro][,sector=4096]),
+# for the commands that certify it (CMake, mutation-test, the bundle test).
+HBVM_DISKS = "--disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3}"
 
 
 @functools.lru_cache(maxsize=None)
