@@ -1,7 +1,7 @@
 # Building freestanding 64-bit kernels with the HyperBIOS guest library.
 #
 #   hyperbios_add_kernel(NAME SOURCES file.cpp... [ISO] [BOOT_PROTOCOLS MULTIBOOT PVH]
-#                        [OUTPUT_DIRECTORY dir])
+#                        [OUTPUT_DIRECTORY dir] [LINKER_SCRIPT file.ld])
 #
 # produces NAME.elf64 (for gdb, and for direct-boot VMMs that load only ELF64) and
 # NAME.elf (ELF32, which QEMU's -kernel, GRUB and the reference host all boot), and
@@ -14,20 +14,25 @@
 # it. ISO needs MULTIBOOT: GRUB boots the image with its `multiboot` command.
 # OUTPUT_DIRECTORY puts the images somewhere other than the current binary folder
 # (tools that take every image of a folder can then be given only these).
+# LINKER_SCRIPT links with the kernel's own script instead of boot/multiboot.ld;
+# include/hyperbios/README.md says what the boot stub needs from it.
 
 set(HYPERBIOS_GUEST_COMPILE_OPTIONS
     -ffreestanding -fno-exceptions -fno-rtti -nostdlib -mno-red-zone -mgeneral-regs-only
     -fno-pic -fno-pie -mcmodel=small -fno-stack-protector -fno-asynchronous-unwind-tables
     -fno-threadsafe-statics -fno-builtin -Wall -Wextra -Wpedantic -O2 -g)
 set(HYPERBIOS_GUEST_LINK_OPTIONS
-    -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=0x1000 -Wl,--no-warn-rwx-segments
-    -Wl,-T,${PROJECT_SOURCE_DIR}/include/hyperbios/boot/multiboot.ld)
+    -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=0x1000 -Wl,--no-warn-rwx-segments)
+set(HYPERBIOS_GUEST_LINKER_SCRIPT ${PROJECT_SOURCE_DIR}/include/hyperbios/boot/multiboot.ld)
 
 find_program(HYPERBIOS_OBJCOPY NAMES objcopy REQUIRED)
 find_program(HYPERBIOS_GRUB_MKRESCUE NAMES grub-mkrescue)
 
 function(hyperbios_add_kernel name)
-  cmake_parse_arguments(K "ISO" "OUTPUT_DIRECTORY" "SOURCES;BOOT_PROTOCOLS" ${ARGN})
+  cmake_parse_arguments(K "ISO" "OUTPUT_DIRECTORY;LINKER_SCRIPT" "SOURCES;BOOT_PROTOCOLS" ${ARGN})
+  if(NOT K_LINKER_SCRIPT)
+    set(K_LINKER_SCRIPT ${HYPERBIOS_GUEST_LINKER_SCRIPT})
+  endif()
   if(NOT K_OUTPUT_DIRECTORY)
     set(K_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
   endif()
@@ -51,9 +56,9 @@ function(hyperbios_add_kernel name)
     target_compile_definitions(${name} PRIVATE HYPERBIOS_BOOT_NO_PVH)
   endif()
   set_target_properties(${name} PROPERTIES SUFFIX ".elf64" RUNTIME_OUTPUT_DIRECTORY ${K_OUTPUT_DIRECTORY}
-                        LINK_DEPENDS ${PROJECT_SOURCE_DIR}/include/hyperbios/boot/multiboot.ld)
+                        LINK_DEPENDS ${K_LINKER_SCRIPT})
   target_compile_options(${name} PRIVATE ${HYPERBIOS_GUEST_COMPILE_OPTIONS})
-  target_link_options(${name} PRIVATE ${HYPERBIOS_GUEST_LINK_OPTIONS})
+  target_link_options(${name} PRIVATE ${HYPERBIOS_GUEST_LINK_OPTIONS} -Wl,-T,${K_LINKER_SCRIPT})
   target_link_libraries(${name} PRIVATE hyperbios::hyperbios)
   set(elf32 ${K_OUTPUT_DIRECTORY}/${name}.elf)
   add_custom_command(TARGET ${name} POST_BUILD

@@ -118,7 +118,9 @@ void run_checks()
     span_of_ranges usable, not_usable;
     bool sorted = true, types_ok = true, lengths_ok = true, reserved_ok = true;
     uint64_t previous_end = 0;
-    for (const hb::mem::region r : hb::mem::regions(first_bytes, size)) {
+    for (size_t i = 0; i < header.entry_count; ++i) {
+        abi::mem_region r;  // the wire layout, reserved field included
+        __builtin_memcpy(&r, first_bytes + header.header_size + i * header.entry_size, sizeof r);
         sorted = sorted && r.base >= previous_end;
         previous_end = r.base + r.length;
         lengths_ok = lengths_ok && r.length != 0 && r.base + r.length > r.base;
@@ -127,6 +129,10 @@ void run_checks()
         reserved_ok = reserved_ok && r.reserved0 == 0;
         (r.type == abi::mem_type::usable ? usable : not_usable).add(r.base, r.base + r.length);
     }
+    size_t through_library = 0;  // the library's iterator sees the same entries
+    for (const hb::mem::region r : hb::mem::regions(first_bytes, size))
+        through_library += r.length != 0;
+    check("HB-MEM-002", through_library == header.entry_count, "the guest library iterates every entry");
     check("HB-MEM-002", sorted, "entries are sorted by base and do not overlap");
     check("HB-MEM-002", lengths_ok, "every entry has a non-zero length that does not wrap");
     check("HB-MEM-002", types_ok, "every entry's type is usable, reserved or hyperbios");
@@ -140,8 +146,8 @@ void run_checks()
     }
     bool ram_is_usable = true, usable_is_ram = true, reserved_not_usable = true;
     span_of_ranges boot_ram;
-    for (const hb::boot::memory_range& r : loader_info.memory_map()) {
-        if (r.is_ram()) {
+    for (const hb::memory_region& r : loader_info.memory_map()) {
+        if (r.is_usable()) {
             boot_ram.add(r.base, r.end());
             ram_is_usable = ram_is_usable && usable.covers(r.base, r.end());
         } else {

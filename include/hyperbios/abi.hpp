@@ -106,7 +106,7 @@
     X(reset_reason, guest_reboot, 1, "the guest called POWER.reboot")                                  \
     X(mem_type, usable, 1, "RAM the guest may use as it likes")                                        \
     X(mem_type, reserved, 2, "present but not the guest's to use (legacy holes, firmware)")            \
-    X(mem_type, hyperbios, 3, "RAM the host owns for HyperBIOS (its entry tables); the guest leaves it alone") \
+    X(mem_type, hyperbios, 0x100, "RAM the host owns for HyperBIOS (its entry tables); the guest leaves it alone") \
     X(blk_flags, read_only, 0x1, "the device refuses writes with DENIED")                             \
     X(blk_flags, volatile_write_cache, 0x2, "completed writes may sit in a cache until BLOCK.flush")   \
     X(blk_flags, discard, 0x4, "reserved for a later discard call; zero in this version")             \

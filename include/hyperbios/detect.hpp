@@ -8,24 +8,10 @@
 
 #include <hyperbios/abi.hpp>
 #include <hyperbios/arch/x86_64/cpu.hpp>
+#include <hyperbios/detail/state.hpp>
+#include <hyperbios/host_info.hpp>
 
 namespace hyperbios {
-
-struct host_info {
-    bool present;                // a HyperBIOS interface was found
-    bool hypervisor_bit;         // CPUID.1:ECX[31] was set
-    uint32_t base_leaf;          // CPUID leaf of the HyperBIOS range (0x4000xx00)
-    char vendor[13];             // vendor signature of leaf base+0, NUL-terminated
-    uint32_t interface_version;  // (major << 16) | minor
-    uint32_t gates;              // abi::gate_* flags
-    uint16_t port;               // port of the port-I/O gate
-    uint32_t service_bitmap;     // bit n set: service n is offered
-
-    constexpr bool has_service(abi::service s) const noexcept
-    {
-        return present && uint16_t(s) < 32 && (service_bitmap >> uint16_t(s)) & 1u;
-    }
-};
 
 namespace detail {
 
@@ -68,19 +54,16 @@ inline host_info probe_host() noexcept
     return info;
 }
 
-namespace detail {
-inline host_info cached_host;
-inline bool host_probed;
-}  // namespace detail
-
-// The host as first probed; later calls return the cached answer.
+// The host as first probed; later calls return the cached answer (kept in
+// detail::state, which any linker script places: see detail/state.hpp).
 inline const host_info& detect() noexcept
 {
-    if (!detail::host_probed) {
-        detail::cached_host = probe_host();
-        detail::host_probed = true;
+    detail::library_state& s = detail::state;
+    if (!s.host_probed) {
+        s.host = probe_host();
+        s.host_probed = true;
     }
-    return detail::cached_host;
+    return s.host;
 }
 
 inline bool present() noexcept { return detect().present; }

@@ -6,6 +6,7 @@
 #define HYPERBIOS_FALLBACK_HPP
 
 #include <hyperbios/arch/x86_64/cpu.hpp>
+#include <hyperbios/detail/state.hpp>
 #include <stddef.h>
 
 namespace hyperbios::fallback {
@@ -86,15 +87,10 @@ inline void com1_write(const char* data, size_t length) noexcept
 // the 0xE9 debug console when it reads back 0xE9, otherwise COM1 when its
 // scratch register works (initialised 8N1), otherwise 0xE9 anyway (a write-only
 // debug port still gets the text; on a machine with neither it goes nowhere).
-enum class debug_channel : uint8_t { unchosen, debugcon, com1, debugcon_unconfirmed };
-
-namespace detail {
-inline debug_channel chosen_debug_channel = debug_channel::unchosen;
-}
-
+// The choice (debug_channel, detail/state.hpp) lives in hyperbios::detail::state.
 inline debug_channel debug_output_channel() noexcept
 {
-    debug_channel& chosen = detail::chosen_debug_channel;
+    debug_channel& chosen = hyperbios::detail::state.debug_channel;
     if (chosen == debug_channel::unchosen) {
         if (debugcon_present()) {
             chosen = debug_channel::debugcon;

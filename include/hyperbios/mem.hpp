@@ -3,10 +3,18 @@
 #define HYPERBIOS_MEM_HPP
 
 #include <hyperbios/call.hpp>
+#include <hyperbios/memory_region.hpp>
 
 namespace hyperbios::mem {
 
-using region = abi::mem_region;
+// The library's one entry type for memory maps: the boot protocols' maps and
+// this service's are iterated as hyperbios::memory_region (the ABI's mem_region
+// has the same layout, pinned here; its reserved field is the padding).
+using region = memory_region;
+static_assert(sizeof(abi::mem_region) == sizeof(region) && offsetof(abi::mem_region, base) == offsetof(region, base) &&
+              offsetof(abi::mem_region, length) == offsetof(region, length) &&
+              offsetof(abi::mem_region, type) == offsetof(region, type));
+static_assert(abi::mem_type::usable == memory_type::usable && abi::mem_type::reserved == memory_type::reserved);
 using map_header = abi::mem_map_header;
 
 // Writes the start of the map into the buffer, at most `capacity` bytes; the
@@ -46,9 +54,9 @@ public:
         iterator(const unsigned char* at, size_t step) noexcept : at_(at), step_(step) {}
         region operator*() const noexcept
         {
-            region r;
-            __builtin_memcpy(&r, at_, sizeof r);  // entries need not be aligned in the buffer
-            return r;
+            abi::mem_region wire;
+            __builtin_memcpy(&wire, at_, sizeof wire);  // entries need not be aligned in the buffer
+            return {wire.base, wire.length, wire.type};
         }
         iterator& operator++() noexcept
         {

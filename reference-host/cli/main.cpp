@@ -190,9 +190,23 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
     }
     if (!have_image)
         usage_error("run: which image? e.g. hbvm run build/examples/hello/hello.elf");
-    config.cmdline = config.image_path;
+    // One word per argument, as GRUB writes them: a word with white space or a
+    // quote is put in double quotes, with \ " and ' escaped, so a kernel reads
+    // an image path with spaces, or an argument "a b", as one word.
+    const auto word = [](const std::string& text) {
+        if (!text.empty() && text.find_first_of(" \t\n\"'\\") == std::string::npos)
+            return text;
+        std::string quoted = "\"";
+        for (char c : text) {
+            if (c == '\\' || c == '"' || c == '\'')
+                quoted += '\\';
+            quoted += c;
+        }
+        return quoted + "\"";
+    };
+    config.cmdline = word(config.image_path);
     for (const std::string& k : kernel_args)
-        config.cmdline += " " + k;
+        config.cmdline += " " + word(k);
     // The watchdog runs before the image is opened: opening a FIFO can wait.
     watchdog dog(config.timeout_seconds);
     config.dog = &dog;

@@ -84,6 +84,8 @@ machine::machine(machine_config config)
       faults_(config_.injected_fault)
 {
     dispatcher_.on_host_bug = [this](const std::string& what) { note("host bug: " + what); };
+    for (const std::unique_ptr<disk>& d : disks_)
+        d->deviate = faults_.disk_deviations();
     dispatcher_.on_guest_write = [this](uint64_t address, uint64_t length) {
         accel_->guest_memory_written(address, length);
     };

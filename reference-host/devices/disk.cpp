@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -113,7 +114,7 @@ bool disk::read(uint64_t offset, std::span<std::byte> out) const
 
 bool disk::write(uint64_t offset, std::span<const std::byte> in)
 {
-    size_t done = 0;
+    size_t done = deviate.writes_lose_first_sector ? std::min<size_t>(in.size(), sector_size_) : 0;
     while (done < in.size()) {
         const ssize_t n = ::pwrite(fd_, in.data() + done, in.size() - done, off_t(offset + done));
         if (n < 0 && errno == EINTR)
@@ -127,6 +128,8 @@ bool disk::write(uint64_t offset, std::span<const std::byte> in)
 
 bool disk::flush()
 {
+    if (deviate.flush_does_nothing)
+        return true;
     int r;
     do
         r = ::fdatasync(fd_);

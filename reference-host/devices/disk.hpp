@@ -48,6 +48,13 @@ public:
     // Every completed write reaches stable storage (fdatasync).
     bool flush();
 
+    // Deliberate deviations, set only by hbvm --inject-fault (core/fault_injection).
+    struct deviations {
+        bool flush_does_nothing = false;         // flush answers SUCCESS without syncing
+        bool writes_lose_first_sector = false;   // each write skips its first sector
+    };
+    deviations deviate;
+
 private:
     int fd_ = -1;
     std::string name_;

@@ -6,21 +6,23 @@
 //
 //     extern "C" void kernel_main(uint32_t magic, uint32_t info)
 //     {
-//         static hyperbios::boot::boot_info boot;   // ~3 KiB: keep it off small stacks
+//         static hyperbios::boot::boot_info boot;   // ~7 KiB: keep it off small stacks
 //         boot.read(magic, info);
 //         for (const auto& r : boot.memory_map())
-//             if (r.is_ram()) ...
+//             if (r.is_usable()) ...
 //     }
 //
-// read() copies the map out of the loader's structures, so the kernel may reuse
-// that memory afterwards (the command line is not copied: it stays where the
-// loader put it). The structures must lie in the first 4 GiB, which the boot
+// read() copies the map and the split arguments out of the loader's structures,
+// so the kernel may reuse that memory afterwards, except for command_line() and
+// arguments().text(), which stay where the loader put them. The structures must lie in the first 4 GiB, which the boot
 // stub identity-maps; anything the loader placed above is ignored.
 #ifndef HYPERBIOS_BOOT_BOOT_INFO_HPP
 #define HYPERBIOS_BOOT_BOOT_INFO_HPP
 
+#include <hyperbios/boot/kernel_arguments.hpp>
 #include <hyperbios/boot/multiboot_info.hpp>
 #include <hyperbios/boot/pvh_info.hpp>
+#include <hyperbios/memory_region.hpp>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,22 +34,14 @@ enum class protocol : uint8_t {
     pvh,        // Xen PVH direct boot (QEMU -kernel without a Multiboot header, Firecracker, ...)
 };
 
-// Memory types: E820's numbering, which both protocols use.
-inline constexpr uint32_t memory_ram = 1;
-inline constexpr uint32_t memory_reserved = 2;
-inline constexpr uint32_t memory_acpi_reclaimable = 3;
-inline constexpr uint32_t memory_acpi_nvs = 4;
-inline constexpr uint32_t memory_unusable = 5;
-
-struct memory_range {
-    uint64_t base = 0;
-    uint64_t length = 0;
-    uint32_t type = 0;
-
-    // One past the last byte (saturates at 2^64 - 1 for a range that would wrap).
-    constexpr uint64_t end() const noexcept { return base + length < base ? ~0ull : base + length; }
-    constexpr bool is_ram() const noexcept { return type == memory_ram; }
-};
+// The entries of the map are hyperbios::memory_region (<hyperbios/memory_region.hpp>).
+// Earlier names, kept for kernels that use them:
+using memory_range = memory_region;
+inline constexpr uint32_t memory_ram = memory_type::usable;
+inline constexpr uint32_t memory_reserved = memory_type::reserved;
+inline constexpr uint32_t memory_acpi_reclaimable = memory_type::acpi_reclaimable;
+inline constexpr uint32_t memory_acpi_nvs = memory_type::acpi_nvs;
+inline constexpr uint32_t memory_unusable = memory_type::unusable;
 
 // E820 tables have at most 128 entries on PCs (Linux's boot protocol keeps as
 // many); a longer map is cut (see truncated()).
@@ -64,33 +58,36 @@ public:
         count_ = 0;
         truncated_ = from_map_ = false;
         ram_end_ = 0;
-        command_line_ = "";
+        command_line_ = nullptr;
         multiboot_ = nullptr;
         pvh_ = nullptr;
         if (magic == multiboot::loader_magic && readable(info_address, sizeof(multiboot::info)))
             read_multiboot(reinterpret_cast<const multiboot::info*>(uintptr_t(info_address)));
         else if (magic == pvh::start_info_magic && readable(info_address, sizeof(pvh::start_info)))
             read_pvh(reinterpret_cast<const pvh::start_info*>(uintptr_t(info_address)));
+        arguments_.parse(command_line_, protocol_ == protocol::multiboot);
     }
 
     constexpr protocol loader_protocol() const noexcept { return protocol_; }
 
-    // The loader's command line, never null ("" when it gave none). Multiboot
-    // loaders put the kernel's path first (GRUB, QEMU, the reference host); PVH
-    // loaders pass only the arguments.
-    constexpr const char* command_line() const noexcept { return command_line_; }
+    // The loader's whole command line, never null ("" when it gave none).
+    // Multiboot loaders put the kernel's path first (GRUB, QEMU, the reference
+    // host); PVH loaders pass only the arguments.
+    constexpr const char* command_line() const noexcept { return command_line_ ? command_line_ : ""; }
+
+    // The kernel's arguments without the image path: arguments().text() as the
+    // loader wrote them, range-for over the words, value("key") of "key=value"
+    // (<hyperbios/boot/kernel_arguments.hpp>).
+    constexpr const kernel_arguments& arguments() const noexcept { return arguments_; }
+
+    // The image path Multiboot loaders put first; "" under PVH.
+    constexpr const char* image_path() const noexcept { return arguments_.image_path(); }
 
     // The memory map, sorted by base address (equal bases keep the loader's
-    // order). Loaders may report overlapping entries; they are kept as reported.
-    struct range_list {
-        const memory_range* first;
-        size_t count;
-        constexpr const memory_range* begin() const noexcept { return first; }
-        constexpr const memory_range* end() const noexcept { return first + count; }
-        constexpr size_t size() const noexcept { return count; }
-        constexpr const memory_range& operator[](size_t i) const noexcept { return first[i]; }
-    };
-    constexpr range_list memory_map() const noexcept { return {ranges_, count_}; }
+    // order): range-for over memory_region {base, length, type}. Loaders may
+    // report overlapping entries; they are kept as reported.
+    using range_list = memory_region_list;
+    constexpr memory_region_list memory_map() const noexcept { return {ranges_, count_}; }
 
     // True when the map came from the loader's memory map; false when it was
     // made from Multiboot's mem_lower/mem_upper (two RAM ranges, below 1 MiB and
@@ -118,8 +115,8 @@ public:
         // Sorted by base: one pass moves `covered` through adjoining RAM ranges.
         uint64_t covered = address;  // every byte below it (from address on) is RAM
         for (size_t i = 0; i < count_ && ranges_[i].base <= covered; ++i) {
-            const memory_range& r = ranges_[i];
-            if (!r.is_ram() || r.length == 0 || r.end() <= covered)
+            const memory_region& r = ranges_[i];
+            if (!r.is_usable() || r.length == 0 || r.end() <= covered)
                 continue;
             if (r.end() - 1 >= last)
                 return !overlaps_other_type(address, last);
@@ -143,8 +140,8 @@ private:
     constexpr bool overlaps_other_type(uint64_t first, uint64_t last) const noexcept
     {
         for (size_t i = 0; i < count_; ++i) {
-            const memory_range& r = ranges_[i];
-            if (!r.is_ram() && r.length != 0 && r.base <= last && r.end() - 1 >= first)
+            const memory_region& r = ranges_[i];
+            if (!r.is_usable() && r.length != 0 && r.base <= last && r.end() - 1 >= first)
                 return true;
         }
         return false;
@@ -157,8 +154,8 @@ private:
     {
         if (length == 0)
             return;
-        const memory_range r{base, length, type};
-        if (r.is_ram() && r.end() > ram_end_)
+        const memory_region r{base, length, type};
+        if (r.is_usable() && r.end() > ram_end_)
             ram_end_ = r.end();
         size_t at = count_;
         if (count_ == max_memory_ranges) {
@@ -171,7 +168,7 @@ private:
         }
         ranges_[at] = r;
         for (; at > 0 && ranges_[at - 1].base > ranges_[at].base; --at) {
-            const memory_range lower = ranges_[at];
+            const memory_region lower = ranges_[at];
             ranges_[at] = ranges_[at - 1];
             ranges_[at - 1] = lower;
         }
@@ -221,10 +218,11 @@ private:
         }
     }
 
-    memory_range ranges_[max_memory_ranges] = {};
+    memory_region ranges_[max_memory_ranges] = {};
+    kernel_arguments arguments_;
     size_t count_ = 0;
     uint64_t ram_end_ = 0;
-    const char* command_line_ = "";
+    const char* command_line_ = nullptr;  // null rather than "": a static boot_info then lies in .bss
     const multiboot::info* multiboot_ = nullptr;
     const pvh::start_info* pvh_ = nullptr;
     protocol protocol_ = protocol::unknown;

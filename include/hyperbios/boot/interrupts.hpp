@@ -60,7 +60,10 @@ struct [[gnu::packed]] gate {
 };
 static_assert(sizeof(gate) == 16);
 
-alignas(16) inline gate idt[256];
+// Defined here, in the one translation unit that includes this header, and not
+// inline: an inline variable gets a .bss.<name> section of its own, which a
+// kernel's linker script may not list (detail/state.hpp); this one lands in .bss.
+alignas(16) gate idt[256];
 
 // The default handler's report: on the HyperBIOS console where there is a host,
 // otherwise on the emulators' debug port or COM1, whichever the machine has.

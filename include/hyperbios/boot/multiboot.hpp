@@ -17,7 +17,9 @@
 // builds page tables that identity-map the first 4 GiB (2 MiB pages, and 4 KiB
 // pages for the first 2 MiB with page 0 left out, so that a null pointer faults,
 // unless the loader's information lies there), enters 64-bit long mode, turns on
-// x87 and SSE (CR0.MP/NE, CR4.OSFXSR/OSXMMEXCPT), installs an IDT whose default
+// x87 and SSE (CR0.MP/NE, CR4.OSFXSR/OSXMMEXCPT), sets up the boot CPU's
+// thread-local storage (FS base; __thread variables start with their initial
+// values, see multiboot.ld), installs an IDT whose default
 // handler reports any exception and shuts down with exit code 70
 // (<hyperbios/interrupts.hpp>; HYPERBIOS_BOOT_NO_INTERRUPTS leaves it out), runs
 // the kernel's global constructors and calls
@@ -139,7 +141,7 @@ hyperbios_boot_pvh_entry32:
 #endif
 
 asm(R"(
-    .pushsection .bss.hyperbios_boot, "aw", @nobits
+    .pushsection .bss, "aw", @nobits
     .balign 4096
     .global hyperbios_boot_pml4, hyperbios_boot_pdpt, hyperbios_boot_pd, hyperbios_boot_pt0
 hyperbios_boot_pml4: .skip 4096
@@ -151,7 +153,7 @@ hyperbios_boot_stack: .skip )" HYPERBIOS_DETAIL_STR(HYPERBIOS_BOOT_STACK_SIZE) R
 hyperbios_boot_stack_top:
     .popsection
 
-    .pushsection .rodata.hyperbios_boot, "a"
+    .pushsection .rodata, "a"
     .balign 16
 hyperbios_boot_gdt:
     .quad 0
@@ -306,6 +308,32 @@ hyperbios_boot_entry64:
     orq $0x600, %rax                # OSFXSR | OSXMMEXCPT
     movq %rax, %cr4
     fninit
+    # Thread-local storage for this CPU (x86-64 ELF TLS, variant II): the TLS
+    # block ends at the thread control block, whose first word points to itself
+    # (%fs:0, which code reads to take a __thread variable's address), and FS's
+    # base is the TCB. .tdata's initial values are copied into the block and the
+    # rest (.tbss, padding) zeroed, so a __thread variable starts as declared.
+    # multiboot.ld reserves block and TCB at the end of .bss; a kernel whose own
+    # linker script defines no __hyperbios_tls_tcb (weak: then 0) gets no TLS.
+    .weak __hyperbios_tls_tcb, __hyperbios_tls_block_size, __hyperbios_tls_start, __hyperbios_tls_image_size
+    movq $__hyperbios_tls_tcb, %rdx
+    testq %rdx, %rdx
+    jz .Lhyperbios_boot_tls_done
+    movq %rdx, (%rdx)
+    movq %rdx, %rdi
+    subq $__hyperbios_tls_block_size, %rdi
+    movq $__hyperbios_tls_start, %rsi
+    movq $__hyperbios_tls_image_size, %rcx
+    rep movsb
+    movq $__hyperbios_tls_block_size, %rcx
+    subq $__hyperbios_tls_image_size, %rcx
+    xorl %eax, %eax
+    rep stosb
+    movl $0xC0000100, %ecx          # IA32_FS_BASE
+    movl %edx, %eax
+    shrq $32, %rdx
+    wrmsr
+.Lhyperbios_boot_tls_done:
 )" HYPERBIOS_DETAIL_INSTALL_IDT R"(
     xorl %ebp, %ebp
     movq $__hyperbios_init_array_start, %rbx

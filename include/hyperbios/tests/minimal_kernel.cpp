@@ -4,6 +4,7 @@
 #include <hyperbios/hyperbios.hpp>
 
 extern "C" uint64_t hyperbios_uses_every_call(char* buffer, size_t size);
+extern "C" uint64_t hyperbios_uses_kernel_helpers(char* buffer, size_t size, const hyperbios::boot::boot_info& boot);
 
 namespace {
 char buffer[64];
@@ -14,5 +15,6 @@ extern "C" void kernel_main(uint32_t magic, uint32_t info)
 {
     boot.read(magic, info);
     if (boot.is_ram(uint64_t(buffer), sizeof buffer) && boot.command_line())
-        (void)hyperbios_uses_every_call(buffer, sizeof buffer);
+        (void)(hyperbios_uses_every_call(buffer, sizeof buffer) +
+               hyperbios_uses_kernel_helpers(buffer, sizeof buffer, boot));
 }

@@ -109,6 +109,15 @@ void multiboot_map_sorted_and_ram_end_from_the_highest_ram()
     EXPECT(!b.truncated());
     EXPECT(b.ram_end() == 0x140000000ull);
     EXPECT(std::strcmp(b.command_line(), "/boot/kernel.elf seed=5") == 0);
+    // Multiboot: the image path comes off the arguments.
+    EXPECT(std::strcmp(b.image_path(), "/boot/kernel.elf") == 0);
+    EXPECT(std::strcmp(b.arguments().text(), "seed=5") == 0);
+    EXPECT(b.arguments().size() == 1 && std::strcmp(*b.arguments().begin(), "seed=5") == 0);
+    EXPECT(b.arguments().value("seed") && std::strcmp(b.arguments().value("seed"), "5") == 0);
+    size_t regions = 0;
+    for (const hb::memory_region& r : b.memory_map())
+        regions += r.length != 0;
+    EXPECT(regions == b.memory_map().size());
     EXPECT(b.multiboot_info() != nullptr && b.pvh_start_info() == nullptr);
     // Holes and reserved memory are not RAM; adjoining RAM ranges are.
     EXPECT(b.is_ram(0x100000, 0x1000));
@@ -195,6 +204,9 @@ void pvh_map_and_command_line()
     EXPECT(b.ram_end() == 0x7FE0000);
     EXPECT(!b.is_ram(0x7FE0000, 1));
     EXPECT(std::strcmp(b.command_line(), "seed=7") == 0);
+    // PVH: no image path, the whole line is arguments.
+    EXPECT(*b.image_path() == 0);
+    EXPECT(b.arguments().value("seed") && std::strcmp(b.arguments().value("seed"), "7") == 0);
     EXPECT(b.pvh_start_info() == start && b.multiboot_info() == nullptr);
 
     // Version 0 has no memory map; a start_info without its magic is not PVH.
