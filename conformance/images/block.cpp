@@ -134,7 +134,7 @@ arena find_free_ram()
     const uint64_t high = 1ull << 32;
     uint64_t best_base = 0, best_size = 0;
     for (const auto& r : loader_info.memory_map()) {
-        if (!r.is_ram())
+        if (!r.is_usable())
             continue;
         uint64_t base = r.base > low ? r.base : low;
         uint64_t end = r.end() < high ? r.end() : high;
