@@ -1200,7 +1200,7 @@ void run_checks()
     // could not be reset, in the same boot.
     if (reset_case == no_disk) {
         line why;
-        why.put("no writable disk of the driver's (disk0, disk1 or disk3, 1 MiB or more): ").put(give_disks);
+        why.put("no writable disk of the driver's: ").put(give_disks);
         check("HB-BLK-006", false, "a write is seen by later reads, after a reset of the machine", why.c_str());
     } else {
         for (unsigned i = 0; i < device_count; ++i) {
