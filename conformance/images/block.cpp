@@ -99,7 +99,15 @@ uint64_t first_difference(const uint8_t* a, const uint8_t* b, uint64_t n)
 // The first index at which p[0, n) differs from `value`, or n.
 uint64_t first_not(const uint8_t* p, uint8_t value, uint64_t n)
 {
-    for (uint64_t i = 0; i < n; ++i)
+    uint64_t i = 0;
+    for (; i < n && (uintptr_t(p + i) & 7); ++i)
+        if (p[i] != value)
+            return i;
+    const uint64_t word = 0x0101010101010101ull * value;
+    for (; i + 8 <= n; i += 8)
+        if (*reinterpret_cast<const uint64_t*>(p + i) != word)
+            break;
+    for (; i < n; ++i)
         if (p[i] != value)
             return i;
     return n;
@@ -148,6 +156,20 @@ arena find_free_ram()
 
 constexpr uint8_t guard_byte = 0xE7;  // what buffers hold where the host must not write
 constexpr uint64_t guard = 64;        // guard bytes checked on each side of a buffer
+
+// Large transfers are watched, not read whole: every guest instruction counts
+// where a host emulates them (KVM under QEMU runs ~1 us each), and checking
+// megabytes byte for byte would take minutes there. A large buffer is watched
+// at its first and last 64 KiB and at one sector in every 64 KiB between (the
+// driver's disks differ in every 8 bytes, so a missing or misplaced sector
+// shows); smaller ones whole.
+constexpr uint64_t watch_window = 64 * KiB;
+
+bool watched(uint64_t offset, uint64_t n, uint64_t sector)
+{
+    return n <= 3 * watch_window || offset < watch_window || offset >= n - watch_window ||
+           offset % watch_window < sector;
+}
 
 // ---------------------------------------------------------------------------
 // Devices and what the image knows of their contents.
@@ -236,6 +258,15 @@ bool matches_device(const device& d, const uint8_t* got, uint64_t offset, uint64
     return true;
 }
 
+// The same for the watched sectors of a transfer of n bytes from `offset`.
+bool watched_match_device(const device& d, const uint8_t* got, uint64_t offset, uint64_t n, line& why)
+{
+    for (uint64_t at = 0; at < n; at += d.sector)
+        if (watched(at, n, d.sector) && !matches_device(d, got + at, offset + at, d.sector, why))
+            return false;
+    return true;
+}
+
 // ---------------------------------------------------------------------------
 // Calls.
 // ---------------------------------------------------------------------------
@@ -292,6 +323,30 @@ uint64_t ram_outside;  // an address outside RAM
 
 // Fills [io - guard, io + n + guard) with guard bytes.
 void clear_io(uint64_t n) { fill_bytes(io - guard, guard_byte, n + 2 * guard); }
+
+// Guard bytes in the watched parts of buffer[0, n) and the `guard` bytes on
+// each side (io and copy have room for them).
+void clear_watched(uint8_t* buffer, uint64_t n, uint64_t sector)
+{
+    fill_bytes(buffer - guard, guard_byte, guard);
+    fill_bytes(buffer + n, guard_byte, guard);
+    for (uint64_t at = 0; at < n; at += sector)
+        if (watched(at, n, sector))
+            fill_bytes(buffer + at, guard_byte, sector < n - at ? sector : n - at);
+}
+
+// Whether the watched parts of buffer[0, n) and its guards still hold guard bytes.
+bool watched_clear(const uint8_t* buffer, uint64_t n, uint64_t sector)
+{
+    if (first_not(buffer - guard, guard_byte, guard) != guard || first_not(buffer + n, guard_byte, guard) != guard)
+        return false;
+    for (uint64_t at = 0; at < n; at += sector) {
+        const uint64_t piece = sector < n - at ? sector : n - at;
+        if (watched(at, n, sector) && first_not(buffer + at, guard_byte, piece) != piece)
+            return false;
+    }
+    return true;
+}
 
 bool io_guards_intact(uint64_t n)
 {
@@ -475,7 +530,7 @@ void check_info(device& d)
 bool read_checked(const char* req, const device& d, uint64_t first, uint64_t count, const char* what)
 {
     const uint64_t n = count * d.sector;
-    clear_io(n);
+    clear_watched(io, n, d.sector);
     const raw_result r = block_read(d, first, io, n);
     line why;
     bool ok = r.code() == hb::status::success && r.value == n;
@@ -484,7 +539,7 @@ bool read_checked(const char* req, const device& d, uint64_t first, uint64_t cou
     else if (!io_guards_intact(n))
         ok = false, why.put("bytes outside the buffer were written");
     else if (d.known())
-        ok = matches_device(d, io, first * d.sector, n, why);
+        ok = watched_match_device(d, io, first * d.sector, n, why);
     check(req, ok, describe(d, what).c_str(), why.c_str());
     return ok;
 }
@@ -505,10 +560,10 @@ bool write_checked(device& d, uint64_t first, uint64_t count, uint64_t tag, cons
         remember(d, first * d.sector, n, tag, "HB-BLK-004");
     if (!ok)
         outcome(why, r);
-    else if (!read_to_copy(d, first, count))
+    else if (clear_watched(copy, n, d.sector), !read_to_copy(d, first, count))
         ok = false, why.put("reading it back failed");
     else
-        ok = matches_device(d, copy, first * d.sector, n, why);
+        ok = watched_match_device(d, copy, first * d.sector, n, why);
     check("HB-BLK-004", ok, describe(d, what).c_str(), why.c_str());
     writes_seen = writes_seen && ok;
     return ok;
@@ -618,16 +673,17 @@ void check_bounds(const device& d, bool write)
         }
         raw_result r;
         if (write) {
-            fill_content(io, tag_first + 0x40, 0, b.length);  // content no check expects
+            // Content no check expects, where the device is looked at afterwards.
+            fill_content(io, tag_first + 0x40, 0, b.length < watch_window ? b.length : watch_window);
             r = block_write(d, b.first, io, b.length);
         } else {
-            clear_io(b.length);
+            clear_watched(io, b.length, s);
             r = block_read(d, b.first, io, b.length);
         }
         line why;
         outcome(why, r);
         bool ok = r.code() == hb::status::invalid_param && r.value == 0;
-        if (ok && !write && first_not(io - guard, guard_byte, b.length + 2 * guard) != b.length + 2 * guard)
+        if (ok && !write && !watched_clear(io, b.length, s))
             ok = false, why.put("; the buffer was written");
         if (ok && write) {
             line unchanged_why;
@@ -657,8 +713,9 @@ void check_writes(device& d)
     }
     write_checked(d, 1, 1, tag_unaligned, "write from a buffer at an odd address, read back", 1);
 
-    // One call of max_transfer bytes, as far as the device and RAM allow.
-    uint64_t large = d.max_transfer;
+    // One call of 1 MiB (the least max_transfer a host may have; a read of the
+    // whole device in one call above goes further), as far as the device allows.
+    uint64_t large = d.max_transfer < MiB ? d.max_transfer : MiB;
     if (large > d.bytes - large_offset - tail_reserve)
         large = (d.bytes - large_offset - tail_reserve) / s * s;
     if (large > io_capacity)
@@ -902,7 +959,7 @@ void check_vectored_faults(const device& d, bool write)
         }
         const uint64_t large = d.max_transfer - 2 * s;  // case 1's last segment
         if (k == 1 && !write && large <= io_capacity)
-            fill_bytes(io - guard, guard_byte, large + guard);
+            clear_watched(io, large, s);
         if (!list_bytes)
             list_bytes = count * sizeof(blk_segment);
         if (k == 1 && large > io_capacity) {
@@ -919,7 +976,7 @@ void check_vectored_faults(const device& d, bool write)
             // Guest memory unchanged: the good segments still hold guard bytes.
             if (first_not(scatter, guard_byte, scatter_size) != scatter_size)
                 ok = false, why.put("; a segment was written");
-            if (k == 1 && large <= io_capacity && first_not(io - guard, guard_byte, large + guard) != large + guard)
+            if (k == 1 && large <= io_capacity && !watched_clear(io, large, s))
                 ok = false, why.put("; the large segment was written");
         }
         if (ok && write) {
@@ -966,7 +1023,7 @@ void check_read_only(const device& d)
         {"write_vectored of 2 segments ending at the last sector", d.sectors - 2, 2 * s, true},
     };
     for (const attempt& a : attempts) {
-        fill_content(io, tag_first + 0x44, 0, a.length);
+        fill_content(io, tag_first + 0x44, 0, a.length < watch_window ? a.length : watch_window);
         raw_result r;
         if (a.vectored) {
             list[0] = {uint64_t(uintptr_t(io)), s};
@@ -985,20 +1042,22 @@ void check_read_only(const device& d)
         w.put(a.what).put(" is DENIED and changes nothing");
         check("HB-BLK-010", ok, describe(d, w.c_str()).c_str(), why.c_str());
     }
-    // The whole device, once, on a driver's disk: every byte as the file held it.
+    // The whole device on a driver's disk, as the file held it (watched as
+    // above: the driver compares every byte of the file after the run).
     if (d.known()) {
         bool ok = true;
         line why;
         const uint64_t step = io_capacity < d.max_transfer ? io_capacity / s * s : d.max_transfer;
         for (uint64_t at = 0; ok && at < d.bytes; at += step) {
             const uint64_t n = d.bytes - at < step ? d.bytes - at : step;
+            clear_watched(io, n, s);
             const raw_result r = block_read(d, at / s, io, n);
             if (r.code() != hb::status::success)
                 ok = false, outcome(why, r);
             else
-                ok = matches_device(d, io, at, n, why);
+                ok = watched_match_device(d, io, at, n, why);
         }
-        check("HB-BLK-010", ok, describe(d, "every byte of the device is as the driver wrote it").c_str(), why.c_str());
+        check("HB-BLK-010", ok, describe(d, "the device reads as the driver wrote it").c_str(), why.c_str());
         // And from outside: the file itself.
         emit(line().put("EXPECT-DISK HB-BLK-010 disk").dec(unsigned(d.disk)).put(" unchanged"));
     }
@@ -1122,7 +1181,8 @@ void run_checks()
     uint64_t each = ((ram.left / 2) & ~4095ull);
     each = each > biggest + 8192 ? biggest + 8192 : each;
     uint8_t* a = ram.take(each);
-    copy = ram.take(each);
+    uint8_t* b = ram.take(each);
+    copy = b ? b + 4096 : nullptr;  // with room for guards on both sides, as io
     io = a ? a + 4096 : nullptr;
     io_capacity = a && copy && each > 8192 ? each - 8192 : 0;
     if (!io || !copy || !scatter || !list || io_capacity < 64 * KiB) {
