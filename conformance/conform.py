@@ -11,10 +11,28 @@ The images report on the debug port (or COM1), one line per check:
     EXPECT-CONSOLE-BYTES HB-CON-001 hex   stdout must contain exactly these bytes
     EXPECT-BOOTS HB-PWR-003 2             the image must have started this many times
     EXPECT-UNIQUE HB-RNG-002 value        no other image (another machine) may report this value
+    EXPECT-DISK HB-BLK-004 disk0 0x400 hex  after the run, the file of the driver's disk0 must hold
+                                          these bytes at this offset
+    EXPECT-DISK HB-BLK-010 disk2 unchanged  after the run, disk2's file must hold what the driver put in it
     INFO key value                        the host's identity; INFO services and
                                           INFO gates: what its discovery advertises
     NOTE text
     SUMMARY: N checks, F failed, S skipped
+
+Disks: the driver makes disks for the BLOCK image (every image gets them, each
+run its own fresh copies in the run's workdir). `{disk0}`..`{disk3}` in --host
+name the files; only those the template uses are made. Byte i of diskN is byte
+i % 8 (little-endian) of disk_word(N, i // 8), a xorshift of the 8-byte word's
+index (disk_content), so an image can tell the disks apart and check what it
+reads. The set is fixed (DISKS):
+    disk0  4 MiB            512-byte sectors, writable
+    disk1  4 MiB            writable, meant for sector=4096
+    disk2  1 MiB            meant read-only
+    disk3  1 MiB + 3.5 KiB  writable, 512-byte sectors: 2055 sectors, a capacity
+                            that is no power of two
+The host template decides how to pass them, e.g.
+    --host 'hbvm run {image} --disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3}'
+After the run the driver compares the files with the image's EXPECT-DISK lines.
 
 The verdict is built only from what ran: a requirement passes when a check of it
 passed and none failed, and a MUST that no check reached fails. It is not
@@ -25,8 +43,10 @@ to lack (--expect) is named in the certificate but is still a failure, and what
 cannot be observed (an exit code under --exit-style none) is not a pass.
 """
 
+import array
 import concurrent.futures
 import datetime
+import functools
 import os
 import signal
 import html
@@ -50,7 +70,7 @@ import hyperbios_spec  # noqa: E402
 CONSOLE_INPUT = b"HyperBIOS console input:" + bytes(range(256))
 
 CHECK = re.compile(r"^(PASS|FAIL|SKIP) (HB-[A-Z]+-\d{3}) (.*)$")
-EXPECT = re.compile(r"^EXPECT-(EXIT|CONSOLE|CONSOLE-BYTES|BOOTS|UNIQUE) (HB-[A-Z]+-\d{3}) (.*)$")
+EXPECT = re.compile(r"^EXPECT-(EXIT|CONSOLE|CONSOLE-BYTES|BOOTS|UNIQUE|DISK) (HB-[A-Z]+-\d{3}) (.*)$")
 INFO = re.compile(r"^INFO ([a-z-]+) (.*)$")
 SUMMARY = re.compile(r"^SUMMARY: (\d+) checks, (\d+) failed, (\d+) skipped$")
 NO_HOST_NOTE = "no HyperBIOS host"
@@ -62,6 +82,54 @@ DETECTION_REQUIREMENTS = ("HB-DISC-010", "HB-DISC-011")
 # a machine without HyperBIOS can exercise. Any other SKIP of a MUST fails: a
 # host cannot make a requirement go away by behaving oddly.
 ALLOWED_SKIP_REASONS = ("not advertised", "denied by the host's policy", "a guest-side rule")
+
+# The driver's disks ({disk0}..{disk3} in --host): name -> (size in bytes, what it is meant for).
+# Their content is disk_content(); the BLOCK image computes the same function.
+DISKS = {
+    "disk0": (4 << 20, "512-byte sectors, writable"),
+    "disk1": (4 << 20, "writable, meant for sector=4096"),
+    "disk2": (1 << 20, "meant read-only"),
+    "disk3": ((1 << 20) + 7 * 512, "writable, 512-byte sectors, 2055 of them"),
+}
+# How the reference host takes them (hbvm run --disk PATH[,ro][,sector=4096]),
+# for the commands that certify it (CMake, mutation-test, the bundle test).
+HBVM_DISKS = "--disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3}"
+
+
+@functools.lru_cache(maxsize=None)
+def disk_content(name):
+    """The bytes of one of the driver's disks: word w (bytes 8w..8w+7, little-endian)
+    is a xorshift of w and the disk's number (the same as disk_word() in
+    conformance/images/block.cpp)."""
+    number = int(name.removeprefix("disk"))
+    mask = (1 << 64) - 1
+    seed = ((number + 1) * 0xD1B54A32D192ED03) & mask
+    words = array.array("Q", bytes(DISKS[name][0]))
+    for w in range(len(words)):
+        x = (w * 0x9E3779B97F4A7C15 + seed) & mask
+        x ^= (x << 13) & mask
+        x ^= x >> 7
+        x ^= (x << 17) & mask
+        words[w] = x
+    if sys.byteorder != "little":
+        words.byteswap()
+    return words.tobytes()
+
+
+def disks_used(template):
+    """The driver's disks a host template names, in order."""
+    return [name for name in DISKS if "{" + name + "}" in template]
+
+
+def make_disks(template, workdir):
+    """Fresh files of the disks the template names, in workdir: {name: path}."""
+    made = {}
+    for name in disks_used(template):
+        path = pathlib.Path(workdir) / f"{name}.img"
+        path.write_bytes(disk_content(name))
+        made[name] = path
+    return made
+
 
 EXIT_STYLES = {
     "plain": lambda code: code,                        # the host exits with the guest's code (hbvm)
@@ -122,14 +190,17 @@ class ImageRun:
         self.stdout_bytes = b""
         self.stdout = ""
         self.stderr = ""
+        self.disks = {}         # the driver's disks given to the host: name -> file (during parse_report)
 
 
-def expand(template, image, workdir):
+def expand(template, image, workdir, disks=None):
     values = {"image": str(image), "name": pathlib.Path(image).stem, "workdir": str(workdir)}
+    values.update({name: str(path) for name, path in (disks or {}).items()})
     try:
         return [part.format(**values) for part in shlex.split(template)]
     except (KeyError, IndexError) as e:
-        raise SuiteError(f"--host: unknown placeholder {e}; use {{image}}, {{name}} or {{workdir}}")
+        raise SuiteError(f"--host: unknown placeholder {e}; use {{image}}, {{name}}, {{workdir}} "
+                         f"or {{disk0}} .. {{disk3}}")
 
 
 # More output than any image prints: a host that floods stdout or stderr is
@@ -174,14 +245,15 @@ def capture(command, timeout):
 def run_image(image, host_template, timeout, exit_style):
     run = ImageRun(image)
     with tempfile.TemporaryDirectory(prefix=f"hyperbios-conform-{run.name}-") as workdir:
-        command = expand(host_template, image, workdir)
+        run.disks = make_disks(host_template, workdir)
+        command = expand(host_template, image, workdir, run.disks)
         start = time.monotonic()
         run.exit_status, out, err, run.problem = capture(command, timeout)
         run.seconds = time.monotonic() - start
-    run.stdout_bytes = out
-    run.stdout = out.decode(errors="replace")
-    run.stderr = err.decode(errors="replace")
-    parse_report(run, exit_style)
+        run.stdout_bytes = out
+        run.stdout = out.decode(errors="replace")
+        run.stderr = err.decode(errors="replace")
+        parse_report(run, exit_style)  # while the disks are there: EXPECT-DISK reads them
     return run
 
 
@@ -214,10 +286,46 @@ def outside_check(run, exit_style, kind, rid, arg):
         ok = wanted in run.stdout_bytes
         return ["PASS" if ok else "FAIL", rid, f"the console shows {len(wanted)} bytes exactly as written" +
                 ("" if ok else " (not found byte for byte on stdout: translated, dropped or reordered)")]
+    if kind == "DISK":
+        return disk_check(run, rid, arg)
     wanted = int(arg)  # BOOTS
     ok = run.boots == wanted
     return ["PASS" if ok else "FAIL", rid, f"the image started {wanted} times, counted from outside" +
             ("" if ok else f" (it started {run.boots} times)")]
+
+
+def disk_check(run, rid, arg):
+    """EXPECT-DISK: what the image wrote (or left alone) must be in the disk's file."""
+    parts = arg.split()
+    name = parts[0] if parts else "?"
+    if name not in DISKS:
+        return ["FAIL", rid, f"the image expects {arg[:40]!r} of a disk (not one of the driver's disks: garbled output)"]
+    if name not in run.disks:
+        return ["FAIL", rid, f"{name}'s file holds what the image expects (the driver made no {name}: "
+                             f"the host template does not name {{{name}}})"]
+    try:
+        data = pathlib.Path(run.disks[name]).read_bytes()
+    except OSError as e:
+        return ["FAIL", rid, f"{name}'s file holds what the image expects (it cannot be read: {e.strerror})"]
+    if parts[1:] == ["unchanged"]:
+        original = disk_content(name)
+        same = data == original
+        where = "" if same else (f"its size is {len(data)}, not {len(original)}" if len(data) != len(original) else
+                                 f"byte {next(i for i, (a, b) in enumerate(zip(data, original)) if a != b):#x} changed")
+        return ["PASS" if same else "FAIL", rid, f"{name}'s file is unchanged after the run" +
+                ("" if same else f" ({where})")]
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        offset, wanted = int(parts[1], 0), bytes.fromhex(parts[2])
+        if offset < 0 or not wanted:
+            raise ValueError
+    except ValueError:
+        return ["FAIL", rid, f"the image expects {arg[:60]!r} in a disk's file (malformed: garbled output)"]
+    got = data[offset:offset + len(wanted)]
+    ok = got == wanted
+    return ["PASS" if ok else "FAIL", rid, f"{name}'s file holds the {len(wanted)} bytes the image wrote at {offset:#x}" +
+            ("" if ok else f" (it holds {got.hex() or 'nothing there'})")]
 
 
 def parse_report(run, exit_style):

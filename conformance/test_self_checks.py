@@ -144,10 +144,73 @@ def main():
     expect("a check naming a requirement the spec lacks is refused", any("HB-TIME-777" in p for p in problems),
            str(problems))
 
+    disk_rules()
+
     for f in failures:
         print("FAIL", f)
     print(f"{'all verdict rules hold' if not failures else f'{len(failures)} verdict rules broken'}")
     return 1 if failures else 0
+
+
+def disk_rules():
+    """The driver's disks and EXPECT-DISK: what the BLOCK image says it left on a
+    disk is compared with the file after the run."""
+    # The content function is shared with conformance/images/block.cpp
+    # (disk_word): its first two words of disk0, computed by that C++ function.
+    expect("disk0's content is the function the block image computes",
+           conform.disk_content("disk0")[:16].hex() == "19e8185d75ec4394ca9591396f4fb620",
+           conform.disk_content("disk0")[:16].hex())
+    expect("the four disks have their documented sizes and differ", [len(conform.disk_content(n)) for n in conform.DISKS]
+           == [4 << 20, 4 << 20, 1 << 20, (1 << 20) + 3584] and
+           len({conform.disk_content(n)[:64] for n in conform.DISKS}) == 4)
+
+    template = "hbvm run {image} --disk {disk0} --disk {disk2},ro"
+    workdir = TMP / "disks"
+    workdir.mkdir()
+    disks = conform.make_disks(template, workdir)
+    command = conform.expand(template, "conformance-block.elf", workdir, disks)
+    expect("only the disks the template names are made, and their paths go into the command",
+           sorted(disks) == ["disk0", "disk2"] and f"{disks['disk2']},ro" in command and
+           disks["disk0"].read_bytes() == conform.disk_content("disk0"), f"{disks} {command}")
+
+    written = bytes(range(32))
+    data = bytearray(disks["disk0"].read_bytes())
+    data[0x200:0x220] = written
+    disks["disk0"].write_bytes(bytes(data))
+    run = make_run("block", [])
+    run.disks = disks
+    check = lambda arg: conform.outside_check(run, conform.EXIT_STYLES["plain"], "DISK", "HB-BLK-004", arg)  # noqa: E731
+    expect("EXPECT-DISK of bytes that reached the file passes", check(f"disk0 0x200 {written.hex()}")[0] == "PASS",
+           str(check(f"disk0 0x200 {written.hex()}")))
+    expect("EXPECT-DISK of bytes the file does not hold fails",
+           check(f"disk0 0x201 {written.hex()}")[0] == "FAIL" and check(f"disk0 {4 << 20} 00")[0] == "FAIL",
+           str(check(f"disk0 0x201 {written.hex()}")))
+    expect("EXPECT-DISK unchanged passes for an untouched disk and fails for one that changed",
+           check("disk2 unchanged")[0] == "PASS" and check("disk0 unchanged")[0] == "FAIL" and
+           "byte 0x200 changed" in check("disk0 unchanged")[2], str(check("disk0 unchanged")))
+    expect("EXPECT-DISK of a disk the template did not give fails and says so",
+           check("disk1 unchanged")[0] == "FAIL" and "{disk1}" in check("disk1 unchanged")[2],
+           str(check("disk1 unchanged")))
+    expect("malformed EXPECT-DISK lines fail instead of stopping the driver",
+           all(check(arg)[0] == "FAIL" for arg in ("disk0 zero 00", "disk0 0x200 0g", "disk9 unchanged", "", "disk0")))
+
+    # The whole path: a report line read from the image's output, against the file.
+    lines = [x for x in every_must_passes() if "HB-BLK-004" not in x] + [f"EXPECT-DISK HB-BLK-004 disk0 512 {written.hex()}"]
+    run = conform.ImageRun("conformance-block.elf")
+    run.exit_status = 0
+    run.disks = disks
+    run.stderr = "\n".join(["BOOT", f"INFO services {EVERY_SERVICE:#x}"] + lines)
+    conform.parse_report(run, conform.EXIT_STYLES["plain"])
+    verdicts, _ = verdict([run])
+    expect("an EXPECT-DISK line in a report decides its requirement", verdicts["HB-BLK-004"]["result"] == "pass",
+           str(verdicts["HB-BLK-004"]))
+    data[0x210] ^= 0xFF
+    disks["disk0"].write_bytes(bytes(data))
+    run.checks = []
+    conform.parse_report(run, conform.EXIT_STYLES["plain"])
+    verdicts, _ = verdict([run])
+    expect("a write that did not reach the file fails its requirement", verdicts["HB-BLK-004"]["result"] == "fail",
+           str(verdicts["HB-BLK-004"]))
 
 
 if __name__ == "__main__":

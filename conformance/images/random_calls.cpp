@@ -434,6 +434,7 @@ struct prediction {
 };
 
 uint64_t offered_functions;  // bit i: abi::functions[i] is offered (its service is, at the host's version)
+uint64_t object_counts[abi::service_count];  // per service with handles: how many objects they may name
 bool newer_host;             // the host implements a later version, which may define calls this table lacks
 
 void learn_offered()
@@ -444,6 +445,14 @@ void learn_offered()
     for (size_t i = 0; i < abi::function_count; ++i)
         if (host.has_service(abi::functions[i].svc) && abi::functions[i].since <= host.interface_version)
             offered_functions |= 1ull << i;
+    // A handle is valid below its service's object count (BLOCK's devices).
+    for (size_t s = 0; s < abi::service_count; ++s) {
+        const size_t counter = abi::object_count_function(abi::functions, abi::function_count, abi::services[s].id);
+        if (counter < abi::function_count && ((offered_functions >> counter) & 1)) {
+            const raw_result r = raw_call(uint64_t(abi::functions[counter].call));
+            object_counts[s] = r.code() == hb::status::success ? r.value : 0;
+        }
+    }
 }
 
 [[gnu::always_inline]] inline bool offered(const abi::function_desc& f)
@@ -461,9 +470,12 @@ void learn_offered()
         return {rule_count, hb::status::success, false, rule_count};  // perhaps a call of the later version
     if (!f || !offered(*f))
         return {rule_unknown, hb::status::not_supported, false, rule_count};
-    for (unsigned i = 0; i < abi::max_args; ++i)  // every argument before any buffer
-        if (a[i] & abi::reserved_bits(f->args[i]))
+    for (unsigned i = 0; i < abi::max_args; ++i) {  // every argument before any buffer
+        const abi::arg_kind_desc& k = abi::kind_of(f->args[i]);
+        if (!abi::argument_acceptable(k, a[i]) ||
+            (k.cls == abi::arg_class::handle && a[i] >= object_counts[abi::service_index(uint64_t(f->svc))]))
             return {rule_reserved, hb::status::invalid_param, true, rule_count};
+    }
     bool any_unsure = false, any_in_ram = false, any_empty = false;
     for (unsigned i = 0; i + 1 < abi::max_args; ++i) {
         if (!is_buffer(f->args[i]))

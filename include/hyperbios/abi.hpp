@@ -106,7 +106,11 @@
     X(reset_reason, guest_reboot, 1, "the guest called POWER.reboot")                                  \
     X(mem_type, usable, 1, "RAM the guest may use as it likes")                                        \
     X(mem_type, reserved, 2, "present but not the guest's to use (legacy holes, firmware)")            \
-    X(mem_type, hyperbios, 0x100, "RAM the host owns for HyperBIOS (its entry tables); the guest leaves it alone")
+    X(mem_type, hyperbios, 0x100, "RAM the host owns for HyperBIOS (its entry tables); the guest leaves it alone") \
+    X(blk_flags, read_only, 0x1, "the device refuses writes with DENIED")                             \
+    X(blk_flags, volatile_write_cache, 0x2, "completed writes may sit in a cache until BLOCK.flush")   \
+    X(blk_flags, discard, 0x4, "reserved for a later discard call; zero in this version")             \
+    X(blk_flags, write_zeroes, 0x8, "reserved for a later write-zeroes call; zero in this version")
 
 // X(name, service_id, version) — services. `version` is what BASE.probe_service
 // reports for a host implementing everything this header describes.
@@ -115,6 +119,7 @@
     X(console, 0x0001, 1)         \
     X(time, 0x0002, 1)            \
     X(power, 0x0003, 1)           \
+    X(block, 0x0004, 1)           \
     X(mem, 0x0005, 1)             \
     X(rng, 0x0006, 1)
 
@@ -145,6 +150,19 @@
       "HB-PWR-001")                                                                                              \
     X(power, reboot, 0x0001, 0x0001, none, none, none, none, none, no_return, (denied), "HB-PWR-003")            \
     X(power, reset_reason, 0x0002, 0x0001, none, none, none, none, none, reset_reason, (success), "HB-PWR-004") \
+    X(block, count, 0x0000, 0x0003, none, none, none, none, none, object_count, (success), "HB-BLK-001")       \
+    X(block, info, 0x0001, 0x0003, device_index, out_buffer, length, none, none, count,                          \
+      (success, invalid_param, invalid_address), "HB-BLK-002")                                                   \
+    X(block, read, 0x0002, 0x0003, device_index, u64, out_buffer, length, none, count,                          \
+      (success, invalid_param, invalid_address, io_error), "HB-BLK-003")                                         \
+    X(block, write, 0x0003, 0x0003, device_index, u64, in_buffer, length, none, count,                          \
+      (success, invalid_param, denied, invalid_address, io_error), "HB-BLK-004")                                 \
+    X(block, read_vectored, 0x0004, 0x0003, device_index, u64, in_buffer, length, none, count,                  \
+      (success, invalid_param, invalid_address, io_error), "HB-BLK-007")                                         \
+    X(block, write_vectored, 0x0005, 0x0003, device_index, u64, in_buffer, length, none, count,                 \
+      (success, invalid_param, denied, invalid_address, io_error), "HB-BLK-007")                                 \
+    X(block, flush, 0x0006, 0x0003, device_index, none, none, none, none, none, (success, invalid_param, io_error), \
+      "HB-BLK-009")                                                                                              \
     X(mem, get_map, 0x0000, 0x0003, out_buffer, length, none, none, none, count, (success, invalid_address),    \
       "HB-MEM-001")                                                                                              \
     X(rng, fill, 0x0000, 0x0003, out_buffer, length, none, none, none, count,                                   \
@@ -158,23 +176,43 @@
 // named reserved* is reserved and zero (HB-GEN-002).
 //
 // X(layout, list, meaning) names each layout and its field list; a list is
-// called as list(F, layout) and calls F(layout, type, field, meaning) per field.
+// called as list(F, layout) and calls F(layout, type, field, count, meaning) per
+// field: `count` elements of `type` (1: a scalar; more: an array, e.g. a name).
 #define HYPERBIOS_ABI_LAYOUT_MEM_MAP_HEADER(F, L)                                                   \
-    F(L, uint32_t, header_size, "the size of this header in bytes (16); entries start here")        \
-    F(L, uint16_t, version, "the layout's version (1); a later version only appends fields")        \
-    F(L, uint16_t, entry_size, "the size of each entry in bytes (24, or more in a later version)")  \
-    F(L, uint32_t, entry_count, "how many entries follow the header")                              \
-    F(L, uint32_t, reserved0, "reserved, zero")
+    F(L, uint32_t, header_size, 1, "the size of this header in bytes (16); entries start here")        \
+    F(L, uint16_t, version, 1, "the layout's version (1); a later version only appends fields")        \
+    F(L, uint16_t, entry_size, 1, "the size of each entry in bytes (24, or more in a later version)")  \
+    F(L, uint32_t, entry_count, 1, "how many entries follow the header")                              \
+    F(L, uint32_t, reserved0, 1, "reserved, zero")
 
 #define HYPERBIOS_ABI_LAYOUT_MEM_REGION(F, L)                                                       \
-    F(L, uint64_t, base, "the guest-physical address where the region starts")                     \
-    F(L, uint64_t, length, "the region's length in bytes, never 0")                                 \
-    F(L, uint32_t, type, "what the region is: a value of the enumeration mem_type")                \
-    F(L, uint32_t, reserved0, "reserved, zero")
+    F(L, uint64_t, base, 1, "the guest-physical address where the region starts")                     \
+    F(L, uint64_t, length, 1, "the region's length in bytes, never 0")                                 \
+    F(L, uint32_t, type, 1, "what the region is: a value of the enumeration mem_type")                \
+    F(L, uint32_t, reserved0, 1, "reserved, zero")
+
+#define HYPERBIOS_ABI_LAYOUT_BLK_INFO(F, L)                                                          \
+    F(L, uint32_t, size, 1, "the size of this record in bytes (88 in version 1)")                      \
+    F(L, uint16_t, version, 1, "the layout's version (1); a later version only appends fields")        \
+    F(L, uint16_t, reserved0, 1, "reserved, zero")                                                     \
+    F(L, uint64_t, sector_count, 1, "the device's capacity in sectors")                                \
+    F(L, uint32_t, sector_size, 1, "bytes per sector: 512 or 4096")                                    \
+    F(L, uint32_t, flags, 1, "the blk_flags bits; the others are reserved and zero")                   \
+    F(L, uint32_t, max_transfer, 1, "the most bytes one call moves, at least 1 MiB, a multiple of sector_size") \
+    F(L, uint32_t, max_segments, 1, "the most segments a vectored call takes, at least 256")          \
+    F(L, uint8_t, name, 32, "the device's name, UTF-8, padded with NUL bytes")                         \
+    F(L, uint8_t, id, 20, "an identifier that stays the same for the same disk across boots, or zeros") \
+    F(L, uint32_t, reserved1, 1, "reserved, zero")
+
+#define HYPERBIOS_ABI_LAYOUT_BLK_SEGMENT(F, L)                                                       \
+    F(L, uint64_t, address, 1, "the guest-physical address of the segment")                           \
+    F(L, uint64_t, length, 1, "its length in bytes, a multiple of the sector size")
 
 #define HYPERBIOS_ABI_LAYOUTS(X)                                                                  \
     X(mem_map_header, HYPERBIOS_ABI_LAYOUT_MEM_MAP_HEADER, "what MEM.get_map writes first")      \
-    X(mem_region, HYPERBIOS_ABI_LAYOUT_MEM_REGION, "one region of the memory map, after the header")
+    X(mem_region, HYPERBIOS_ABI_LAYOUT_MEM_REGION, "one region of the memory map, after the header") \
+    X(blk_info, HYPERBIOS_ABI_LAYOUT_BLK_INFO, "what BLOCK.info writes about one device")         \
+    X(blk_segment, HYPERBIOS_ABI_LAYOUT_BLK_SEGMENT, "one entry of a vectored call's segment list")
 
 // X(leaf, register, last_bit, first_bit, field, meaning) — the discovery leaves
 // (spec chapter 3), at offsets from the base leaf B. Bits of a leaf's registers
@@ -784,8 +822,19 @@ HYPERBIOS_ABI_IMPLEMENTATIONS(HYPERBIOS_X)
 // Layouts of records in guest memory (spec 9.2).
 // ---------------------------------------------------------------------------
 
+namespace detail {
+template <typename T, size_t N>
+struct field_of {
+    using type = T[N];
+};
+template <typename T>
+struct field_of<T, 1> {
+    using type = T;
+};
+}  // namespace detail
+
 // One struct per layout, e.g. abi::mem_region, for guest and host alike.
-#define HYPERBIOS_FIELD(layout, type, name, meaning) type name;
+#define HYPERBIOS_FIELD(layout, element, name, count, meaning) typename detail::field_of<element, count>::type name;
 #define HYPERBIOS_X(layout, list, meaning) \
     struct layout {                        \
         list(HYPERBIOS_FIELD, layout)      \
@@ -803,7 +852,8 @@ struct layout_desc {
 struct layout_field_desc {
     const char* layout;
     const char* name;
-    uint32_t offset, size;
+    uint32_t offset, size;  // in bytes; size is the whole field, every element of an array
+    uint32_t element_size;  // what the field must be aligned to
     const char* meaning;
 };
 
@@ -814,8 +864,8 @@ inline constexpr layout_desc layouts[] = {
 };
 
 inline constexpr layout_field_desc layout_fields[] = {
-#define HYPERBIOS_FIELD(layout, type, name, meaning) \
-    {#layout, #name, uint32_t(offsetof(layout, name)), uint32_t(sizeof(type)), meaning},
+#define HYPERBIOS_FIELD(layout, type, name, count, meaning) \
+    {#layout, #name, uint32_t(offsetof(layout, name)), uint32_t(sizeof(type) * (count)), uint32_t(sizeof(type)), meaning},
 #define HYPERBIOS_X(layout, list, meaning) list(HYPERBIOS_FIELD, layout)
     HYPERBIOS_ABI_LAYOUTS(HYPERBIOS_X)
 #undef HYPERBIOS_X
@@ -835,7 +885,7 @@ constexpr bool layouts_are_packed_naturally()
                 ++a, ++b;
             if (*a != *b)
                 continue;
-            if (f.offset != next || f.offset % f.size != 0)
+            if (f.offset != next || f.offset % f.element_size != 0)
                 return false;
             next = f.offset + f.size;
         }

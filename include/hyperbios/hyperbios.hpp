@@ -8,6 +8,7 @@
 
 #include <hyperbios/abi.hpp>
 #include <hyperbios/base.hpp>
+#include <hyperbios/block.hpp>
 #include <hyperbios/call.hpp>
 #include <hyperbios/console.hpp>
 #include <hyperbios/detect.hpp>

@@ -44,6 +44,11 @@ const char usage_text[] =
     "                  or 0.5, at most 31536000 (a year); default or 0: no limit\n"
     "  --trace         log every HyperBIOS call and unclaimed port access to stderr\n"
     "  --stats         at the end, print the number of calls, exits and KVM ioctls\n"
+    "  --disk PATH[,ro][,name=NAME][,sector=512|4096]\n"
+    "                  a raw disk image for the BLOCK service, repeatable: devices\n"
+    "                  disk0, disk1... in order (or NAME); ro refuses writes; the\n"
+    "                  file's size must be a multiple of the sector size (default\n"
+    "                  512); a writable one is locked against a second hbvm\n"
     "  --profile NAME  what the host offers: full (every service, the default) or\n"
     "                  no-reboot (POWER.reboot is refused with DENIED)\n"
     "  --inject-fault NAME\n"
@@ -55,7 +60,8 @@ const char usage_text[] =
     "ends the run with exit status (V << 1) | 1, as QEMU's isa-debug-exit does.\n"
     "\n"
     "Exit status: the guest's POWER.shutdown code; otherwise 64 bad usage, 65 bad\n"
-    "image, 70 guest crashed, 71 guest halted for good, 74 host failure, 124\n"
+    "image, 66 bad --disk (missing, unreadable, wrongly sized or in use), 70 guest\n"
+    "crashed, 71 guest halted for good, 74 host failure, 124\n"
     "--timeout expired, 130 Ctrl-C (SIGINT), 128+N another signal N that ends a\n"
     "process (SIGTERM 143, SIGHUP 129). The last \"hbvm:\" line on stderr says\n"
     "which. --timeout, SIGINT and SIGTERM stop hbvm within 100 ms whatever the\n"
@@ -126,7 +132,7 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
     std::set<std::string> seen;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
-        if (a.size() > 1 && a[0] == '-' && a != "--" && !seen.insert(a).second)
+        if (a.size() > 1 && a[0] == '-' && a != "--" && a != "--disk" && !seen.insert(a).second)
             usage_error(a + " is given twice; give each option once");
         auto value = [&](const char* option) -> const std::string& {
             if (i + 1 >= args.size())
@@ -153,6 +159,10 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
             config.trace = true;
         } else if (a == "--stats") {
             config.stats = true;
+        } else if (a == "--disk") {
+            config.disks.push_back(parse_disk_spec(value("--disk")));
+            if (config.disks.size() > 16)
+                usage_error("--disk: at most 16 disks");
         } else if (a == "--profile") {
             const std::string& name = value("--profile");
             const profile* p = find_profile(name);

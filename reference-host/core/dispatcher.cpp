@@ -38,6 +38,23 @@ std::span<std::byte> call::out_buffer(unsigned index) const
     return *memory_.write(guest_address{request_.args[index]}, request_.args[index + 1]);
 }
 
+std::optional<std::span<const std::byte>> call::guest_range_to_read(uint64_t address, uint64_t length) const
+{
+    if (length == 0)
+        return std::span<const std::byte>{};
+    return memory_.read(guest_address{address}, length);
+}
+
+std::optional<std::span<std::byte>> call::guest_range_to_write(uint64_t address, uint64_t length) const
+{
+    if (length == 0)
+        return std::span<std::byte>{};
+    auto range = memory_.write(guest_address{address}, length);
+    if (range && written)
+        written->push_back({address, length});
+    return range;
+}
+
 std::span<const std::byte> call::in_record(unsigned index) const
 {
     return *memory_.read(guest_address{request_.args[index]}, kinds_[index].record_size);
@@ -177,7 +194,10 @@ call_result dispatcher::dispatch(const call_request& request)
     if (const abi::status s = check_arguments(e, request); s != abi::status::success)
         return fail(s);
 
-    call_result result = e.handler(call(*f, request, memory_, e.args));
+    std::vector<std::pair<uint64_t, uint64_t>> indirect_writes;
+    call c(*f, request, memory_, e.args);
+    c.written = &indirect_writes;
+    call_result result = e.handler(c);
     const int64_t code = int64_t(result.status);
     // A handler may answer what its function's error table lists, and FAILED; a
     // function that does not return answers SUCCESS only when it stops or resets
@@ -197,7 +217,11 @@ call_result dispatcher::dispatch(const call_request& request)
     }
     if (result.status != abi::status::success) {
         result.value = 0;
-    } else if (e.writes_memory && on_guest_write) {
+    } else if (on_guest_write) {
+        for (const auto& [address, length] : indirect_writes)
+            on_guest_write(address, length);
+    }
+    if (result.status == abi::status::success && e.writes_memory && on_guest_write) {
         for (unsigned i = 0; i < abi::max_args; ++i) {
             const abi::arg_kind_desc& k = e.args[i];
             if (k.cls == abi::arg_class::out_buffer && i + 1 < abi::max_args && request.args[i + 1] != 0)

@@ -16,6 +16,8 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <optional>
+#include <utility>
 #include <vector>
 
 namespace hbvm {
@@ -93,6 +95,17 @@ public:
     // the dispatcher has verified lie inside guest RAM.
     std::span<const std::byte> in_record(unsigned index) const;
     std::span<std::byte> out_record(unsigned index) const;
+
+    // Guest memory a call names indirectly (the segments of a vectored transfer,
+    // read from a list in guest memory): nullopt when the range is not entirely
+    // in guest RAM, for the handler to answer INVALID_ADDRESS. A zero length is
+    // an empty span at any address. Ranges written are reported after a
+    // successful call like out buffers (dispatcher::on_guest_write).
+    std::optional<std::span<const std::byte>> guest_range_to_read(uint64_t address, uint64_t length) const;
+    std::optional<std::span<std::byte>> guest_range_to_write(uint64_t address, uint64_t length) const;
+
+    // Set by the dispatcher: where guest_range_to_write records the ranges.
+    std::vector<std::pair<uint64_t, uint64_t>>* written = nullptr;
 
 private:
     const abi::function_desc& function_;

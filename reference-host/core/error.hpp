@@ -13,6 +13,7 @@ namespace hbvm {
 namespace exit_status {
 inline constexpr int usage = 64;           // bad command line
 inline constexpr int bad_image = 65;       // image missing, malformed, or too large
+inline constexpr int bad_disk = 66;        // a --disk file missing, unreadable, wrongly sized or in use
 inline constexpr int guest_crashed = 70;   // CPU exception, bad memory access, triple fault
 inline constexpr int guest_halted = 71;    // HLT with nothing that could wake the CPU
 inline constexpr int host_failure = 74;    // accelerator or host resource failure

@@ -55,6 +55,12 @@ const std::vector<fault_info>& all_faults()
         {fault::rng_zeros, "rng-zeros", "RNG.fill writes zeros"},
         {fault::rng_fixed_seed, "rng-fixed-seed",
          "RNG.fill's output is a fixed pseudo-random sequence, the same in every machine"},
+        {fault::flush_ignored, "flush-ignored", "BLOCK.flush answers SUCCESS without syncing the disk"},
+        {fault::block_write_loses_sector, "block-write-loses-sector", "every BLOCK write skips its first sector"},
+        {fault::block_readonly_writable, "block-readonly-writable",
+         "a read-only disk answers writes with SUCCESS (and writes nothing)"},
+        {fault::block_info_small_transfer, "block-info-small-transfer",
+         "BLOCK.info reports a max_transfer of 64 KiB, below the spec's 1 MiB"},
     };
     return faults;
 }
@@ -179,6 +185,18 @@ void fault_injector::after_call(const call_request& request, call_result& result
                     rng_state_ ^= rng_state_ << 13, rng_state_ ^= rng_state_ >> 7, rng_state_ ^= rng_state_ << 17;
                     b = fault_ == fault::rng_zeros ? std::byte{0} : std::byte(rng_state_ >> 56);
                 }
+        break;
+    case fault::block_readonly_writable:
+        if ((is(fn::block_write) || is(fn::block_write_vectored)) && result.status == abi::status::denied)
+            result = succeed(request.args[3]);  // a vectored list's length, not the data's: wrong either way
+        break;
+    case fault::block_info_small_transfer:
+        if (is(fn::block_info) && result.status == abi::status::success &&
+            request.args[2] >= offsetof(abi::blk_info, max_transfer) + 4)
+            if (auto field = memory.write(guest_address{request.args[1] + offsetof(abi::blk_info, max_transfer)}, 4)) {
+                const uint32_t small = 64 << 10;
+                std::memcpy(field->data(), &small, 4);
+            }
         break;
     case fault::console_write_short:
         if (is(fn::console_write) && result.status == abi::status::success && result.value > 0)

@@ -10,6 +10,7 @@
 #include "accel/accelerator.hpp"
 #include "core/dispatcher.hpp"
 #include "core/guest_memory.hpp"
+#include "devices/disk.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -55,6 +56,10 @@ enum class fault {
     mem_hole_usable,              // MEM.get_map reports reserved ranges as usable
     rng_zeros,                    // RNG.fill writes zeros
     rng_fixed_seed,               // RNG.fill's output is the same sequence in every machine
+    flush_ignored,                // BLOCK.flush answers SUCCESS without syncing the disk
+    block_write_loses_sector,     // every BLOCK write skips its first sector
+    block_readonly_writable,      // a read-only disk answers writes SUCCESS (nothing written)
+    block_info_small_transfer,    // BLOCK.info reports a max_transfer of 64 KiB
 };
 
 struct fault_info {
@@ -77,6 +82,12 @@ public:
 
     // Changes the CPUID leaves of discovery before the accelerator gets them.
     void on_discovery(std::vector<cpuid_entry>& leaves, uint32_t base_leaf) const;
+
+    // What the disks must get wrong (flush_ignored, block_write_loses_sector).
+    disk::deviations disk_deviations() const
+    {
+        return {fault_ == fault::flush_ignored, fault_ == fault::block_write_loses_sector};
+    }
 
     // Changes console output on its way to the terminal; empty when no fault does.
     std::function<void(std::vector<std::byte>&)> console_output_distortion() const;

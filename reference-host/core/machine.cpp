@@ -30,6 +30,24 @@ implementation_identity reference_host_identity()
             "HyperBIOS reference host (hbvm " HBVM_VERSION_STRING ")"};
 }
 
+// Every --disk, opened, checked and locked: a bad one stops hbvm before boot.
+std::vector<std::unique_ptr<disk>> open_disks(const std::vector<disk_spec>& specs)
+{
+    std::vector<std::unique_ptr<disk>> disks;
+    for (const disk_spec& spec : specs)
+        disks.push_back(
+            std::make_unique<disk>(spec, spec.name.empty() ? "disk" + std::to_string(disks.size()) : spec.name));
+    return disks;
+}
+
+std::vector<disk*> disk_pointers(const std::vector<std::unique_ptr<disk>>& disks)
+{
+    std::vector<disk*> pointers;
+    for (const std::unique_ptr<disk>& d : disks)
+        pointers.push_back(d.get());
+    return pointers;
+}
+
 std::string call_name(uint64_t call)
 {
     const abi::function_desc* f = abi::find_function(call);
@@ -57,12 +75,17 @@ machine::machine(machine_config config)
       memory_(config_.memory_size),
       terminal_(STDIN_FILENO, STDOUT_FILENO),
       debug_console_(STDERR_FILENO),
+      disks_(open_disks(config_.disks)),
       dispatcher_(memory_, *config_.policy),
-      services_(config_.services, service_context{terminal_, clock_, reference_host_identity(), memory_.size()}, dispatcher_),
+      services_(config_.services,
+                service_context{terminal_, clock_, reference_host_identity(), memory_.size(), disk_pointers(disks_)},
+                dispatcher_),
       selection_(select_accelerator(config_.accel)),
       faults_(config_.injected_fault)
 {
     dispatcher_.on_host_bug = [this](const std::string& what) { note("host bug: " + what); };
+    for (const std::unique_ptr<disk>& d : disks_)
+        d->deviate = faults_.disk_deviations();
     dispatcher_.on_guest_write = [this](uint64_t address, uint64_t length) {
         accel_->guest_memory_written(address, length);
     };

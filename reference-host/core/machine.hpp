@@ -14,6 +14,7 @@
 #include "core/watchdog.hpp"
 #include "devices/clock.hpp"
 #include "devices/debug_console.hpp"
+#include "devices/disk.hpp"
 #include "devices/terminal.hpp"
 #include "policy/profile.hpp"
 #include "services/services.hpp"
@@ -42,6 +43,7 @@ struct machine_config {
     unsigned reopened_fds = 0;   // bit n: fd n was closed when hbvm started (stop::prepare_process)
     // The service modules to run, in reset order: the registry, or another list in tests.
     std::span<const service_module_entry> services = service_registry();
+    std::vector<disk_spec> disks;  // --disk, in device order
 };
 
 // Ports of the reference host.
@@ -86,6 +88,7 @@ private:
     terminal terminal_;
     debug_console debug_console_;
     clock_source clock_;
+    std::vector<std::unique_ptr<disk>> disks_;  // opened and locked before anything boots
     dispatcher dispatcher_;
     service_set services_;
     accelerator_selection selection_;

@@ -17,6 +17,7 @@ namespace hbvm {
     X(console)                  \
     X(time)                     \
     X(power)                    \
+    X(block)                    \
     X(mem)                      \
     X(rng)
 

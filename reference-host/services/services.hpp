@@ -21,6 +21,7 @@ namespace hbvm {
 
 class terminal;
 class clock_source;
+class disk;
 
 struct implementation_identity {
     uint64_t id;       // BASE.get_impl_id
@@ -37,6 +38,7 @@ struct service_context {
     const clock_source& clock;
     implementation_identity identity;
     uint64_t ram_size;  // guest RAM in bytes, fixed for the machine's life
+    std::vector<disk*> disks = {};  // the --disk devices, in order (the machine owns them)
 };
 
 // Why the guest is about to boot.

@@ -43,7 +43,9 @@ def main():
                                           "--build", build, "--accel", args.accel]),
         ("conformance.reference-host", [python, ROOT / "conformance/hyperbios-conform",
                                         "--images", build / "conformance/images", "--out", results,
-                                        "--host", f"{hbvm} run {{image}} --accel {args.accel} --timeout 120"]),
+                                        "--host", f"{hbvm} run {{image}} --accel {args.accel} --timeout 120 "
+                                                  "--disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro "
+                                                  "--disk {disk3}"]),
         ("conformance.mutation", [python, ROOT / "conformance/mutation-test", "--hbvm", hbvm,
                                   "--images", build / "conformance/images", "--accel", args.accel, "--timeout", "60"]),
     ]

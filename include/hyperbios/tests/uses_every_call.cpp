@@ -27,6 +27,12 @@ extern "C" uint64_t hyperbios_uses_every_call(char* buffer, size_t size)
     for (const hb::mem::region r : hb::mem::regions(buffer, size))
         sum += r.base + r.length + r.type;
     sum += hb::rng::fill(buffer, size).value + hb::rng::u64().value;
+    hb::block::info_record info{};
+    const hb::block::segment segments[2] = {{0x2000, 512}, {0x4000, 512}};
+    sum += hb::block::count().value + hb::block::info(0, info).value + info.sector_count;
+    sum += hb::block::read(0, 1, buffer, size).value + hb::block::write(0, 1, buffer, size).value;
+    sum += hb::block::read_vectored(0, 0, segments, 2).value + hb::block::write_vectored(0, 0, segments, 2).value;
+    sum += hb::block::flush(0).ok();
     hb::text::line<64> line;
     line.put("n=").dec(sum).put(' ').hex(sum).put(' ').sdec(-5).put(' ').utc(sum);
     hb::fallback::debugcon_write(line.c_str(), line.size());

@@ -1,0 +1,140 @@
+#include "devices/disk.hpp"
+
+#include "core/error.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace hbvm {
+
+namespace {
+
+[[noreturn]] void bad(const std::string& path, const std::string& what)
+{
+    throw error(exit_status::bad_disk, "--disk " + path + ": " + what);
+}
+
+}  // namespace
+
+disk_spec parse_disk_spec(const std::string& text)
+{
+    disk_spec spec;
+    size_t start = 0;
+    bool first = true;
+    while (start <= text.size()) {
+        const size_t comma = text.find(',', start);
+        const std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (first) {
+            if (part.empty())
+                throw error(exit_status::usage, "--disk " + text + ": which file? e.g. --disk disk.img,ro");
+            spec.path = part;
+            first = false;
+        } else if (part == "ro") {
+            spec.read_only = true;
+        } else if (part.rfind("name=", 0) == 0) {
+            spec.name = part.substr(5);
+            if (spec.name.empty() || spec.name.size() > 31)
+                throw error(exit_status::usage, "--disk " + text + ": name= takes 1 to 31 bytes");
+        } else if (part == "sector=512" || part == "sector=4096") {
+            spec.sector_size = part == "sector=512" ? 512 : 4096;
+        } else {
+            throw error(exit_status::usage, "--disk " + text + ": unknown option '" + part +
+                                                "'; expected ro, name=NAME or sector=512|4096");
+        }
+        if (comma == std::string::npos)
+            break;
+        start = comma + 1;
+    }
+    return spec;
+}
+
+disk::disk(const disk_spec& spec, std::string name)
+    : name_(std::move(name)), sector_size_(spec.sector_size), read_only_(spec.read_only)
+{
+    fd_ = ::open(spec.path.c_str(), (read_only_ ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (fd_ < 0)
+        bad(spec.path, std::string(std::strerror(errno)) +
+                           (errno == EACCES && !read_only_ ? " (add ,ro to use it read-only)" : ""));
+    struct stat st {};
+    if (fstat(fd_, &st) != 0)
+        bad(spec.path, std::strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        bad(spec.path, "is a directory, not a disk image");
+    if (!S_ISREG(st.st_mode))
+        bad(spec.path, "is not a regular file (raw disk image files only)");
+    if (st.st_size == 0)
+        bad(spec.path, "is empty; make it with e.g. truncate -s 64M " + spec.path);
+    if (uint64_t(st.st_size) % sector_size_ != 0)
+        bad(spec.path, "is " + std::to_string(st.st_size) + " bytes, not a multiple of the sector size " +
+                           std::to_string(sector_size_) + "; it is never truncated — resize it yourself");
+    // A writable disk is the machine's alone; read-only ones may be shared.
+    if (flock(fd_, (read_only_ ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0)
+        bad(spec.path, errno == EWOULDBLOCK ? "is in use: locked by another hbvm (or given twice); stop the other, or add ,ro to every use"
+                                            : std::string("cannot be locked: ") + std::strerror(errno));
+    sector_count_ = uint64_t(st.st_size) / sector_size_;
+    // The same file gives the same ID at every boot; the path is not in it.
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (uint64_t v : {uint64_t(st.st_dev), uint64_t(st.st_ino)})
+        for (int i = 0; i < 8; ++i)
+            h = (h ^ ((v >> (8 * i)) & 0xFF)) * 0x100000001b3ull;
+    for (size_t i = 0; i < id_.size(); ++i) {
+        id_[i] = uint8_t(h >> (8 * (i % 8)));
+        if (i % 8 == 7)
+            h = (h ^ i) * 0x100000001b3ull;
+    }
+}
+
+disk::~disk()
+{
+    if (fd_ >= 0)
+        ::close(fd_);
+}
+
+bool disk::read(uint64_t offset, std::span<std::byte> out) const
+{
+    size_t done = 0;
+    while (done < out.size()) {
+        const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done, off_t(offset + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;  // the file shrank under the machine
+            return false;
+        }
+        done += size_t(n);
+    }
+    return true;
+}
+
+bool disk::write(uint64_t offset, std::span<const std::byte> in)
+{
+    size_t done = deviate.writes_lose_first_sector ? std::min<size_t>(in.size(), sector_size_) : 0;
+    while (done < in.size()) {
+        const ssize_t n = ::pwrite(fd_, in.data() + done, in.size() - done, off_t(offset + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        done += size_t(n);
+    }
+    return true;
+}
+
+bool disk::flush()
+{
+    if (deviate.flush_does_nothing)
+        return true;
+    int r;
+    do
+        r = ::fdatasync(fd_);
+    while (r != 0 && errno == EINTR);
+    return r == 0;
+}
+
+}  // namespace hbvm

@@ -1,0 +1,69 @@
+// A disk for the BLOCK service: a raw image file of fixed-size sectors, opened,
+// checked and locked before the machine boots, read and written with
+// pread/pwrite and made durable with fdatasync. No host path reaches the guest:
+// it sees the disk's name (disk0, or name=) and an ID derived from the file's
+// identity, not its path.
+#ifndef HBVM_DEVICES_DISK_HPP
+#define HBVM_DEVICES_DISK_HPP
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace hbvm {
+
+// One --disk option: PATH[,ro][,name=NAME][,sector=512|4096].
+struct disk_spec {
+    std::string path;
+    bool read_only = false;
+    std::string name;  // empty: diskN
+    uint32_t sector_size = 512;
+};
+
+// Parses the text after --disk; throws hbvm::error (usage) naming what is wrong.
+disk_spec parse_disk_spec(const std::string& text);
+
+class disk {
+public:
+    // Opens and locks the file (writable: exclusively, so that a second hbvm
+    // cannot use it; read-only: shared). Throws hbvm::error (bad_disk) with a
+    // message naming the file: missing, unreadable, a directory, empty, not a
+    // multiple of the sector size, or in use.
+    disk(const disk_spec& spec, std::string name);
+    ~disk();
+    disk(const disk&) = delete;
+    disk& operator=(const disk&) = delete;
+
+    const std::string& name() const { return name_; }
+    uint32_t sector_size() const { return sector_size_; }
+    uint64_t sector_count() const { return sector_count_; }
+    bool read_only() const { return read_only_; }
+    const std::array<uint8_t, 20>& id() const { return id_; }
+
+    // Whole transfers at a byte offset; false on a host I/O error (errno kept).
+    bool read(uint64_t offset, std::span<std::byte> out) const;
+    bool write(uint64_t offset, std::span<const std::byte> in);
+    // Every completed write reaches stable storage (fdatasync).
+    bool flush();
+
+    // Deliberate deviations, set only by hbvm --inject-fault (core/fault_injection).
+    struct deviations {
+        bool flush_does_nothing = false;         // flush answers SUCCESS without syncing
+        bool writes_lose_first_sector = false;   // each write skips its first sector
+    };
+    deviations deviate;
+
+private:
+    int fd_ = -1;
+    std::string name_;
+    uint32_t sector_size_;
+    uint64_t sector_count_ = 0;
+    bool read_only_;
+    std::array<uint8_t, 20> id_{};
+};
+
+}  // namespace hbvm
+
+#endif
