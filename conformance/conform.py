@@ -385,13 +385,15 @@ def unique_checks(runs):
     seen = {}
     for run in runs:
         for rid, value in run.unique:
-            seen.setdefault((rid, value), set()).add(run.name)
+            seen.setdefault((rid, value), []).append(run.name)  # twice from one run (two boots) counts too
     for run in runs:
         for rid, value in run.unique:
-            others = sorted(seen[(rid, value)] - {run.name})
-            run.checks.append(["FAIL" if others else "PASS", rid,
-                               "this machine's sample differs from every other machine's" +
-                               (f" (the same value {value} came from {', '.join(others)})" if others else "")])
+            sources = seen[(rid, value)]
+            repeated = len(sources) > 1
+            run.checks.append(["FAIL" if repeated else "PASS", rid,
+                               "this boot's sample differs from every other boot's and machine's" +
+                               (f" (the same value {value} came from {', '.join(sorted(sources))})" if repeated
+                                else "")])
 
 
 def run_all(images, host_template, timeout, exit_style, jobs, progress):

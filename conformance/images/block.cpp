@@ -200,7 +200,9 @@ struct device {
     unsigned region_count = 0;
 
     bool known() const { return disk >= 0; }
-    bool writable_disk() const { return known() && !read_only; }
+    // The driver's disk2 is meant read-only: never written, even when the host
+    // (wrongly) lets it be, so the driver's "unchanged" comparison still holds.
+    bool writable_disk() const { return known() && !read_only && disk != 2; }
 };
 
 device devices[max_devices];
@@ -1303,6 +1305,9 @@ void run_checks()
         check_vectored_reads(d);
         check_segment_limit(d, false);
         check_vectored_faults(d, false);
+        if (d.disk == 2 && !d.read_only)
+            check("HB-BLK-010", false, "the driver's disk2, meant read-only, is reported read-only",
+                  "the host does not flag disk2 read_only: was it given read-only (e.g. --disk {disk2},ro)?");
         if (d.read_only) {
             any_read_only = true;
             check_bounds(d, true);  // INVALID_PARAM comes before DENIED (12.5)

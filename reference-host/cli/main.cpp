@@ -194,7 +194,10 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
     // quote is put in double quotes, with \ " and ' escaped, so a kernel reads
     // an image path with spaces, or an argument "a b", as one word.
     const auto word = [](const std::string& text) {
-        if (!text.empty() && text.find_first_of(" \t\n\"'\\") == std::string::npos)
+        bool plain = !text.empty();
+        for (char c : text)  // a control byte or space splits words in the guest's reader
+            plain = plain && uint8_t(c) > 0x20 && c != '"' && c != '\'' && c != '\\';
+        if (plain)
             return text;
         std::string quoted = "\"";
         for (char c : text) {

@@ -215,13 +215,16 @@ call_result dispatcher::dispatch(const call_request& request)
                                                    : ", which the spec does not define"));
         return fail(abi::status::failed);
     }
-    if (result.status != abi::status::success) {
-        result.value = 0;
-    } else if (on_guest_write) {
+    // Guest memory the handler wrote is reported whatever it answered: a
+    // transfer that failed half way (IO_ERROR) may have filled part of it, and
+    // code cached for that memory must go all the same.
+    if (on_guest_write)
         for (const auto& [address, length] : indirect_writes)
             on_guest_write(address, length);
-    }
-    if (result.status == abi::status::success && e.writes_memory && on_guest_write) {
+    const bool may_have_written = result.status == abi::status::success || result.status == abi::status::io_error;
+    if (result.status != abi::status::success)
+        result.value = 0;
+    if (may_have_written && e.writes_memory && on_guest_write) {
         for (unsigned i = 0; i < abi::max_args; ++i) {
             const abi::arg_kind_desc& k = e.args[i];
             if (k.cls == abi::arg_class::out_buffer && i + 1 < abi::max_args && request.args[i + 1] != 0)

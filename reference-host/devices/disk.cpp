@@ -1,6 +1,7 @@
 #include "devices/disk.hpp"
 
 #include "core/error.hpp"
+#include "core/stop.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -56,10 +57,10 @@ disk_spec parse_disk_spec(const std::string& text)
 disk::disk(const disk_spec& spec, std::string name)
     : name_(std::move(name)), sector_size_(spec.sector_size), read_only_(spec.read_only)
 {
-    fd_ = ::open(spec.path.c_str(), (read_only_ ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    fd_ = ::open(spec.path.c_str(), (read_only_ ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not wait for a writer: refused below
     if (fd_ < 0)
         bad(spec.path, std::string(std::strerror(errno)) +
-                           (errno == EACCES && !read_only_ ? " (add ,ro to use it read-only)" : ""));
+                           ((errno == EACCES || errno == EROFS) && !read_only_ ? " (add ,ro to use it read-only)" : ""));
     struct stat st {};
     if (fstat(fd_, &st) != 0)
         bad(spec.path, std::strerror(errno));
@@ -100,7 +101,7 @@ bool disk::read(uint64_t offset, std::span<std::byte> out) const
     size_t done = 0;
     while (done < out.size()) {
         const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done, off_t(offset + done));
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR && !stop::requested())
             continue;
         if (n <= 0) {
             if (n == 0)
@@ -117,10 +118,14 @@ bool disk::write(uint64_t offset, std::span<const std::byte> in)
     size_t done = deviate.writes_lose_first_sector ? std::min<size_t>(in.size(), sector_size_) : 0;
     while (done < in.size()) {
         const ssize_t n = ::pwrite(fd_, in.data() + done, in.size() - done, off_t(offset + done));
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR && !stop::requested())
             continue;
-        if (n <= 0)
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            lost_writes_ = true;
             return false;
+        }
         done += size_t(n);
     }
     return true;
@@ -130,10 +135,13 @@ bool disk::flush()
 {
     if (deviate.flush_does_nothing)
         return true;
+    if (lost_writes_)
+        return false;
     int r;
     do
         r = ::fdatasync(fd_);
-    while (r != 0 && errno == EINTR);
+    while (r != 0 && errno == EINTR && !stop::requested());
+    lost_writes_ = r != 0;
     return r == 0;
 }
 

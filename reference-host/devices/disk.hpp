@@ -45,7 +45,10 @@ public:
     // Whole transfers at a byte offset; false on a host I/O error (errno kept).
     bool read(uint64_t offset, std::span<std::byte> out) const;
     bool write(uint64_t offset, std::span<const std::byte> in);
-    // Every completed write reaches stable storage (fdatasync).
+    // Every completed write reaches stable storage (fdatasync). After a failed
+    // write or sync, every later flush fails too: Linux reports a writeback error
+    // to a descriptor once, and a retried fdatasync would then succeed although
+    // the data is lost (HB-BLK-009).
     bool flush();
 
     // Deliberate deviations, set only by hbvm --inject-fault (core/fault_injection).
@@ -61,6 +64,7 @@ private:
     uint32_t sector_size_;
     uint64_t sector_count_ = 0;
     bool read_only_;
+    bool lost_writes_ = false;  // a write or sync failed: durability can no longer be promised
     std::array<uint8_t, 20> id_{};
 };
 

@@ -53,7 +53,7 @@ private:
         record.max_segments = max_segments;
         std::memcpy(record.name, dev.name().data(), std::min(dev.name().size(), sizeof record.name - 1));
         std::memcpy(record.id, dev.id().data(), sizeof record.id);
-        std::memcpy(out.data(), &record, std::min(out.size(), sizeof record));
+        std::copy_n(reinterpret_cast<const std::byte*>(&record), std::min(out.size(), sizeof record), out.begin());
         return succeed(sizeof record);
     }
 
@@ -109,18 +109,29 @@ private:
             return succeed(0);
         if (!fits(dev, first, total))
             return fail(abi::status::invalid_param);
-        for (const abi::blk_segment& s : segments)
-            if (!c.guest_range_to_read(s.address, s.length))
+        // Every segment's guest memory, checked before a byte moves.
+        std::vector<std::span<const std::byte>> sources;
+        for (const abi::blk_segment& s : segments) {
+            const auto range = c.guest_range_to_read(s.address, s.length);
+            if (!range)
                 return fail(abi::status::invalid_address);
+            sources.push_back(*range);
+        }
         if (writes && dev.read_only())
             return fail(abi::status::denied);
         uint64_t offset = first * dev.sector_size();
-        for (const abi::blk_segment& s : segments) {
-            const bool ok = writes ? dev.write(offset, *c.guest_range_to_read(s.address, s.length))
-                                   : dev.read(offset, *c.guest_range_to_write(s.address, s.length));
+        for (size_t i = 0; i < segments.size(); ++i) {
+            bool ok;
+            if (writes) {
+                ok = dev.write(offset, sources[i]);
+            } else {
+                // The same range as checked; asking again records it as written.
+                const auto target = c.guest_range_to_write(segments[i].address, segments[i].length);
+                ok = target && dev.read(offset, *target);
+            }
             if (!ok)
                 return fail(abi::status::io_error);
-            offset += s.length;
+            offset += segments[i].length;
         }
         return succeed(total);
     }

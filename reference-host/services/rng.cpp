@@ -3,6 +3,9 @@
 // never afterwards (spec 11.2).
 #include "services/services.hpp"
 
+#include "core/stop.hpp"
+
+#include <algorithm>
 #include <cerrno>
 #include <sys/random.h>
 
@@ -12,11 +15,15 @@ namespace {
 
 // Fills `out` completely; false when getrandom fails for a reason other than a
 // signal (a short read only happens for large requests or on a signal: loop).
+// In chunks of at most 1 MiB, so that a stop (--timeout, Ctrl-C) is seen
+// between them even when the guest asks for most of its RAM (core/stop.hpp).
 bool fill_random(std::span<std::byte> out)
 {
     size_t done = 0;
     while (done < out.size()) {
-        const ssize_t n = getrandom(out.data() + done, out.size() - done, 0);
+        if (stop::requested())
+            return false;
+        const ssize_t n = getrandom(out.data() + done, std::min<size_t>(out.size() - done, 1 << 20), 0);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
