@@ -7,12 +7,13 @@
 //   every \, ' and " is preceded by a backslash (grub_create_loader_cmdline);
 // - QEMU -kernel (Multiboot): "PATH ARGS", the path and -append's text as given;
 // - the reference host (hbvm): "PATH ARG ARG...", the image path and the
-//   arguments after "--", joined with single spaces, nothing quoted;
+//   arguments after "--", each quoted as GRUB does when it holds a space, a
+//   control byte or a quote;
 // - PVH loaders (QEMU, Firecracker, cloud-hypervisor): only the arguments.
 // So the words are read as GRUB writes them: whitespace separates words outside
 // double quotes, a pair of double quotes groups what is between them and is
 // dropped, and a backslash makes the next character literal. A path that holds
-// a space splits unless the loader quotes it: GRUB does; QEMU and hbvm write it
+// a space splits unless the loader quotes it: GRUB and hbvm do; QEMU writes it
 // bare, and then no reader can tell where the path ends.
 #ifndef HYPERBIOS_BOOT_KERNEL_ARGUMENTS_HPP
 #define HYPERBIOS_BOOT_KERNEL_ARGUMENTS_HPP
