@@ -60,24 +60,12 @@ inline constexpr uint64_t mapped_limit = 0x100000000ull;
 // map: [1 MiB, ram_end), the range Multiboot's mem_upper describes.
 inline range_list reported_ram()
 {
-    namespace mb = hb::multiboot;
     range_list ram;
     const uint64_t limit = ram_end < mapped_limit ? ram_end : mapped_limit;
-    const mb::info* info = boot_info;
-    if (info && (info->flags & mb::info_memory_map)) {
-        uint64_t p = info->mmap_addr;
-        const uint64_t end = p + info->mmap_length;
-        while (p + sizeof(mb::mmap_entry) <= end) {
-            const volatile mb::mmap_entry* e = reinterpret_cast<const volatile mb::mmap_entry*>(p);
-            const uint32_t size = e->size;
-            if (size < 20)
-                break;
-            const uint64_t first = e->addr, length = e->len;
-            if (e->type == 1 && first < limit)
-                ram.add(first, length > limit - first ? limit : first + length);
-            p += uint64_t(size) + 4;
-        }
-    }
+    if (loader_info.memory_map_from_loader())  // Multiboot or PVH, as the library read it
+        for (const hb::memory_region& r : loader_info.memory_map())
+            if (r.is_usable() && r.base < limit)
+                ram.add(r.base, r.length > limit - r.base ? limit : r.base + r.length);
     if (ram.count == 0)
         ram.add(0x100000, limit);
     return ram;

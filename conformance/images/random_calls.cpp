@@ -668,19 +668,12 @@ void report(const rule& r)
 
 void learn_ram()
 {
-    const mb::info* info = boot_info;
-    if (info && (info->flags & mb::info_memory_map)) {
-        uint64_t p = info->mmap_addr;
-        const uint64_t end = p + info->mmap_length;
-        while (p + sizeof(mb::mmap_entry) <= end) {
-            const volatile mb::mmap_entry* e = reinterpret_cast<const volatile mb::mmap_entry*>(p);
-            const uint32_t size = e->size;
-            if (size < 20)
-                break;
-            reported.add(e->addr, e->len);
-            if (e->type == 1)
-                ram.add(e->addr, e->len);
-            p += uint64_t(size) + 4;
+    // The boot protocol's map (Multiboot or PVH), as the library read it.
+    if (loader_info.memory_map_from_loader()) {
+        for (const hb::memory_region& r : loader_info.memory_map()) {
+            reported.add(r.base, r.length);
+            if (r.is_usable())
+                ram.add(r.base, r.length);
         }
         have_map = ram.count > 0 && ram.holds(arena_address(), arena_address() + arena_bytes - 1);
     }
