@@ -143,14 +143,16 @@ prediction model(const hbvm::profile& p, const call_request& r)
         out.status = abi::status::denied;
         return out;
     }
-    // 4. Reserved bits of every argument, before any buffer.
+    // 4. Reserved bits and ranges of every argument, before any buffer. A
+    // device index names a disk, and this harness gives the machine none
+    // (BLOCK.count is 0), so every device index is out of range.
     for (unsigned i = 0; i < abi::max_args; ++i) {
         uint64_t reserved = 0;
         if (f->args[i] == abi::arg_kind::service_id)
             reserved = ~uint64_t(0xFFFF);
         else if (f->args[i] == abi::arg_kind::exit_code)
             reserved = ~uint64_t(0xFF);
-        if (r.args[i] & reserved) {
+        if ((r.args[i] & reserved) || f->args[i] == abi::arg_kind::device_index) {
             out.status = abi::status::invalid_param;
             return out;
         }
