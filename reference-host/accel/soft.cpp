@@ -154,6 +154,14 @@ soft_accelerator::soft_accelerator(guest_memory& memory) : memory_(memory)
 
 soft_accelerator::~soft_accelerator()
 {
+    if (kicker_.joinable()) {
+        {
+            std::lock_guard lock(kick_mutex_);
+            kicker_quit_ = true;
+        }
+        kick_cv_.notify_all();
+        kicker_.join();
+    }
     if (context_)
         uc_context_free(context_);
     if (uc_)
@@ -235,22 +243,51 @@ vm_exit soft_accelerator::run(exit_handler& handler)
     exit_.reset();
     if (stop_requested_)
         return {vm_exit::kind::stopped, 0, 0, "stop requested"};
+    if (!kicker_.joinable())
+        kicker_ = std::thread([this] { kicker_loop(); });
     // One emulation run: every guest exit is served inside the hooks, so
-    // uc_emu_start returns only when the run ends -- or at a HLT, where a vector
-    // injected meanwhile is delivered and the guest goes on (inject_vector).
-    uc_err err;
+    // uc_emu_start returns only when the run ends, at a HLT, or when the kicker
+    // stopped it for an event point. A vector injected from a hook is delivered
+    // at the next return (inject_vector).
+    uc_err err = UC_ERR_OK;
     for (;;) {
+        if (wake_.exchange(false)) {
+            if (auto end = event_point_reply(handler.on_event_point(event_point::woken, interrupts_enabled())))
+                return *end;
+            start_ = reg(uc_, UC_X86_REG_RIP);
+        }
+        if (window_wanted_ && interrupts_enabled()) {
+            if (auto end =
+                    event_point_reply(handler.on_event_point(event_point::interrupt_window, interrupts_enabled())))
+                return *end;
+            start_ = reg(uc_, UC_X86_REG_RIP);
+        }
+        const uint64_t kicks_before = kicks_;
         running_ = true;
         err = uc_emu_start(uc_, start_, 0, 0, 0);
         running_ = false;
         start_ = reg(uc_, UC_X86_REG_RIP);
-        if (pending_injections_.empty() || exit_ || stop_requested_ || err != UC_ERR_OK)
+        if (exit_ || stop_requested_ || err != UC_ERR_OK)
             break;
-        // At a HLT RIP is exact (past it, where the interrupt returns to).
-        for (const injection& i : std::exchange(pending_injections_, {}))
-            deliver_exception(i.vector, i.error_code, i.kind);
-        if (exit_)
-            break;  // a delivery ended in a triple fault
+        if (!pending_injections_.empty()) {
+            // RIP is exact here (past a HLT, or where the kicker stopped).
+            for (const injection& i : std::exchange(pending_injections_, {}))
+                deliver_exception(i.vector, i.error_code, i.kind);
+            if (exit_)
+                break;  // a delivery ended in a triple fault
+            start_ = reg(uc_, UC_X86_REG_RIP);
+            continue;
+        }
+        // The kicker stopped the run (or did so at about the moment the guest
+        // executed HLT, which then ends early: the spec allows a HLT to end
+        // without an event, and guests halt in a loop).
+        if (kicks_ != kicks_before || wake_)
+            continue;
+        // Nothing else ends emulation without an error: a HLT, RIP past it.
+        if (!at_halt())
+            break;
+        if (auto end = event_point_reply(handler.on_event_point(event_point::halted, interrupts_enabled())))
+            return *end;
         start_ = reg(uc_, UC_X86_REG_RIP);
     }
     pending_injections_.clear();
@@ -261,22 +298,68 @@ vm_exit soft_accelerator::run(exit_handler& handler)
     return exit_after_return(err);
 }
 
+bool soft_accelerator::at_halt()
+{
+    const uint64_t rip = reg(uc_, UC_X86_REG_RIP);
+    auto byte = rip > 0 ? memory_.read(guest_address{rip - 1}, 1) : std::nullopt;
+    return byte && (*byte)[0] == std::byte{0xF4};
+}
+
+bool soft_accelerator::interrupts_enabled() { return reg(uc_, UC_X86_REG_RFLAGS) & (1u << 9); }
+
+std::optional<vm_exit> soft_accelerator::event_point_reply(const event_reply& reply)
+{
+    if (exit_)
+        return *exit_;  // a delivery at the event point ended in a triple fault
+    switch (reply.what) {
+    case event_reply::kind::resume: return std::nullopt;
+    case event_reply::kind::halted: return vm_exit{vm_exit::kind::halted, 0, 0, reply.detail};
+    case event_reply::kind::stopped: return vm_exit{vm_exit::kind::stopped, 0, 0, "stop requested"};
+    }
+    return std::nullopt;
+}
+
+void soft_accelerator::kicker_loop()
+{
+    std::unique_lock lock(kick_mutex_);
+    while (!kicker_quit_) {
+        if (wake_ || window_wanted_) {
+            ++kicks_;
+            uc_emu_stop(uc_);
+            kick_cv_.wait_for(lock, std::chrono::milliseconds(1));
+        } else {
+            kick_cv_.wait(lock);
+        }
+    }
+}
+
+void soft_accelerator::wake()
+{
+    {
+        std::lock_guard lock(kick_mutex_);
+        wake_ = true;
+    }
+    kick_cv_.notify_all();
+}
+
+void soft_accelerator::request_interrupt_window(bool wanted)
+{
+    if (window_wanted_ == wanted)
+        return;
+    {
+        std::lock_guard lock(kick_mutex_);
+        window_wanted_ = wanted;
+    }
+    if (wanted)
+        kick_cv_.notify_all();
+}
+
 vm_exit soft_accelerator::exit_after_return(uc_err err)
 {
     const uint64_t rip = reg(uc_, UC_X86_REG_RIP);
     switch (err) {
-    case UC_ERR_OK: {
-        // HLT ends emulation with RIP after the instruction.
-        auto byte = memory_.read(guest_address{rip - 1}, 1);
-        if (rip > 0 && byte && (*byte)[0] == std::byte{0xF4}) {
-            const bool interrupts = reg(uc_, UC_X86_REG_RFLAGS) & (1u << 9);
-            return {vm_exit::kind::halted, 0, 0,
-                    std::string("HLT at ") + hex(rip - 1) +
-                        (interrupts ? ", interrupts enabled but the software engine has no interrupt source"
-                                    : " with interrupts disabled")};
-        }
+    case UC_ERR_OK:
         return {vm_exit::kind::internal_error, 0, 0, "emulation ended at " + hex(rip) + " for no known reason"};
-    }
     case UC_ERR_INSN_INVALID:
         return {vm_exit::kind::cpu_exception, 6, 0, "invalid instruction at " + hex(rip)};
     case UC_ERR_READ_UNMAPPED:

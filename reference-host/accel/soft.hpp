@@ -10,7 +10,10 @@
 #include "core/guest_memory.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <string>
 #include <unicorn/unicorn.h>
 
@@ -34,6 +37,8 @@ public:
     paging_state paging_registers() override;
     void inject_vector(uint8_t vector, bool external, uint32_t error_code = 0) override;
     void guest_memory_written(uint64_t address, uint64_t length) override;
+    void wake() override;
+    void request_interrupt_window(bool wanted) override;
     void request_stop() override;
     accelerator_stats stats() const override { return {exits_, 0}; }
 
@@ -65,6 +70,11 @@ private:
     static uint64_t scratch_code_address();
     void map_host_identity_tables();
 
+    void kicker_loop();
+    bool interrupts_enabled();
+    bool at_halt();
+    std::optional<vm_exit> event_point_reply(const event_reply& reply);
+
     void check(uc_err err, const char* what);
     void stop_with(vm_exit exit);
     bool stopping() const;
@@ -94,6 +104,20 @@ private:
     size_t identity_tables_size_ = 0;
     uint64_t identity_pml4_ = 0, identity_pae_pdpt_ = 0, identity_pd32_ = 0;  // 0: not mapped
     uint64_t scratch_resume_ = 0;
+
+    // Event points (accelerator.hpp). Unicorn stops at the next translation block
+    // when uc_emu_stop is called from another thread, with RIP exact. The kicker
+    // thread does that while a wake is pending (a stop can be lost in the moment
+    // emulation starts, so it repeats every millisecond until run() takes the
+    // wake) and, while an interrupt window is wanted, every millisecond, because
+    // Unicorn cannot report RFLAGS.IF becoming set.
+    std::atomic<bool> wake_{false};
+    std::atomic<bool> window_wanted_{false};
+    std::atomic<uint64_t> kicks_{0};  // stops the kicker made, to tell them from a HLT
+    std::mutex kick_mutex_;
+    std::condition_variable kick_cv_;
+    bool kicker_quit_ = false;
+    std::thread kicker_;
 };
 
 }  // namespace hbvm

@@ -26,6 +26,7 @@
 #include "devices/clock.hpp"
 #include "devices/terminal.hpp"
 #include "policy/profile.hpp"
+#include "core/event_hub.hpp"
 #include "services/services.hpp"
 
 #include <hyperbios/abi.hpp>
@@ -247,6 +248,7 @@ struct harness {
 
     std::vector<hbvm::profile> profiles;
     std::vector<std::unique_ptr<hbvm::dispatcher>> dispatchers;
+    std::vector<std::unique_ptr<hbvm::event_hub>> hubs;  // one event path per set of modules
     std::vector<std::unique_ptr<hbvm::service_set>> services;  // one set of modules per dispatcher
 
     std::vector<range> reported_writes;  // on_guest_write during the current call
@@ -284,8 +286,10 @@ struct harness {
 
         for (const hbvm::profile& p : profiles) {
             auto d = std::make_unique<hbvm::dispatcher>(memory, p);
+            hubs.push_back(std::make_unique<hbvm::event_hub>());
             services.push_back(std::make_unique<hbvm::service_set>(
-                hbvm::service_registry(), hbvm::service_context{*term, clock, identity, memory.size()}, *d));
+                hbvm::service_registry(), hbvm::service_context{*term, clock, identity, memory.size(), *hubs.back()},
+                *d));
             services.back()->reset(hbvm::boot_cause::power_on);
             d->on_host_bug = [](const std::string& what) { finding("dispatcher reported a host bug: %s", what.c_str()); };
             d->on_guest_write = [this](uint64_t address, uint64_t length) {

@@ -5,6 +5,7 @@
 #include "core/machine.hpp"
 #include "devices/clock.hpp"
 #include "devices/terminal.hpp"
+#include "core/event_hub.hpp"
 #include "services/services.hpp"
 
 #include <gtest/gtest.h>
@@ -66,7 +67,8 @@ protected:
     guest_memory memory{ram};
     terminal term{-1, -1};
     clock_source clock;
-    service_context context{term, clock, {1, 0x0000000100020003ull, "test host"}, 128ull << 20};
+    event_hub events;
+    service_context context{term, clock, {1, 0x0000000100020003ull, "test host"}, 128ull << 20, events};
 };
 
 TEST_F(ServiceModules, TheRegistryHasOneModulePerServiceOfTheAbiTable)
