@@ -124,9 +124,7 @@ std::optional<uint64_t> event_hub::wait(uint64_t sources, uint64_t deadline_ns, 
         }
         if (n == 0 && deadline_ns == no_deadline) {
             if (why)
-                *why = sources & attached_ ? "no source it waits for can become pending (no timer armed, console "
-                                             "input at its end)"
-                                           : "it waits for no source that exists";
+                *why = describe_unwakeable(sources);
             return std::nullopt;
         }
         // The kernel rounds a timeout up, never down; the loop re-checks the clock
@@ -142,6 +140,20 @@ std::optional<uint64_t> event_hub::wait(uint64_t sources, uint64_t deadline_ns, 
         // a wake from the watcher; either way the loop looks again.
         ppoll(fds, n, limit, nullptr);
     }
+}
+
+std::string event_hub::describe_unwakeable(uint64_t sources) const
+{
+    std::string names;
+    for (unsigned s = 0; s < max_sources; ++s)
+        if (sources_[s] && (sources & (uint64_t(1) << s))) {
+            if (!names.empty())
+                names += ", ";
+            names += sources_[s]->name();
+        }
+    if (names.empty())
+        return "it waits for no source this host has";
+    return "nothing it waits for can become pending (" + names + ")";
 }
 
 void event_hub::watch(uint64_t sources, std::function<void()> wake)

@@ -38,7 +38,8 @@ public:
     // Called on the vCPU thread only.
     virtual bool pending(bool readable) = 0;
 
-    // For diagnostics: "timer 3", "console input".
+    // For diagnostics, with why it cannot become pending when wait_fd() is -1:
+    // "timer 3", "console input (at its end)".
     virtual std::string name() const = 0;
 
 protected:
@@ -91,6 +92,10 @@ public:
     // of them to become readable calls `wake` (from that thread), once; watch()
     // again re-arms it. An empty set stops watching.
     void watch(uint64_t sources, std::function<void()> wake);
+
+    // Why sources that wait() found unable to wake cannot: "nothing it waits for
+    // can become pending (timer 3, console input)".
+    std::string describe_unwakeable(uint64_t sources) const;
 
 private:
     void watcher_loop();

@@ -323,16 +323,18 @@ event_reply machine::halt(bool can_interrupt)
     const vcpu_registers regs = accel_->registers();
     const bool interrupts = regs.rflags & (1u << 9);
     const std::string where = "HLT before " + hex(regs.rip);
-    if (!interrupts)
-        return {event_reply::kind::halted, where + " with interrupts disabled"};
     const uint64_t unmasked = ~events_.mask() & events_.attached();
+    if (!interrupts)
+        return {event_reply::kind::halted,
+                where + " with interrupts disabled" +
+                    (unmasked ? " (event sources are unmasked: `sti; hlt` sleeps until one is pending)" : "")};
     std::string why;
     if (!events_.wait(unmasked, event_hub::no_deadline, &why)) {
         if (stop::requested())
             return {event_reply::kind::stopped, ""};
         return {event_reply::kind::halted,
                 where + " with interrupts enabled, but " +
-                    (unmasked ? why : "every event source is masked (EVT.set_mask)") +
+                    (unmasked ? why : std::string("every event source is masked (EVT.set_mask)")) +
                     (events_.vector() ? "" : "; no interrupt vector is set either (EVT.set_vector)")};
     }
     trace("woke from " + where);

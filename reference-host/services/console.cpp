@@ -15,7 +15,7 @@ public:
     explicit console_input_source(terminal& t) : terminal_(t) {}
     int wait_fd() const override { return terminal_.input_fd(); }
     bool pending(bool readable) override { return readable ? terminal_.input_waiting() : terminal_.input_held(); }
-    std::string name() const override { return "console input"; }
+    std::string name() const override { return terminal_.input_fd() < 0 ? "console input, at its end" : "console input"; }
 
 private:
     terminal& terminal_;

@@ -43,7 +43,7 @@ public:
 
     int wait_fd() const override { return armed_ ? fd_ : -1; }
     bool pending(bool readable) override { return readable; }
-    std::string name() const override { return "timer " + std::to_string(number_); }
+    std::string name() const override { return "timer " + std::to_string(number_) + (armed_ ? "" : ", not armed"); }
 
     bool set(uint64_t deadline_ns, uint64_t period_ns)
     {

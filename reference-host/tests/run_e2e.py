@@ -37,6 +37,8 @@ def main():
                                  "--conformance-images", build / "conformance/images", "--accel", args.accel]),
         ("host.e2e.fidelity", [python, ROOT / "reference-host/tests/test_engine_fidelity.py", "--hbvm", hbvm,
                                "--guests", build / "reference-host/tests/guests", "--accel", args.accel]),
+        ("host.e2e.events", [python, ROOT / "reference-host/tests/test_events.py", "--hbvm", hbvm,
+                             "--guests", build / "reference-host/tests/guests", "--accel", args.accel]),
         ("host.unit.injection", [build / "reference-host/tests/hbvm_unit_tests",
                                  "--gtest_filter=AcceleratorInjection.*"]),
         ("example.hello.reference-host", [python, ROOT / "examples/hello/test_hello.py", "reference-host",

@@ -39,7 +39,7 @@ void report(bool ok, const char* name, uint64_t a = 0, uint64_t b = 0)
     if (!ok)
         l.put(" (").dec(a).put(", ").dec(b).put(')');
     l.put('\n');
-    (void)hb::console::write(l.c_str());
+    hb::fallback::debugcon_write(l.c_str());
     all_passed = all_passed && ok;
 }
 
@@ -79,6 +79,6 @@ extern "C" void kernel_main(uint32_t magic, uint32_t info)
     report(bad_frames == 0, "frames name the vector with IF set", bad_frames, 0);
     report(elapsed >= rounds * period_ns, "no tick before its deadline", elapsed, rounds * period_ns);
     report(expirations >= ticks, "every tick acknowledged an expiration", expirations, ticks);
-    (void)hb::console::write(all_passed ? "event_probe: all passed\n" : "event_probe: FAILED\n");
+    hb::fallback::debugcon_write(all_passed ? "event_probe: all passed\n" : "event_probe: FAILED\n");
     (void)hb::power::shutdown(all_passed ? 0 : 1);
 }
