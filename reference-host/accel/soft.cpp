@@ -9,6 +9,7 @@
 #include <hyperbios/abi.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -252,13 +253,12 @@ vm_exit soft_accelerator::run(exit_handler& handler)
     uc_err err = UC_ERR_OK;
     for (;;) {
         if (wake_.exchange(false)) {
-            if (auto end = event_point_reply(handler.on_event_point(event_point::woken, interrupts_enabled())))
+            if (auto end = event_point_reply(handler.on_event_point(event_point::woken, can_interrupt())))
                 return *end;
             start_ = reg(uc_, UC_X86_REG_RIP);
         }
-        if (window_wanted_ && interrupts_enabled()) {
-            if (auto end =
-                    event_point_reply(handler.on_event_point(event_point::interrupt_window, interrupts_enabled())))
+        if (window_wanted_ && can_interrupt()) {
+            if (auto end = event_point_reply(handler.on_event_point(event_point::interrupt_window, true)))
                 return *end;
             start_ = reg(uc_, UC_X86_REG_RIP);
         }
@@ -298,14 +298,37 @@ vm_exit soft_accelerator::run(exit_handler& handler)
     return exit_after_return(err);
 }
 
-bool soft_accelerator::at_halt()
+// The byte before RIP and the byte at it, read through the guest's page tables
+// (RIP is a linear address: code segments are flat in both modes hbvm runs).
+std::optional<std::array<uint8_t, 2>> soft_accelerator::code_around_rip()
 {
     const uint64_t rip = reg(uc_, UC_X86_REG_RIP);
-    auto byte = rip > 0 ? memory_.read(guest_address{rip - 1}, 1) : std::nullopt;
-    return byte && (*byte)[0] == std::byte{0xF4};
+    std::array<uint8_t, 2> bytes{};
+    if (rip == 0 || access_linear(rip - 1, bytes.data(), bytes.size(), false, 0))
+        return std::nullopt;
+    return bytes;
+}
+
+bool soft_accelerator::at_halt()
+{
+    const auto code = code_around_rip();
+    return code && (*code)[0] == 0xF4;
 }
 
 bool soft_accelerator::interrupts_enabled() { return reg(uc_, UC_X86_REG_RFLAGS) & (1u << 9); }
+
+bool soft_accelerator::can_interrupt()
+{
+    if (!interrupts_enabled())
+        return false;
+    // STI holds interrupts off for one more instruction, so that `sti; hlt` cannot
+    // lose a wake-up to an interrupt taken between the two. Unicorn does not show
+    // that shadow, and a stop can land right after an STI: at an HLT that follows
+    // STI, wait for the HLT itself (it reaches an event point at once). A byte FB
+    // that is not an STI only delays the interrupt by that HLT.
+    const auto code = code_around_rip();
+    return !(code && (*code)[0] == 0xFB && (*code)[1] == 0xF4);
+}
 
 std::optional<vm_exit> soft_accelerator::event_point_reply(const event_reply& reply)
 {

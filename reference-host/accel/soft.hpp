@@ -9,6 +9,7 @@
 #include "accel/page_walk.hpp"
 #include "core/guest_memory.hpp"
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -72,7 +73,9 @@ private:
 
     void kicker_loop();
     bool interrupts_enabled();
+    bool can_interrupt();
     bool at_halt();
+    std::optional<std::array<uint8_t, 2>> code_around_rip();
     std::optional<vm_exit> event_point_reply(const event_reply& reply);
 
     void check(uc_err err, const char* what);

@@ -74,10 +74,8 @@ void event_hub::reset()
     watch(0, {});
 }
 
-uint64_t event_hub::pending(uint64_t which)
+nfds_t event_hub::descriptors(uint64_t which, pollfd (&fds)[max_sources], unsigned (&number_of)[max_sources]) const
 {
-    pollfd fds[max_sources];
-    unsigned number_of[max_sources];
     nfds_t n = 0;
     for (unsigned s = 0; s < max_sources; ++s) {
         if (!sources_[s] || !(which & (uint64_t(1) << s)))
@@ -88,6 +86,14 @@ uint64_t event_hub::pending(uint64_t which)
             number_of[n++] = s;
         }
     }
+    return n;
+}
+
+uint64_t event_hub::pending(uint64_t which)
+{
+    pollfd fds[max_sources];
+    unsigned number_of[max_sources];
+    const nfds_t n = descriptors(which, fds, number_of);
     bool readable[max_sources] = {};
     if (n > 0) {
         const timespec zero{0, 0};
@@ -114,14 +120,8 @@ std::optional<uint64_t> event_hub::wait(uint64_t sources, uint64_t deadline_ns, 
         if (stop::requested())
             return std::nullopt;
         pollfd fds[max_sources];
-        nfds_t n = 0;
-        for (unsigned s = 0; s < max_sources; ++s) {
-            if (!sources_[s] || !(sources & (uint64_t(1) << s)))
-                continue;
-            const int fd = sources_[s]->wait_fd();
-            if (fd >= 0)
-                fds[n++] = {fd, POLLIN, 0};
-        }
+        unsigned number_of[max_sources];
+        const nfds_t n = descriptors(sources, fds, number_of);
         if (n == 0 && deadline_ns == no_deadline) {
             if (why)
                 *why = describe_unwakeable(sources);
@@ -158,13 +158,11 @@ std::string event_hub::describe_unwakeable(uint64_t sources) const
 
 void event_hub::watch(uint64_t sources, std::function<void()> wake)
 {
+    pollfd polled[max_sources];
+    unsigned number_of[max_sources];
     std::vector<int> fds;
-    for (unsigned s = 0; s < max_sources; ++s)
-        if (sources_[s] && (sources & (uint64_t(1) << s))) {
-            const int fd = sources_[s]->wait_fd();
-            if (fd >= 0)
-                fds.push_back(fd);
-        }
+    for (nfds_t i = 0, n = descriptors(sources, polled, number_of); i < n; ++i)
+        fds.push_back(polled[i].fd);
     {
         std::lock_guard lock(watch_mutex_);
         if (fds.empty() && watch_fds_.empty())

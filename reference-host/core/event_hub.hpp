@@ -20,6 +20,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <poll.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -99,6 +100,8 @@ public:
 
 private:
     void watcher_loop();
+    // The descriptors of the sources of `which` that have one, and their numbers.
+    nfds_t descriptors(uint64_t which, pollfd (&fds)[max_sources], unsigned (&number_of)[max_sources]) const;
 
     event_source* sources_[max_sources] = {};
     uint64_t attached_ = 0;

@@ -324,6 +324,7 @@ event_reply machine::halt(bool can_interrupt)
     const bool interrupts = regs.rflags & (1u << 9);
     const std::string where = "HLT before " + hex(regs.rip);
     const uint64_t unmasked = ~events_.mask() & events_.attached();
+    accel_->request_interrupt_window(false);  // look_at_events asks again if it must
     if (!interrupts)
         return {event_reply::kind::halted,
                 where + " with interrupts disabled" +

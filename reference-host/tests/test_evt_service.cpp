@@ -124,6 +124,9 @@ TEST_F(EvtService, ArgumentsOutsideTheSpecAreInvalid)
         EXPECT_EQ(call(fn::evt_set_vector, v).status, abi::status::invalid_param) << v;
     EXPECT_EQ(call(fn::evt_set_vector, 256).status, abi::status::invalid_param);
     EXPECT_EQ(call(fn::evt_set_vector, 255).status, abi::status::success);
+    // The far ends of the ranges are valid: a deadline never reached, the longest period.
+    EXPECT_EQ(call(fn::evt_timer_set, 1, ~uint64_t(0), ~uint64_t(0)).status, abi::status::success);
+    EXPECT_EQ(call(fn::evt_poll).value & 2, 0u);
 }
 
 TEST_F(EvtService, WaitReturnsAtItsDeadlineNeverBefore)
