@@ -150,19 +150,13 @@ soft_accelerator::soft_accelerator(guest_memory& memory) : memory_(memory)
           "hooking invalid instructions");
     check(uc_hook_add(uc_, &h, UC_HOOK_MEM_UNMAPPED, reinterpret_cast<void*>(&on_unmapped), this, 1, 0),
           "hooking unmapped accesses");
+    check(uc_hook_add(uc_, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(&on_block), this, 1, 0),
+          "hooking translation blocks");
     find_exception_in_flight();
 }
 
 soft_accelerator::~soft_accelerator()
 {
-    if (kicker_.joinable()) {
-        {
-            std::lock_guard lock(kick_mutex_);
-            kicker_quit_ = true;
-        }
-        kick_cv_.notify_all();
-        kicker_.join();
-    }
     if (context_)
         uc_context_free(context_);
     if (uc_)
@@ -244,15 +238,14 @@ vm_exit soft_accelerator::run(exit_handler& handler)
     exit_.reset();
     if (stop_requested_)
         return {vm_exit::kind::stopped, 0, 0, "stop requested"};
-    if (!kicker_.joinable())
-        kicker_ = std::thread([this] { kicker_loop(); });
     // One emulation run: every guest exit is served inside the hooks, so
-    // uc_emu_start returns only when the run ends, at a HLT, or when the kicker
+    // uc_emu_start returns only when the run ends, at a HLT, or when on_block
     // stopped it for an event point. A vector injected from a hook is delivered
     // at the next return (inject_vector).
     uc_err err = UC_ERR_OK;
     for (;;) {
         if (wake_.exchange(false)) {
+            stop_at_block_ = false;
             if (auto end = event_point_reply(handler.on_event_point(event_point::woken, can_interrupt())))
                 return *end;
             start_ = reg(uc_, UC_X86_REG_RIP);
@@ -278,10 +271,8 @@ vm_exit soft_accelerator::run(exit_handler& handler)
             start_ = reg(uc_, UC_X86_REG_RIP);
             continue;
         }
-        // The kicker stopped the run (or did so at about the moment the guest
-        // executed HLT, which then ends early: the spec allows a HLT to end
-        // without an event, and guests halt in a loop).
-        if (kicks_ != kicks_before || wake_)
+        // on_block stopped the run for an event point.
+        if (kicks_ != kicks_before)
             continue;
         // Nothing else ends emulation without an error: a HLT, RIP past it.
         if (!at_halt())
@@ -317,17 +308,20 @@ bool soft_accelerator::at_halt()
 
 bool soft_accelerator::interrupts_enabled() { return reg(uc_, UC_X86_REG_RFLAGS) & (1u << 9); }
 
+// STI holds interrupts off for one more instruction, so that `sti; hlt` cannot
+// lose a wake-up to an interrupt taken between the two: the interrupt wakes the
+// HLT instead, and its frame points past it. Unicorn does not show that shadow,
+// and on_block can stop between the two; at an event point there, the HLT counts
+// as executed (and woken). A byte FB that is not an STI only makes that HLT end
+// early, which the spec allows.
 bool soft_accelerator::can_interrupt()
 {
     if (!interrupts_enabled())
         return false;
-    // STI holds interrupts off for one more instruction, so that `sti; hlt` cannot
-    // lose a wake-up to an interrupt taken between the two. Unicorn does not show
-    // that shadow, and a stop can land right after an STI: at an HLT that follows
-    // STI, wait for the HLT itself (it reaches an event point at once). A byte FB
-    // that is not an STI only delays the interrupt by that HLT.
     const auto code = code_around_rip();
-    return !(code && (*code)[0] == 0xFB && (*code)[1] == 0xF4);
+    if (code && (*code)[0] == 0xFB && (*code)[1] == 0xF4)
+        set_reg(uc_, UC_X86_REG_RIP, reg(uc_, UC_X86_REG_RIP) + 1);
+    return true;
 }
 
 std::optional<vm_exit> soft_accelerator::event_point_reply(const event_reply& reply)
@@ -342,40 +336,29 @@ std::optional<vm_exit> soft_accelerator::event_point_reply(const event_reply& re
     return std::nullopt;
 }
 
-void soft_accelerator::kicker_loop()
+// At the start of every translation block: the one place where a stop leaves
+// RIP exact. Unicorn 2.1 stopped from another thread (uc_emu_stop) can leave RIP
+// at a point the guest already passed, and the resumed guest runs instructions
+// again -- a HyperBIOS call served twice, a RET that pops twice. Stopped from
+// here, before the block runs, it resumes at the block's start.
+void soft_accelerator::on_block(uc_engine* uc, uint64_t, uint32_t, void* self)
 {
-    std::unique_lock lock(kick_mutex_);
-    while (!kicker_quit_) {
-        if (wake_ || window_wanted_) {
-            ++kicks_;
-            uc_emu_stop(uc_);
-            kick_cv_.wait_for(lock, std::chrono::milliseconds(1));
-        } else {
-            kick_cv_.wait(lock);
-        }
-    }
+    auto* s = static_cast<soft_accelerator*>(self);
+    const bool woken = s->stop_at_block_.load(std::memory_order_relaxed);
+    if (!woken && !(s->window_wanted_.load(std::memory_order_relaxed) && s->interrupts_enabled()))
+        return;
+    s->stop_at_block_ = false;
+    ++s->kicks_;
+    uc_emu_stop(uc);
 }
 
 void soft_accelerator::wake()
 {
-    {
-        std::lock_guard lock(kick_mutex_);
-        wake_ = true;
-    }
-    kick_cv_.notify_all();
+    wake_ = true;
+    stop_at_block_ = true;
 }
 
-void soft_accelerator::request_interrupt_window(bool wanted)
-{
-    if (window_wanted_ == wanted)
-        return;
-    {
-        std::lock_guard lock(kick_mutex_);
-        window_wanted_ = wanted;
-    }
-    if (wanted)
-        kick_cv_.notify_all();
-}
+void soft_accelerator::request_interrupt_window(bool wanted) { window_wanted_ = wanted; }
 
 vm_exit soft_accelerator::exit_after_return(uc_err err)
 {

@@ -11,10 +11,7 @@
 
 #include <array>
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <optional>
-#include <thread>
 #include <string>
 #include <unicorn/unicorn.h>
 
@@ -71,7 +68,6 @@ private:
     static uint64_t scratch_code_address();
     void map_host_identity_tables();
 
-    void kicker_loop();
     bool interrupts_enabled();
     bool can_interrupt();
     bool at_halt();
@@ -108,19 +104,14 @@ private:
     uint64_t identity_pml4_ = 0, identity_pae_pdpt_ = 0, identity_pd32_ = 0;  // 0: not mapped
     uint64_t scratch_resume_ = 0;
 
-    // Event points (accelerator.hpp). Unicorn stops at the next translation block
-    // when uc_emu_stop is called from another thread, with RIP exact. The kicker
-    // thread does that while a wake is pending (a stop can be lost in the moment
-    // emulation starts, so it repeats every millisecond until run() takes the
-    // wake) and, while an interrupt window is wanted, every millisecond, because
-    // Unicorn cannot report RFLAGS.IF becoming set.
-    std::atomic<bool> wake_{false};
+    // Event points (accelerator.hpp). on_block, at the start of every
+    // translation block, stops the run for a wake, or for an interrupt window
+    // once RFLAGS.IF is set: the only stop after which Unicorn resumes exactly.
+    static void on_block(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+    std::atomic<bool> wake_{false};          // wake() happened; run() has not reached its event point yet
+    std::atomic<bool> stop_at_block_{false};  // on_block stops at the next block
     std::atomic<bool> window_wanted_{false};
-    std::atomic<uint64_t> kicks_{0};  // stops the kicker made, to tell them from a HLT
-    std::mutex kick_mutex_;
-    std::condition_variable kick_cv_;
-    bool kicker_quit_ = false;
-    std::thread kicker_;
+    uint64_t kicks_ = 0;  // stops on_block made, to tell them from a HLT
 };
 
 }  // namespace hbvm
