@@ -65,6 +65,7 @@ void quiet_all()
 
 struct seen_frame {
     uint64_t vector, error_code, rip, cs, rflags, ss, at_ns;
+    int64_t clock_status;  // of the handler's TIME.monotonic_ns
 };
 
 volatile uint64_t deliveries;
@@ -76,8 +77,10 @@ void on_event(hi::frame& f) noexcept
 {
     const uint64_t n = deliveries + 1;
     deliveries = n;
-    if (n <= 4)
-        frames[n - 1] = {f.vector, f.error_code, f.rip, f.cs, f.rflags, f.ss, now()};
+    if (n <= 4) {
+        const auto clock = hb::time::monotonic_ns();
+        frames[n - 1] = {f.vector, f.error_code, f.rip, f.cs, f.rflags, f.ss, clock.value_or(0), int64_t(clock.code)};
+    }
     if (n >= ack_from)
         (void)evt::timer_ack(handler_timer);
     if (n > 16)  // a host that raises the vector for ever: stop it
@@ -607,7 +610,8 @@ void check_delivery()
         why.put("deliveries ").dec(deliveries).put(", HLT returns ").dec(halts).put(", delivered ");
         frames[0].at_ns >= deadline ? why.dec(frames[0].at_ns - deadline).put(" ns after")
                                     : why.dec(deadline - frames[0].at_ns).put(" ns before");
-        why.put(" the deadline, rip ").hex(frames[0].rip);
+        why.put(" the deadline, rip ").hex(frames[0].rip).put(", the handler's clock read: status ");
+        why.put(hb::abi::status_name(hb::status(frames[0].clock_status))).put(", value ").dec(frames[0].at_ns);
         check("HB-EVT-009", deliveries == 1 && frames[0].at_ns >= deadline,
               "with a masked source pending, HLT is ended by the unmasked timer, not before its deadline", why.c_str());
     }
