@@ -550,6 +550,32 @@ void check_delivery()
                   "the interrupt comes no earlier than the timer's deadline", "at", frames[0].at_ns, "deadline",
                   deadline);
 
+    // With IF=0 a pending unmasked source raises nothing, and the guest runs on
+    // undisturbed (calls and arithmetic checked) for 100 ms; after sti it comes.
+    arm_handler(t, 1);
+    (void)evt::timer_set(t, 1);
+    uint64_t rounds = 0, sum = 0, not_pending = 0;
+    const uint64_t if_clear_end = now() + 100 * ms;
+    while (now() < if_clear_end) {
+        if (!(evt::poll().value_or(0) & evt::bit(t)))
+            ++not_pending;
+        sum += rounds * 3 + 1;
+        ++rounds;
+    }
+    const uint64_t expected_sum = 3 * (rounds * (rounds - 1) / 2) + rounds;
+    const uint64_t before_sti = deliveries;
+    spin_until_delivery(now() + 2000 * ms);
+    {
+        line why;
+        why.put("deliveries with IF=0 ").dec(before_sti).put(", rounds ").dec(rounds).put(", sum ").dec(sum);
+        why.put(" expected ").dec(expected_sum).put(", not pending ").dec(not_pending).put(", after sti ");
+        why.dec(deliveries);
+        check("HB-EVT-011", before_sti == 0 && sum == expected_sum && not_pending == 0 && deliveries == 1,
+              "with IF=0 a pending unmasked source raises nothing and the guest runs undisturbed for 100 ms; sti "
+              "takes it",
+              why.c_str());
+    }
+
     // Level-triggered: not acknowledged the first time, raised again after iret.
     arm_handler(t, 2);
     (void)evt::timer_set(t, 1);
