@@ -193,7 +193,8 @@ void idle(uint64_t ms, bool halt)
         (void)evt::set_mask(~evt::bit(0));
         start_ns = t0;
         target = 1;
-        (void)evt::timer_set(0, t0 + ms * 1'000'000, 0);
+        if (ms)  // 0, the boot alone: nothing armed (a timer already due would fire during the call)
+            (void)evt::timer_set(0, t0 + ms * 1'000'000, 0);
         evt::disable_interrupts();
         while (ms && taken < target)
             evt::halt();
