@@ -15,6 +15,8 @@
                       spinning one would use a whole core.
                   With --accel kvm where /dev/kvm cannot be opened read-write, it
                   prints SKIP and exits 77 (ctest's SKIP_RETURN_CODE).
+                  --stress (not in ctest) types one key every 10 ms for the whole
+                  run instead and checks that every key is echoed once, in order.
   qemu            reports on port 0xE9 that there is no HyperBIOS host, exits via 0xF4
   bochs           the same on a plain PC, powers off
 """
@@ -71,8 +73,9 @@ def run_reference_host(args, build):
     for t in readers:
         t.start()
     written = []
+    keys_plan = KEYS if not args.stress else [(0.3 + i * 0.01, b"k") for i in range(int((args.seconds - 0.5) * 100))]
     try:
-        for at, keys in KEYS:
+        for at, keys in keys_plan:
             time.sleep(max(0.0, at - (time.monotonic() - start)))
             written.append(time.monotonic() - start)  # before: the echo may come back before flush() returns
             proc.stdin.write(keys)
@@ -111,6 +114,13 @@ def run_reference_host(args, build):
         expect(0.6 <= gap <= 1.4, f"uptime {na} -> {nb}: {b - a:.3f} s apart, expected about {nb - na} s")
     if ticks:
         expect(ticks[0][0] >= 0.9 * ticks[0][1], f"uptime {ticks[0][1]} at {ticks[0][0]:.3f} s: too early")
+
+    if args.stress:
+        echoed = "".join(line[len('typed "'):-1] for _, line in lines if line.startswith('typed "'))
+        expect(echoed == "k" * len(written), f"{len(written)} keys typed, {len(echoed)} echoed ('{echoed[:40]}...')")
+        print(f"ticker --stress on reference-host ({args.accel}): {len(written)} keys typed, {len(echoed)} echoed, "
+              f"exit status {code}, {elapsed:.2f} s")
+        return problems, out, "".join(err)
 
     # Echoes: each burst once, in order, soon after it was written.
     echo_times = {}
@@ -169,6 +179,7 @@ def main():
     parser.add_argument("--build", required=True, help="the CMake build folder")
     parser.add_argument("--accel", default="soft", choices=["soft", "kvm"],
                         help="accelerator of the reference host (default: %(default)s)")
+    parser.add_argument("--stress", action="store_true", help="a key every 10 ms instead of two bursts")
     parser.add_argument("--seconds", type=int, default=3, help="the kernel's seconds= argument (default: %(default)s)")
     args = parser.parse_args()
     if args.seconds < 3:

@@ -9,7 +9,8 @@ beside them in the same run, per accelerator (the software engine, and KVM where
       the host; lateness = the time the waiter ran (TIME.monotonic_ns in the
       guest, CLOCK_MONOTONIC on the host) minus the first deadline not served
       before (start + n x period; "missed": expirations beyond one per wake).
-      Prints p50, p99 and max of each and the guest/host ratio of each. The
+      In --rounds interleaved rounds; prints the medians of each round's p50
+      and p99, the largest max, and the guest/host ratios. The
       guest's figure includes one TIME.monotonic_ns call, the host's a vDSO
       clock_gettime.
   (b) one interrupt delivery against one null call (BASE.get_spec_version):
@@ -54,7 +55,9 @@ def children_cpu():
 
 
 class Failed(Exception):
-    pass
+    def __init__(self, message, out=""):
+        super().__init__(message)
+        self.out = out  # what the guest printed before it failed
 
 
 def run(command, timeout):
@@ -69,7 +72,7 @@ def run(command, timeout):
         lines = (proc.stdout + proc.stderr).strip().splitlines() or ["(no output)"]
         # The guest's crash report says more than hbvm's closing line.
         why = next((x for x in lines if "unhandled CPU exception" in x or "crashed" in x), lines[-1])
-        raise Failed(f"exit {proc.returncode}: {why}")
+        raise Failed(f"exit {proc.returncode}: {why}", proc.stdout)
     return proc.stdout, cpu, wall
 
 
@@ -100,30 +103,42 @@ def us(ns):
 
 
 def bench_lateness(args, accel):
-    print(f"  (a) timer lateness, 1 kHz periodic, {args.ticks} ticks, us (10^-6 s):")
+    r = args.rounds
+    print(f"  (a) timer lateness, 1 kHz periodic, {args.ticks} ticks, us (10^-6 s); medians of {r} interleaved rounds "
+          f"(max: the largest):")
     print(f"      {'':34}{'p50':>9}{'p99':>9}{'max':>9}{'missed':>8}{'  p50/host':>11}{'p99/host':>9}")
-    results = {}
-    # The host's loop first and last, so drift shows in its two figures.
-    order = [("host timerfd (before)", None), ("guest EVT interrupt + sti;hlt", "late-irq"),
-             ("guest EVT.wait", "late-wait"), ("host timerfd (after)", None)]
-    for name, mode in order:
-        try:
-            out = (run([args.host_timer, str(args.ticks)], 60)[0] if mode is None
-                   else guest(args, accel, mode, args.ticks)[0])
-            results[name] = lateness(out)
-        except (Failed, subprocess.TimeoutExpired) as e:
-            results[name] = e
-    host = [summary(r[0]) for n, r in results.items() if n.startswith("host") and not isinstance(r, Exception)]
-    host_p50 = statistics.median(h[0] for h in host) if host else None
-    host_p99 = statistics.median(h[1] for h in host) if host else None
-    for name, r in results.items():
-        if isinstance(r, Exception):
-            print(f"      {name:34}FAILED ({r})")
-            continue
-        p50, p99, worst = summary(r[0])
-        ratio = (f"{p50 / host_p50:>10.1f}x{p99 / host_p99:>8.1f}x" if host_p50 and not name.startswith("host")
-                 else "")
-        print(f"      {name:34}{us(p50):>9}{us(p99):>9}{us(worst):>9}{r[1]:>8}{ratio}")
+    names = {None: "host timerfd", "late-irq": "guest EVT interrupt + sti;hlt", "late-wait": "guest EVT.wait"}
+    per_round = {mode: [] for mode in names}  # (p50, p99, max, missed) per round that ran
+    failures = {mode: [] for mode in names}
+    ratios = {mode: [] for mode in names}
+    for i in range(r):
+        modes = [None, "late-irq", "late-wait"]
+        found = {}
+        for mode in modes if i % 2 == 0 else reversed(modes):  # interleaved, so drift hits every side alike
+            try:
+                out = (run([args.host_timer, str(args.ticks)], 60)[0] if mode is None
+                       else guest(args, accel, mode, args.ticks)[0])
+                samples, missed = lateness(out)
+                found[mode] = (*summary(samples), missed)
+                per_round[mode].append(found[mode])
+            except (Failed, subprocess.TimeoutExpired) as e:
+                failures[mode].append(str(e))
+        for mode in ("late-irq", "late-wait"):
+            if mode in found and None in found:
+                ratios[mode].append((found[mode][0] / found[None][0], found[mode][1] / found[None][1]))
+    for mode, name in names.items():
+        rounds = per_round[mode]
+        line = f"      {name:34}"
+        if rounds:
+            line += (f"{us(statistics.median(x[0] for x in rounds)):>9}{us(statistics.median(x[1] for x in rounds)):>9}"
+                     f"{us(max(x[2] for x in rounds)):>9}{statistics.median(x[3] for x in rounds):>8.0f}")
+            if ratios[mode]:
+                line += (f"{statistics.median(x[0] for x in ratios[mode]):>10.1f}x"
+                         f"{statistics.median(x[1] for x in ratios[mode]):>8.1f}x")
+        if failures[mode]:
+            line += f"{'  ' if rounds else ''}FAILED in {len(failures[mode])} of {r} rounds ({failures[mode][0]})"
+        print(line)
+    print("      (missed: expirations beyond one per wake-up, per run; ratios: medians of per-round ratios)")
 
 
 def bench_delivery(args, accel):
@@ -135,7 +150,7 @@ def bench_delivery(args, accel):
             out = guest(args, accel, mode, n)[0]
         except (Failed, subprocess.TimeoutExpired) as e:
             problems.append(f"{mode}: {e}")
-            continue
+            out = getattr(e, "out", "")  # the loops that finished before still count
         for m in re.finditer(r"^delivery-(\S+) (\d+) total-ns (\d+)", out, re.M):
             found.setdefault(m.group(1), int(m.group(3)) / int(m.group(2)))
     for key, name in (("null", "null call (BASE.get_spec_version)"),
@@ -175,6 +190,7 @@ def main():
     parser.add_argument("--host-timer", required=True, help="bench_evt_host, the host's timerfd loop")
     parser.add_argument("--accel", default=None, help="comma-separated (default: soft, and kvm where /dev/kvm opens)")
     parser.add_argument("--ticks", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of (a) (default: %(default)s)")
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--idle-ms", type=int, default=2000)
     parser.add_argument("--timeout", type=float, default=120)
