@@ -99,7 +99,7 @@ def summary(samples):
 
 
 def us(ns):
-    return f"{ns / 1e3:.1f}"
+    return f"{ns / 1e3:.2f}" if ns < 10_000 else f"{ns / 1e3:.1f}"
 
 
 def bench_lateness(args, accel):
