@@ -81,6 +81,9 @@ const std::vector<fault_info>& all_faults()
          "the mask is not all ones at boot: the first EVT.set_mask after a boot reports source 0 unmasked"},
         {fault::evt_console_source_missing, "evt-console-source-missing",
          "EVT.poll and EVT.wait never report source 32, console input"},
+        {fault::evt_wrong_vector, "evt-wrong-vector",
+         "event interrupts arrive on the vector after the one EVT.set_vector named"},
+        {fault::evt_mask_ignored, "evt-mask-ignored", "masked sources raise the event vector too (EVT.set_mask ignored)"},
     };
     return faults;
 }

@@ -72,6 +72,9 @@ enum class fault {
     evt_low_vector_accepted,      // set_vector 1-31 answers SUCCESS (the vector is not changed)
     evt_boot_state,               // the first set_mask after a boot reports source 0 unmasked
     evt_console_source_missing,   // poll and wait never report source 32 (console input)
+    // EVT delivery, which the machine asks the injector about (delivered_vector, delivery_ignores_mask).
+    evt_wrong_vector,             // event interrupts arrive on the vector after the one the guest set
+    evt_mask_ignored,             // masked sources raise the vector too
 };
 
 struct fault_info {
@@ -106,6 +109,11 @@ public:
 
     // True when a port access to the gate that is not a 32-bit OUT must be served as a call.
     bool serves_odd_gate_access(const io_access& access) const;
+
+    // The vector the machine raises for the guest's event vector `v`.
+    uint8_t delivered_vector(uint8_t v) const { return fault_ == fault::evt_wrong_vector ? uint8_t(v + 1) : v; }
+    // True when masked sources must raise the event vector too.
+    bool delivery_ignores_mask() const { return fault_ == fault::evt_mask_ignored; }
 
     // True when a 32-bit write to the gate whose value differs from EAX (an OUTS
     // element) must be served as a call.

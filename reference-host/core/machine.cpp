@@ -355,10 +355,10 @@ void machine::look_at_events(bool can_interrupt)
         events_.watch(0, {});
         return;
     }
-    const uint64_t unmasked = ~events_.mask() & events_.attached();
+    const uint64_t unmasked = (faults_.delivery_ignores_mask() ? ~uint64_t(0) : ~events_.mask()) & events_.attached();
     const uint64_t pending = events_.pending(unmasked);
     if (pending && can_interrupt)
-        accel_->inject_vector(vector, true);
+        accel_->inject_vector(faults_.delivered_vector(vector), true);
     // After an injection the source stays pending until the handler consumes
     // it; if it does not, the vector is raised again once the guest can take it.
     accel_->request_interrupt_window(pending != 0);
