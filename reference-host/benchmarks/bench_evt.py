@@ -19,7 +19,12 @@ beside them in the same run, per accelerator (the software engine, and KVM where
       the main loop re-arms with IF=0 and takes the next in `sti; hlt` ("hlt"),
       and, in a second boot, the handler re-arms and the main loop spins with
       IF=1 ("spin"). delivery = (interrupt round - arm+ack round), i.e. the
-      injection, the IDT entry and IRET plus, for hlt, the HLT exit.
+      injection, the IDT entry and IRET plus, for hlt, the HLT exit. And the
+      delivery alone: one timer left pending, which the handler does not
+      acknowledge until the last round, so every IRET is followed by the next
+      delivery ("raised again"; level-triggered, HB-EVT-011) with no call in
+      the loop. Where re-arming a timerfd costs tens of microseconds (a VM),
+      the first two are dominated by it.
   (c) host CPU while a guest waits --idle-ms: EVT.wait with a deadline and no
       source, and `sti; hlt` with a one-shot timer that far away; hbvm's user +
       system time (getrusage of children) minus that of the same boot with 0 ms
@@ -157,6 +162,9 @@ def bench_delivery(args, accel):
                       ("arm-ack", "timer_set (past) + timer_ack, IF=0")):
         if key in found:
             print(f"      {name:44}{us(found[key]):>9}")
+    if "irq-reraise" in found and "null" in found:
+        print(f"      {'interrupt: the same level raised again':44}{us(found['irq-reraise']):>9}   delivery "
+              f"{found['irq-reraise'] / found['null']:.1f}x a null call (no call in the loop)")
     for key, name in (("irq-hlt", "interrupt: main re-arms, sti;hlt"), ("irq-spin", "interrupt: handler re-arms, spin")):
         if key in found and "arm-ack" in found and "null" in found:
             delivery = found[key] - found["arm-ack"]

@@ -13,7 +13,9 @@
 //                  a past deadline; timer_ack) with interrupts off; "irq" N
 //                  interrupts self-inflicted the same way: the handler acks and
 //                  re-arms with a past deadline, the main loop spins with IF=1.
-//                  irq - arm-ack is the delivery itself (injection, entry, IRET).
+//                  irq - arm-ack is the delivery itself (injection, entry, IRET);
+//                  "irq-reraise" N deliveries of one pending timer that the
+//                  handler leaves pending until the last: the delivery alone.
 //                  Prints "delivery-LOOP N total-ns T".
 //   idle-wait MS   EVT.wait with a deadline MS ms away and no source.
 //   idle-halt MS   a one-shot timer MS ms away and `sti; hlt` until it fires.
@@ -88,6 +90,16 @@ void on_ack(hi::frame&) noexcept
 {
     (void)evt::timer_ack(0);
     taken = taken + 1;
+}
+
+// The re-raise variant: the handler leaves the timer pending until the last
+// round, so each IRET (IF=1 again) is followed by the next delivery of the same
+// level -- the delivery alone, with no host call in the loop.
+void on_reraise(hi::frame&) noexcept
+{
+    taken = taken + 1;
+    if (taken >= target)
+        (void)evt::timer_ack(0);
 }
 
 void print_samples(uint64_t n)
@@ -169,6 +181,18 @@ void delivery(uint64_t n, bool spin)
         evt::disable_interrupts();
         report("irq-spin", n, now() - t0);
     }
+
+    hi::set_handler(vector, on_reraise);
+    taken = 0;
+    target = n;
+    (void)evt::timer_set(0, 1, 0);  // long past: pending until on_reraise acks it
+    t0 = now();
+    evt::enable_interrupts();
+    while (taken < target)
+        asm volatile("pause" ::: "memory");
+    evt::disable_interrupts();
+    report("irq-reraise", n, now() - t0);
+    failures += taken != n;
 
     hi::set_handler(vector, on_ack);
     taken = 0;
