@@ -26,8 +26,10 @@
 // where it can be arranged: POWER.shutdown and POWER.reboot with reserved bits
 // set (a host that carries one out ends the run, which the driver reports, or
 // reboots it, which the next boot reports), CONSOLE.write with a zero length or a
-// buffer outside RAM (stdout stays clean), and an out buffer in RAM always lies in
-// the arena.
+// buffer outside RAM (stdout stays clean), EVT.wait with a deadline at most 1 ms
+// after the clock's zero (never blocks), EVT.set_vector never with a vector
+// 32-255 (no interrupt this image has no handler for), and an out buffer in RAM
+// always lies in the arena.
 //
 // The run: 1,000,000 calls, or fewer when 10 s measured with TIME.monotonic_ns run
 // out first. The calls depend only on the seed and the memory map (the same --mem
@@ -370,6 +372,16 @@ static_assert(abi::function_count < 128);
         if (f->call == abi::function::console_write && w != where::empty && w != where::outside)
             make_outside(rng, a[i], a[i + 1]);
     }
+    // EVT.wait sleeps until its deadline: at most 1 ms of the monotonic clock
+    // (on a host whose clock starts at 0; in the past on most), so that no call
+    // blocks. Whatever the timers and the mask, the wait ends by then.
+    if (f->call == abi::function::evt_wait)
+        a[0] = rng.below(1'000'000);
+    // EVT.set_vector with a vector 32-255 would make the host raise interrupts
+    // this image has no handler for: 0 (none) instead; 1-31 and reserved bits
+    // stay, refused with INVALID_PARAM.
+    if (f->call == abi::function::evt_set_vector && a[0] >= 32 && a[0] <= 255)
+        a[0] = 0;
     if (f->result == abi::result_kind::no_return && !(word & abi::call_reserved_mask)) {
         bool refused = false;
         for (unsigned i = 0; i < abi::max_args && !refused; ++i) {

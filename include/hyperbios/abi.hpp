@@ -24,7 +24,7 @@
 // ---------------------------------------------------------------------------
 
 // The version of the specification this header implements: major, minor.
-#define HYPERBIOS_ABI_SPEC_VERSION(X) X(0, 3)
+#define HYPERBIOS_ABI_SPEC_VERSION(X) X(0, 4)
 
 // X(name, value, spec_name) — status codes returned in RAX. Values are fixed forever.
 #define HYPERBIOS_ABI_STATUSES(X)                    \
@@ -82,7 +82,12 @@
     X(device_index, handle, 0xFFFFFFFFFFFF0000ull, 0, 0xFFFE, 0, "", "a device of the service, numbered from 0")  \
     X(in_buffer, in_buffer, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "GPA of a buffer the host reads; length follows") \
     X(out_buffer, out_buffer, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "GPA of a buffer the host writes; length follows") \
-    X(length, length, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "the length in bytes of the buffer before it")
+    X(length, length, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "the length in bytes of the buffer before it") \
+    X(timer_index, handle, 0xFFFFFFFFFFFF0000ull, 0, 0xFFFE, 0, "", "a timer of EVT, numbered from 0")           \
+    X(deadline_ns, value, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "a time of the monotonic clock (TIME.monotonic_ns) in nanoseconds") \
+    X(period_ns, value, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "0 for a one-shot timer, else its period in nanoseconds") \
+    X(source_set, value, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "a set of event sources: bit n stands for source n") \
+    X(vector, value, 0xFFFFFFFFFFFFFF00ull, 0, 0xFF, 0, "", "an interrupt vector, 32-255, or 0 for none")
 
 // X(name, class, repeatable, enumeration, meaning) — what the value register (RDX)
 // carries on success. `repeatable`: two calls with the same arguments and nothing
@@ -97,6 +102,8 @@
     X(clock_ns, plain, false, "", "a reading of a clock in nanoseconds")                      \
     X(duration_ns, plain, true, "", "a duration in nanoseconds")                              \
     X(reset_reason, enumeration, true, "reset_reason", "a value of the enumeration reset_reason") \
+    X(source_set, plain, false, "", "a set of event sources: bit n stands for source n")    \
+    X(expirations, plain, false, "", "how many times a timer expired since it was armed or last acknowledged") \
     X(no_return, no_return, true, "", "the function does not return on success")
 
 // X(enumeration, name, value, meaning) — enumerated values (spec: the function
@@ -110,7 +117,9 @@
     X(blk_flags, read_only, 0x1, "the device refuses writes with DENIED")                             \
     X(blk_flags, volatile_write_cache, 0x2, "completed writes may sit in a cache until BLOCK.flush")   \
     X(blk_flags, discard, 0x4, "reserved for a later discard call; zero in this version")             \
-    X(blk_flags, write_zeroes, 0x8, "reserved for a later write-zeroes call; zero in this version")
+    X(blk_flags, write_zeroes, 0x8, "reserved for a later write-zeroes call; zero in this version")   \
+    X(evt_source, timer_0, 0, "timer n is source n (sources 0-31 are timers)")                       \
+    X(evt_source, console_input, 32, "CONSOLE: input is waiting for CONSOLE.read")
 
 // X(name, service_id, version) — services. `version` is what BASE.probe_service
 // reports for a host implementing everything this header describes.
@@ -121,7 +130,8 @@
     X(power, 0x0003, 1)           \
     X(block, 0x0004, 1)           \
     X(mem, 0x0005, 1)             \
-    X(rng, 0x0006, 1)
+    X(rng, 0x0006, 1)             \
+    X(evt, 0x0007, 1)
 
 // X(service, name, function_id, since, arg0, arg1, arg2, arg3, arg4, result, (statuses), requirement)
 //   since:       interface version that introduced the call, (major << 16) | minor
@@ -166,7 +176,19 @@
     X(mem, get_map, 0x0000, 0x0003, out_buffer, length, none, none, none, count, (success, invalid_address),    \
       "HB-MEM-001")                                                                                              \
     X(rng, fill, 0x0000, 0x0003, out_buffer, length, none, none, none, count,                                   \
-      (success, invalid_address, io_error), "HB-RNG-001")
+      (success, invalid_address, io_error), "HB-RNG-001")                                                        \
+    X(evt, timer_count, 0x0000, 0x0004, none, none, none, none, none, object_count, (success), "HB-EVT-001")    \
+    X(evt, timer_set, 0x0001, 0x0004, timer_index, deadline_ns, period_ns, none, none, none,                     \
+      (success, invalid_param), "HB-EVT-002")                                                                    \
+    X(evt, timer_cancel, 0x0002, 0x0004, timer_index, none, none, none, none, none, (success, invalid_param),   \
+      "HB-EVT-004")                                                                                              \
+    X(evt, timer_ack, 0x0003, 0x0004, timer_index, none, none, none, none, expirations,                         \
+      (success, invalid_param), "HB-EVT-005")                                                                    \
+    X(evt, poll, 0x0004, 0x0004, none, none, none, none, none, source_set, (success), "HB-EVT-006")             \
+    X(evt, wait, 0x0005, 0x0004, deadline_ns, source_set, none, none, none, source_set, (success), "HB-EVT-007") \
+    X(evt, set_mask, 0x0006, 0x0004, source_set, none, none, none, none, source_set, (success), "HB-EVT-009")   \
+    X(evt, set_vector, 0x0007, 0x0004, vector, none, none, none, none, u64, (success, invalid_param),           \
+      "HB-EVT-010")
 
 // Layouts of records in guest memory (spec 9.2), each declared once here: the
 // guest's structs below, the host's encoding, abi.json and the spec's layout

@@ -67,6 +67,26 @@ template <>
 struct arg_type<abi::arg_kind::length> {
     using type = size_t;
 };
+template <>
+struct arg_type<abi::arg_kind::timer_index> {
+    using type = uint16_t;
+};
+template <>
+struct arg_type<abi::arg_kind::deadline_ns> {
+    using type = uint64_t;
+};
+template <>
+struct arg_type<abi::arg_kind::period_ns> {
+    using type = uint64_t;
+};
+template <>
+struct arg_type<abi::arg_kind::source_set> {
+    using type = uint64_t;
+};
+template <>
+struct arg_type<abi::arg_kind::vector> {
+    using type = uint8_t;
+};
 
 template <abi::result_kind K>
 struct result_type {

@@ -12,6 +12,8 @@
 #include <hyperbios/call.hpp>
 #include <hyperbios/console.hpp>
 #include <hyperbios/detect.hpp>
+#include <hyperbios/evt.hpp>
+#include <hyperbios/evt.hpp>
 #include <hyperbios/format.hpp>
 #include <hyperbios/mem.hpp>
 #include <hyperbios/memory_region.hpp>

@@ -48,9 +48,37 @@ struct io_reply {
     bool stop = false;   // end the run after this access
 };
 
+// Where run() stops between two instructions for the core to look at events.
+enum class event_point {
+    halted,            // the guest executed HLT; RIP is past it
+    woken,             // wake() was called
+    interrupt_window,  // the guest can take an interrupt, as request_interrupt_window asked
+};
+
+// What the core answers at an event point.
+struct event_reply {
+    enum class kind {
+        resume,   // go on (after any inject_vector the core made)
+        halted,   // end the run: HLT with nothing that can wake the vCPU (`detail` says why)
+        stopped,  // end the run: a stop was requested while the core waited
+    };
+    kind what = kind::resume;
+    std::string detail;
+};
+
 class exit_handler {
 public:
     virtual io_reply on_io(const io_access& access) = 0;
+
+    // The vCPU is between two instructions. `can_interrupt`: an external interrupt
+    // injected now (inject_vector, external) is taken before the next instruction
+    // (RFLAGS.IF is set and nothing holds interrupts off). At `halted` the core
+    // may sleep until an event, as the CPU does in HLT. By default a HLT ends the
+    // run (handlers without events: calibration, tests).
+    virtual event_reply on_event_point(event_point where, bool /*can_interrupt*/)
+    {
+        return where == event_point::halted ? event_reply{event_reply::kind::halted, "HLT"} : event_reply{};
+    }
 
 protected:
     ~exit_handler() = default;
@@ -60,7 +88,7 @@ protected:
 struct vm_exit {
     enum class kind {
         stopped,         // the exit handler or request_stop() ended the run
-        halted,          // HLT with nothing that can wake the vCPU
+        halted,          // HLT with nothing that can wake the vCPU (the core's answer at the HLT)
         cpu_exception,   // an exception the back end could not deliver to the guest
         memory_fault,    // an access outside guest RAM
         triple_fault,    // shutdown of the vCPU (KVM_EXIT_SHUTDOWN)
@@ -131,6 +159,14 @@ public:
     // where it knows RIP. This is the one delivery path: exceptions on the
     // software engine and, later, event interrupts use it.
     virtual void inject_vector(uint8_t vector, bool external, uint32_t error_code = 0) = 0;
+
+    // Makes run() reach an event point of kind `woken` soon, from any thread; a
+    // guest in HLT wakes up too. Idempotent until that event point is reached.
+    virtual void wake() = 0;
+
+    // While `wanted`, run() reaches an event point of kind `interrupt_window` as
+    // soon as the guest can take an external interrupt. vCPU thread only.
+    virtual void request_interrupt_window(bool wanted) = 0;
 
     // Ends run() as soon as possible; callable from any thread. A back end blocked
     // in a system call also needs the vCPU thread kicked (stop::kick_vcpu), which

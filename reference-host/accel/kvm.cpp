@@ -1,4 +1,5 @@
 #include "accel/kvm.hpp"
+#include "core/stop.hpp"
 #include "core/text.hpp"
 
 #include "core/error.hpp"
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <sstream>
@@ -253,12 +255,33 @@ void kvm_accelerator::prepare_multiboot_entry(uint32_t entry, uint32_t info)
 
 vm_exit kvm_accelerator::run(exit_handler& handler)
 {
+    // What the core answered at an event point, as the end of the run if it is one.
+    auto ending = [](const event_reply& reply) -> std::optional<vm_exit> {
+        switch (reply.what) {
+        case event_reply::kind::resume: return std::nullopt;
+        case event_reply::kind::halted: return vm_exit{vm_exit::kind::halted, 0, 0, reply.detail};
+        case event_reply::kind::stopped: return vm_exit{vm_exit::kind::stopped, 0, 0, "stop requested"};
+        }
+        return std::nullopt;
+    };
+    // The kick's signal handler sets immediate_exit (stop::set_kick_flag): a wake
+    // that comes just before KVM_RUN starts makes it return at once.
+    stop::set_kick_flag(&run_->immediate_exit);
+    struct forget_flag {
+        ~forget_flag() { stop::set_kick_flag(nullptr); }
+    } forget;
     for (;;) {
         if (stop_requested_)
             return {vm_exit::kind::stopped, 0, 0, "stop requested"};
+        run_->immediate_exit = 0;
+        if (wake_.exchange(false)) {
+            if (auto end = ending(handler.on_event_point(event_point::woken, can_interrupt())))
+                return *end;
+            continue;
+        }
         if (counted_ioctl(vcpu_fd_, KVM_RUN, nullptr) < 0) {
             if (errno == EINTR || errno == EAGAIN)
-                continue;  // the watchdog's kick (core/stop.hpp), or a stray signal
+                continue;  // a kick (core/stop.hpp): a stop or a wake, or a stray signal
             return {vm_exit::kind::internal_error, 0, 0, std::string("KVM_RUN failed: ") + std::strerror(errno)};
         }
         ++exits_;
@@ -282,13 +305,17 @@ vm_exit kvm_accelerator::run(exit_handler& handler)
             }
             break;
         }
-        case KVM_EXIT_HLT: {
-            const auto& r = run_->s.regs.regs;
-            return {vm_exit::kind::halted, 0, 0,
-                    "HLT before " + hex(r.rip) +
-                        ((r.rflags & (1u << 9)) ? ", interrupts enabled but hbvm has no interrupt source yet"
-                                                : " with interrupts disabled")};
-        }
+        case KVM_EXIT_HLT:
+            // Without an in-kernel interrupt controller KVM hands every HLT to user
+            // space, RIP past it, and the vCPU stays runnable: the core sleeps
+            // until an event, or ends the run.
+            if (auto end = ending(handler.on_event_point(event_point::halted, can_interrupt())))
+                return *end;
+            break;
+        case KVM_EXIT_IRQ_WINDOW_OPEN:
+            if (auto end = ending(handler.on_event_point(event_point::interrupt_window, can_interrupt())))
+                return *end;
+            break;
         case KVM_EXIT_MMIO:
             // Guest RAM is the only memory slot, so an MMIO exit is an access outside it.
             return {vm_exit::kind::memory_fault, 0, run_->mmio.phys_addr,
@@ -394,6 +421,19 @@ void kvm_accelerator::inject_vector(uint8_t vector, bool external, uint32_t erro
     events.flags = 0;
     checked_ioctl(vcpu_fd_, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS");
 }
+
+bool kvm_accelerator::can_interrupt() const
+{
+    return run_->ready_for_interrupt_injection && run_->if_flag;
+}
+
+void kvm_accelerator::wake()
+{
+    wake_ = true;
+    stop::kick_vcpu();
+}
+
+void kvm_accelerator::request_interrupt_window(bool wanted) { run_->request_interrupt_window = wanted ? 1 : 0; }
 
 void kvm_accelerator::request_stop()
 {

@@ -35,6 +35,8 @@ public:
     paging_state paging_registers() override;
     void inject_vector(uint8_t vector, bool external, uint32_t error_code = 0) override;
     void guest_memory_written(uint64_t, uint64_t) override {}  // the CPU sees memory directly
+    void wake() override;
+    void request_interrupt_window(bool wanted) override;
     void request_stop() override;
     accelerator_stats stats() const override { return {exits_, ioctls_}; }
 
@@ -46,7 +48,10 @@ private:
     int kvm_fd_ = -1, vm_fd_ = -1, vcpu_fd_ = -1;
     kvm_run* run_ = nullptr;
     size_t run_size_ = 0;
+    bool can_interrupt() const;
+
     std::atomic<bool> stop_requested_{false};
+    std::atomic<bool> wake_{false};
     uint64_t exits_ = 0, ioctls_ = 0;
 };
 

@@ -9,6 +9,7 @@
 #include <hyperbios/abi.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -149,6 +150,8 @@ soft_accelerator::soft_accelerator(guest_memory& memory) : memory_(memory)
           "hooking invalid instructions");
     check(uc_hook_add(uc_, &h, UC_HOOK_MEM_UNMAPPED, reinterpret_cast<void*>(&on_unmapped), this, 1, 0),
           "hooking unmapped accesses");
+    check(uc_hook_add(uc_, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(&on_block), this, 1, 0),
+          "hooking translation blocks");
     find_exception_in_flight();
 }
 
@@ -236,21 +239,46 @@ vm_exit soft_accelerator::run(exit_handler& handler)
     if (stop_requested_)
         return {vm_exit::kind::stopped, 0, 0, "stop requested"};
     // One emulation run: every guest exit is served inside the hooks, so
-    // uc_emu_start returns only when the run ends -- or at a HLT, where a vector
-    // injected meanwhile is delivered and the guest goes on (inject_vector).
-    uc_err err;
+    // uc_emu_start returns only when the run ends, at a HLT, or when on_block
+    // stopped it for an event point. A vector injected from a hook is delivered
+    // at the next return (inject_vector).
+    uc_err err = UC_ERR_OK;
     for (;;) {
+        if (wake_.exchange(false)) {
+            stop_at_block_ = false;
+            if (auto end = event_point_reply(handler.on_event_point(event_point::woken, can_interrupt())))
+                return *end;
+            start_ = reg(uc_, UC_X86_REG_RIP);
+        }
+        if (window_wanted_ && can_interrupt()) {
+            if (auto end = event_point_reply(handler.on_event_point(event_point::interrupt_window, true)))
+                return *end;
+            start_ = reg(uc_, UC_X86_REG_RIP);
+        }
+        const uint64_t kicks_before = kicks_;
         running_ = true;
         err = uc_emu_start(uc_, start_, 0, 0, 0);
         running_ = false;
         start_ = reg(uc_, UC_X86_REG_RIP);
-        if (pending_injections_.empty() || exit_ || stop_requested_ || err != UC_ERR_OK)
+        if (exit_ || stop_requested_ || err != UC_ERR_OK)
             break;
-        // At a HLT RIP is exact (past it, where the interrupt returns to).
-        for (const injection& i : std::exchange(pending_injections_, {}))
-            deliver_exception(i.vector, i.error_code, i.kind);
-        if (exit_)
-            break;  // a delivery ended in a triple fault
+        if (!pending_injections_.empty()) {
+            // RIP is exact here (past a HLT, or where the kicker stopped).
+            for (const injection& i : std::exchange(pending_injections_, {}))
+                deliver_exception(i.vector, i.error_code, i.kind);
+            if (exit_)
+                break;  // a delivery ended in a triple fault
+            start_ = reg(uc_, UC_X86_REG_RIP);
+            continue;
+        }
+        // on_block stopped the run for an event point.
+        if (kicks_ != kicks_before)
+            continue;
+        // Nothing else ends emulation without an error: a HLT, RIP past it.
+        if (!at_halt())
+            break;
+        if (auto end = event_point_reply(handler.on_event_point(event_point::halted, interrupts_enabled())))
+            return *end;
         start_ = reg(uc_, UC_X86_REG_RIP);
     }
     pending_injections_.clear();
@@ -261,22 +289,83 @@ vm_exit soft_accelerator::run(exit_handler& handler)
     return exit_after_return(err);
 }
 
+// The byte before RIP and the byte at it, read through the guest's page tables
+// (RIP is a linear address: code segments are flat in both modes hbvm runs).
+std::optional<std::array<uint8_t, 2>> soft_accelerator::code_around_rip()
+{
+    const uint64_t rip = reg(uc_, UC_X86_REG_RIP);
+    std::array<uint8_t, 2> bytes{};
+    if (rip == 0 || access_linear(rip - 1, bytes.data(), bytes.size(), false, 0))
+        return std::nullopt;
+    return bytes;
+}
+
+bool soft_accelerator::at_halt()
+{
+    const auto code = code_around_rip();
+    return code && (*code)[0] == 0xF4;
+}
+
+bool soft_accelerator::interrupts_enabled() { return reg(uc_, UC_X86_REG_RFLAGS) & (1u << 9); }
+
+// STI holds interrupts off for one more instruction, so that `sti; hlt` cannot
+// lose a wake-up to an interrupt taken between the two: the interrupt wakes the
+// HLT instead, and its frame points past it. Unicorn does not show that shadow,
+// and on_block can stop between the two; at an event point there, the HLT counts
+// as executed (and woken). A byte FB that is not an STI only makes that HLT end
+// early, which the spec allows.
+bool soft_accelerator::can_interrupt()
+{
+    if (!interrupts_enabled())
+        return false;
+    const auto code = code_around_rip();
+    if (code && (*code)[0] == 0xFB && (*code)[1] == 0xF4)
+        set_reg(uc_, UC_X86_REG_RIP, reg(uc_, UC_X86_REG_RIP) + 1);
+    return true;
+}
+
+std::optional<vm_exit> soft_accelerator::event_point_reply(const event_reply& reply)
+{
+    if (exit_)
+        return *exit_;  // a delivery at the event point ended in a triple fault
+    switch (reply.what) {
+    case event_reply::kind::resume: return std::nullopt;
+    case event_reply::kind::halted: return vm_exit{vm_exit::kind::halted, 0, 0, reply.detail};
+    case event_reply::kind::stopped: return vm_exit{vm_exit::kind::stopped, 0, 0, "stop requested"};
+    }
+    return std::nullopt;
+}
+
+// At the start of every translation block: the one place where a stop leaves
+// RIP exact. Unicorn 2.1 stopped from another thread (uc_emu_stop) can leave RIP
+// at a point the guest already passed, and the resumed guest runs instructions
+// again -- a HyperBIOS call served twice, a RET that pops twice. Stopped from
+// here, before the block runs, it resumes at the block's start.
+void soft_accelerator::on_block(uc_engine* uc, uint64_t, uint32_t, void* self)
+{
+    auto* s = static_cast<soft_accelerator*>(self);
+    const bool woken = s->stop_at_block_.load(std::memory_order_relaxed);
+    if (!woken && !(s->window_wanted_.load(std::memory_order_relaxed) && s->interrupts_enabled()))
+        return;
+    s->stop_at_block_ = false;
+    ++s->kicks_;
+    uc_emu_stop(uc);
+}
+
+void soft_accelerator::wake()
+{
+    wake_ = true;
+    stop_at_block_ = true;
+}
+
+void soft_accelerator::request_interrupt_window(bool wanted) { window_wanted_ = wanted; }
+
 vm_exit soft_accelerator::exit_after_return(uc_err err)
 {
     const uint64_t rip = reg(uc_, UC_X86_REG_RIP);
     switch (err) {
-    case UC_ERR_OK: {
-        // HLT ends emulation with RIP after the instruction.
-        auto byte = memory_.read(guest_address{rip - 1}, 1);
-        if (rip > 0 && byte && (*byte)[0] == std::byte{0xF4}) {
-            const bool interrupts = reg(uc_, UC_X86_REG_RFLAGS) & (1u << 9);
-            return {vm_exit::kind::halted, 0, 0,
-                    std::string("HLT at ") + hex(rip - 1) +
-                        (interrupts ? ", interrupts enabled but the software engine has no interrupt source"
-                                    : " with interrupts disabled")};
-        }
+    case UC_ERR_OK:
         return {vm_exit::kind::internal_error, 0, 0, "emulation ended at " + hex(rip) + " for no known reason"};
-    }
     case UC_ERR_INSN_INVALID:
         return {vm_exit::kind::cpu_exception, 6, 0, "invalid instruction at " + hex(rip)};
     case UC_ERR_READ_UNMAPPED:

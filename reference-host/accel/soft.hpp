@@ -9,6 +9,7 @@
 #include "accel/page_walk.hpp"
 #include "core/guest_memory.hpp"
 
+#include <array>
 #include <atomic>
 #include <optional>
 #include <string>
@@ -34,6 +35,8 @@ public:
     paging_state paging_registers() override;
     void inject_vector(uint8_t vector, bool external, uint32_t error_code = 0) override;
     void guest_memory_written(uint64_t address, uint64_t length) override;
+    void wake() override;
+    void request_interrupt_window(bool wanted) override;
     void request_stop() override;
     accelerator_stats stats() const override { return {exits_, 0}; }
 
@@ -65,6 +68,12 @@ private:
     static uint64_t scratch_code_address();
     void map_host_identity_tables();
 
+    bool interrupts_enabled();
+    bool can_interrupt();
+    bool at_halt();
+    std::optional<std::array<uint8_t, 2>> code_around_rip();
+    std::optional<vm_exit> event_point_reply(const event_reply& reply);
+
     void check(uc_err err, const char* what);
     void stop_with(vm_exit exit);
     bool stopping() const;
@@ -94,6 +103,15 @@ private:
     size_t identity_tables_size_ = 0;
     uint64_t identity_pml4_ = 0, identity_pae_pdpt_ = 0, identity_pd32_ = 0;  // 0: not mapped
     uint64_t scratch_resume_ = 0;
+
+    // Event points (accelerator.hpp). on_block, at the start of every
+    // translation block, stops the run for a wake, or for an interrupt window
+    // once RFLAGS.IF is set: the only stop after which Unicorn resumes exactly.
+    static void on_block(uc_engine* uc, uint64_t address, uint32_t size, void* self);
+    std::atomic<bool> wake_{false};          // wake() happened; run() has not reached its event point yet
+    std::atomic<bool> stop_at_block_{false};  // on_block stops at the next block
+    std::atomic<bool> window_wanted_{false};
+    uint64_t kicks_ = 0;  // stops on_block made, to tell them from a HLT
 };
 
 }  // namespace hbvm

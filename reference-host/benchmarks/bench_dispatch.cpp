@@ -4,6 +4,7 @@
 #include "core/dispatcher.hpp"
 #include "devices/clock.hpp"
 #include "devices/terminal.hpp"
+#include "core/event_hub.hpp"
 #include "services/services.hpp"
 
 #include <benchmark/benchmark.h>
@@ -20,7 +21,8 @@ struct fixture {
     dispatcher d{memory, full_profile()};
     terminal term{-1, -1};
     clock_source clock;
-    service_set services{service_registry(), service_context{term, clock, {1, 1, "bench"}, 128ull << 20}, d};
+    event_hub events;
+    service_set services{service_registry(), service_context{term, clock, {1, 1, "bench"}, 128ull << 20, events}, d};
 };
 
 void null_call(benchmark::State& state)

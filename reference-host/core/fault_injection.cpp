@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 
 namespace hbvm {
 
@@ -18,7 +19,7 @@ const std::vector<fault_info>& all_faults()
         {fault::reserved_call_bits_ignored, "reserved-call-bits-ignored", "call-word bits 63:32 are ignored"},
         {fault::reserved_arg_bits_ignored, "reserved-arg-bits-ignored", "reserved argument bits are ignored"},
         {fault::wrong_interface_signature, "wrong-interface-signature", "CPUID leaf B+1 EAX is not the HBIO signature"},
-        {fault::phantom_service, "phantom-service", "discovery advertises a service (7) that is absent"},
+        {fault::phantom_service, "phantom-service", "discovery advertises a service (15) that is absent"},
         {fault::clock_goes_backwards, "clock-goes-backwards", "the monotonic clock steps back 1 ms every 50 reads"},
         {fault::clobbers_rsi, "clobbers-rsi", "every call changes RSI"},
         {fault::value_on_failure, "value-on-failure", "RDX is not zero when a call fails"},
@@ -61,6 +62,28 @@ const std::vector<fault_info>& all_faults()
          "a read-only disk answers writes with SUCCESS (and writes nothing)"},
         {fault::block_info_small_transfer, "block-info-small-transfer",
          "BLOCK.info reports a max_transfer of 64 KiB, below the spec's 1 MiB"},
+        {fault::evt_timer_early, "evt-timer-early",
+         "EVT.poll and EVT.wait report a one-shot timer pending up to 1 ms before its deadline"},
+        {fault::evt_periodic_drift, "evt-periodic-drift",
+         "every 4th EVT.timer_ack of a periodic timer returns one expiration fewer (the grid drifts)"},
+        {fault::evt_missed_lost, "evt-missed-lost",
+         "EVT.timer_ack returns at most 1: the missed periods of a periodic timer are not counted"},
+        {fault::evt_rearm_keeps_count, "evt-rearm-keeps-count",
+         "re-arming a timer does not clear its count: the first EVT.timer_ack after timer_set counts one more"},
+        {fault::evt_ack_keeps_pending, "evt-ack-keeps-pending",
+         "EVT.timer_ack of an expired one-shot timer leaves it pending in EVT.poll and EVT.wait"},
+        {fault::evt_wait_past_deadline_error, "evt-wait-past-deadline-error",
+         "EVT.wait with a deadline already past answers INVALID_PARAM instead of SUCCESS"},
+        {fault::evt_poll_hides_masked, "evt-poll-hides-masked", "EVT.poll leaves masked sources out of the pending set"},
+        {fault::evt_low_vector_accepted, "evt-low-vector-accepted",
+         "EVT.set_vector 1-31 (the CPU's exception vectors) answers SUCCESS instead of INVALID_PARAM"},
+        {fault::evt_boot_state, "evt-boot-state",
+         "the mask is not all ones at boot: the first EVT.set_mask after a boot reports source 0 unmasked"},
+        {fault::evt_console_source_missing, "evt-console-source-missing",
+         "EVT.poll and EVT.wait never report source 32, console input"},
+        {fault::evt_wrong_vector, "evt-wrong-vector",
+         "event interrupts arrive on the vector after the one EVT.set_vector named"},
+        {fault::evt_mask_ignored, "evt-mask-ignored", "masked sources raise the event vector too (EVT.set_mask ignored)"},
     };
     return faults;
 }
@@ -198,6 +221,16 @@ void fault_injector::after_call(const call_request& request, call_result& result
                 std::memcpy(field->data(), &small, 4);
             }
         break;
+    case fault::evt_timer_early:
+    case fault::evt_periodic_drift:
+    case fault::evt_missed_lost:
+    case fault::evt_rearm_keeps_count:
+    case fault::evt_ack_keeps_pending:
+    case fault::evt_wait_past_deadline_error:
+    case fault::evt_poll_hides_masked:
+    case fault::evt_low_vector_accepted:
+    case fault::evt_boot_state:
+    case fault::evt_console_source_missing: distort_evt(request, result); break;
     case fault::console_write_short:
         if (is(fn::console_write) && result.status == abi::status::success && result.value > 0)
             result.value -= 1;
@@ -212,7 +245,7 @@ void fault_injector::on_discovery(std::vector<cpuid_entry>& leaves, uint32_t bas
         if (fault_ == fault::wrong_interface_signature && e.leaf == base_leaf + abi::cpuid_leaf_interface)
             e.eax ^= 0x01000000;  // "HBIO" becomes "HBIN"
         if (fault_ == fault::phantom_service && e.leaf == base_leaf + abi::cpuid_leaf_services)
-            e.eax |= 1u << 7;
+            e.eax |= 1u << 15;  // no service of the table has ID 15
         if (fault_ == fault::phantom_vmcall_gate && e.leaf == base_leaf + abi::cpuid_leaf_interface)
             e.ecx |= abi::gate_vmcall | abi::gate_vmmcall;
         if (fault_ == fault::console_hidden && e.leaf == base_leaf + abi::cpuid_leaf_services)
@@ -223,6 +256,109 @@ void fault_injector::on_discovery(std::vector<cpuid_entry>& leaves, uint32_t bas
         for (const cpuid_entry& e : leaves)
             odd.push_back({e.leaf, 0x1234, e.eax, e.ebx ^ 0x10, e.ecx, e.edx, true});
         leaves.insert(leaves.begin(), odd.begin(), odd.end());  // specific entries first
+    }
+}
+
+namespace {
+
+uint64_t monotonic_now()  // the clock of TIME.monotonic_ns and of EVT's deadlines
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
+}  // namespace
+
+// The EVT faults: each follows the calls that matter to it (timer_set, cancel,
+// ack, set_mask, a reboot) and changes what poll, wait, timer_ack, set_mask or
+// set_vector answer.
+void fault_injector::distort_evt(const call_request& request, call_result& result)
+{
+    using fn = abi::function;
+    const auto is = [&](fn f) { return request.call == uint64_t(f); };
+    // When the call began is not known here: the end of the guest's previous call
+    // stands in for it (a deadline taken from TIME.monotonic_ns just before is past).
+    const uint64_t call_began = evt_last_call_end_;
+    evt_last_call_end_ = monotonic_now();
+    const bool ok = result.status == abi::status::success;
+    evt_timer_model* timer = nullptr;
+    if ((is(fn::evt_timer_set) || is(fn::evt_timer_cancel) || is(fn::evt_timer_ack)) &&
+        request.args[0] < evt_timers_modelled)
+        timer = &evt_timers_[request.args[0]];
+
+    if (is(fn::power_reboot) && result.request.what == machine_request::kind::reset) {
+        evt_first_mask_call_ = true;
+        evt_mask_ = ~uint64_t(0);
+        for (evt_timer_model& t : evt_timers_)
+            t = {};
+        return;
+    }
+    if (timer && ok && is(fn::evt_timer_set)) {
+        *timer = {true, request.args[2] != 0, true, false, request.args[1], 0};
+        return;
+    }
+    if (timer && ok && is(fn::evt_timer_cancel)) {
+        *timer = {};
+        return;
+    }
+    if (timer && ok && is(fn::evt_timer_ack)) {
+        const bool fresh = timer->fresh;
+        timer->fresh = false;
+        if (result.value > 0) {
+            ++timer->acks;
+            if (!timer->periodic) {
+                timer->armed = false;
+                timer->stale_pending = fault_ == fault::evt_ack_keeps_pending;
+            }
+        }
+        if (fault_ == fault::evt_missed_lost && result.value > 1)
+            result.value = 1;
+        if (fault_ == fault::evt_periodic_drift && timer->periodic && result.value > 0 && timer->acks % 4 == 0)
+            result.value -= 1;
+        if (fault_ == fault::evt_rearm_keeps_count && fresh)
+            result.value += 1;
+        return;
+    }
+    if (is(fn::evt_set_mask) && ok) {
+        evt_mask_ = request.args[0];
+        if (fault_ == fault::evt_boot_state && evt_first_mask_call_)
+            result.value &= ~uint64_t(1);
+        evt_first_mask_call_ = false;
+        return;
+    }
+    if (is(fn::evt_set_vector) && fault_ == fault::evt_low_vector_accepted && result.status == abi::status::invalid_param &&
+        request.args[0] >= 1 && request.args[0] < 32) {
+        result = succeed(0);
+        return;
+    }
+    if (is(fn::evt_wait) && fault_ == fault::evt_wait_past_deadline_error && ok && request.args[0] <= call_began) {
+        result = fail(abi::status::invalid_param);
+        return;
+    }
+    if (!ok || !(is(fn::evt_poll) || is(fn::evt_wait)))
+        return;
+    switch (fault_) {
+    case fault::evt_timer_early: {
+        const uint64_t now = monotonic_now();
+        for (unsigned t = 0; t < evt_timers_modelled; ++t) {
+            const evt_timer_model& m = evt_timers_[t];
+            if (m.armed && m.fresh && !m.periodic && now < m.deadline && m.deadline - now <= 1000000)
+                result.value |= uint64_t(1) << t;
+        }
+        break;
+    }
+    case fault::evt_ack_keeps_pending:
+        for (unsigned t = 0; t < evt_timers_modelled; ++t)
+            if (evt_timers_[t].stale_pending)
+                result.value |= uint64_t(1) << t;
+        break;
+    case fault::evt_poll_hides_masked:
+        if (is(fn::evt_poll))
+            result.value &= ~evt_mask_;
+        break;
+    case fault::evt_console_source_missing: result.value &= ~(uint64_t(1) << unsigned(abi::evt_source::console_input)); break;
+    default: break;
     }
 }
 

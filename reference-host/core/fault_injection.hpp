@@ -30,7 +30,7 @@ enum class fault {
     reserved_call_bits_ignored,   // call-word bits 63:32 are ignored
     reserved_arg_bits_ignored,    // reserved argument bits are ignored (probe_service, shutdown)
     wrong_interface_signature,    // CPUID leaf B+1 EAX is not "HBIO"
-    phantom_service,              // discovery advertises service 7, which is absent
+    phantom_service,              // discovery advertises service 15, which is absent
     clock_goes_backwards,         // every 50th monotonic reading is 1 ms earlier than the last
     clobbers_rsi,                 // RSI is changed by every call
     value_on_failure,             // RDX keeps a non-zero value when a call fails
@@ -60,6 +60,21 @@ enum class fault {
     block_write_loses_sector,     // every BLOCK write skips its first sector
     block_readonly_writable,      // a read-only disk answers writes SUCCESS (nothing written)
     block_info_small_transfer,    // BLOCK.info reports a max_transfer of 64 KiB
+    // EVT. The injector sees calls only (after_call), not the machine's delivery
+    // of interrupts or its HLT, so each of these changes what a call answers.
+    evt_timer_early,              // poll and wait report a one-shot timer pending up to 1 ms before its deadline
+    evt_periodic_drift,           // every 4th acknowledgement of a periodic timer loses one expiration
+    evt_missed_lost,              // timer_ack returns at most 1: missed periods are not counted
+    evt_rearm_keeps_count,        // the first ack after timer_set counts one expiration of the old setting
+    evt_ack_keeps_pending,        // a one-shot timer stays pending in poll and wait after its ack
+    evt_wait_past_deadline_error, // wait with a deadline already past answers INVALID_PARAM
+    evt_poll_hides_masked,        // poll leaves masked sources out of the pending set
+    evt_low_vector_accepted,      // set_vector 1-31 answers SUCCESS (the vector is not changed)
+    evt_boot_state,               // the first set_mask after a boot reports source 0 unmasked
+    evt_console_source_missing,   // poll and wait never report source 32 (console input)
+    // EVT delivery, which the machine asks the injector about (delivered_vector, delivery_ignores_mask).
+    evt_wrong_vector,             // event interrupts arrive on the vector after the one the guest set
+    evt_mask_ignored,             // masked sources raise the vector too
 };
 
 struct fault_info {
@@ -95,12 +110,33 @@ public:
     // True when a port access to the gate that is not a 32-bit OUT must be served as a call.
     bool serves_odd_gate_access(const io_access& access) const;
 
+    // The vector the machine raises for the guest's event vector `v`.
+    uint8_t delivered_vector(uint8_t v) const { return fault_ == fault::evt_wrong_vector ? uint8_t(v + 1) : v; }
+    // True when masked sources must raise the event vector too.
+    bool delivery_ignores_mask() const { return fault_ == fault::evt_mask_ignored; }
+
     // True when a 32-bit write to the gate whose value differs from EAX (an OUTS
     // element) must be served as a call.
     bool serves_string_elements() const { return fault_ == fault::string_element_is_a_call; }
 
 private:
     void distort_memory_map(uint64_t address, uint64_t written, guest_memory& memory) const;
+    void distort_evt(const call_request& request, call_result& result);
+
+    // What the EVT faults remember of the guest's timers and mask.
+    struct evt_timer_model {
+        bool armed = false;          // set and not cancelled (one-shot: not yet acknowledged after expiring)
+        bool periodic = false;
+        bool fresh = false;          // armed, nothing acknowledged since (evt_rearm_keeps_count)
+        bool stale_pending = false;  // acknowledged one-shot reported pending still (evt_ack_keeps_pending)
+        uint64_t deadline = 0;
+        uint64_t acks = 0;           // non-zero acknowledgements (evt_periodic_drift)
+    };
+    static constexpr unsigned evt_timers_modelled = 32;
+    evt_timer_model evt_timers_[evt_timers_modelled];
+    uint64_t evt_mask_ = ~uint64_t(0);
+    bool evt_first_mask_call_ = true;
+    uint64_t evt_last_call_end_ = 0;  // CLOCK_MONOTONIC at the end of the guest's last call
 
     fault fault_;
     uint64_t monotonic_calls_ = 0;

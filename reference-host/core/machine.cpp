@@ -78,7 +78,8 @@ machine::machine(machine_config config)
       disks_(open_disks(config_.disks)),
       dispatcher_(memory_, *config_.policy),
       services_(config_.services,
-                service_context{terminal_, clock_, reference_host_identity(), memory_.size(), disk_pointers(disks_)},
+                service_context{terminal_, clock_, reference_host_identity(), memory_.size(), events_,
+                                disk_pointers(disks_)},
                 dispatcher_),
       selection_(select_accelerator(config_.accel)),
       faults_(config_.injected_fault)
@@ -99,6 +100,7 @@ machine::~machine()
     // The watchdog outlives the machine: it must not reach the accelerator now.
     if (config_.dog)
         config_.dog->set_stop_action({});
+    events_.watch(0, {});
 }
 
 void machine::note(const std::string& line)
@@ -123,6 +125,8 @@ void machine::boot()
 {
     // Every module's devices and state as a fresh boot sees them, before anything
     // of the guest runs.
+    // The event watcher must not wake an accelerator that is about to go; the
+    // modules' reset (EVT's) stops it.
     services_.reset(powered_on_ ? boot_cause::reset : boot_cause::power_on);
     powered_on_ = true;
     if (!memory_fresh_)
@@ -302,10 +306,73 @@ io_reply machine::entry_fault(uint32_t vector)
     return {0, true};
 }
 
+// HLT, a wake from the event watcher, or the interrupt window the machine asked
+// for: deliver what is pending, and at a HLT sleep until there is something.
+event_reply machine::on_event_point(event_point where, bool can_interrupt)
+{
+    if (where == event_point::halted)
+        return halt(can_interrupt);
+    look_at_events(can_interrupt);
+    return {};
+}
+
+// Spec 13.6: a vCPU halted with interrupts enabled sleeps until an unmasked
+// source is pending; with interrupts disabled nothing can wake it, as on a CPU.
+event_reply machine::halt(bool can_interrupt)
+{
+    const vcpu_registers regs = accel_->registers();
+    const bool interrupts = regs.rflags & (1u << 9);
+    const std::string where = "HLT before " + hex(regs.rip);
+    const uint64_t unmasked = ~events_.mask() & events_.attached();
+    accel_->request_interrupt_window(false);  // look_at_events asks again if it must
+    if (!interrupts)
+        return {event_reply::kind::halted,
+                where + " with interrupts disabled" +
+                    (unmasked ? " (event sources are unmasked: `sti; hlt` sleeps until one is pending)" : "")};
+    std::string why;
+    if (!events_.wait(unmasked, event_hub::no_deadline, &why)) {
+        if (stop::requested())
+            return {event_reply::kind::stopped, ""};
+        return {event_reply::kind::halted,
+                where + " with interrupts enabled, but " +
+                    (unmasked ? why : std::string("every event source is masked (EVT.set_mask)")) +
+                    (events_.vector() ? "" : "; no interrupt vector is set either (EVT.set_vector)")};
+    }
+    trace("woke from " + where);
+    look_at_events(can_interrupt);
+    return {};
+}
+
+// Level-triggered delivery (spec 13.5): while a vector is set, an unmasked source
+// is pending and the guest can take an interrupt, raise the vector; while one is
+// pending and the guest cannot, ask to be told when it can; otherwise watch the
+// unmasked sources so that the vCPU is woken when one becomes pending.
+void machine::look_at_events(bool can_interrupt)
+{
+    const uint8_t vector = events_.vector();
+    if (!vector) {
+        accel_->request_interrupt_window(false);
+        events_.watch(0, {});
+        return;
+    }
+    const uint64_t unmasked = (faults_.delivery_ignores_mask() ? ~uint64_t(0) : ~events_.mask()) & events_.attached();
+    const uint64_t pending = events_.pending(unmasked);
+    if (pending && can_interrupt)
+        accel_->inject_vector(faults_.delivered_vector(vector), true);
+    // After an injection the source stays pending until the handler consumes
+    // it; if it does not, the vector is raised again once the guest can take it.
+    accel_->request_interrupt_window(pending != 0);
+    events_.watch(unmasked & ~pending, [a = accel_.get()] { a->wake(); });
+}
+
 io_reply machine::hypercall(const call_registers& regs)
 {
     const call_request request{regs.rax, {regs.rdi, regs.rsi, regs.rcx, regs.r8, regs.r9}};
     call_result result = dispatcher_.dispatch(request);
+    // A call changed a source or the EVT settings: inside a call no interrupt can
+    // be taken, so this only arranges for one (an interrupt window, the watcher).
+    if (events_.take_change() && result.request.what == machine_request::kind::none)
+        look_at_events(false);
     // An injected fault may change any register: the slow path, with all of them.
     std::optional<vcpu_registers> all;
     if (faults_.active() != fault::none) {

@@ -8,6 +8,7 @@
 #include "accel/accelerator.hpp"
 #include "accel/select.hpp"
 #include "core/dispatcher.hpp"
+#include "core/event_hub.hpp"
 #include "core/fault_injection.hpp"
 #include "core/guest_memory.hpp"
 #include "core/multiboot_loader.hpp"
@@ -69,6 +70,9 @@ private:
     };
 
     io_reply on_io(const io_access& access) override;
+    event_reply on_event_point(event_point where, bool can_interrupt) override;
+    event_reply halt(bool can_interrupt);
+    void look_at_events(bool can_interrupt);
     io_reply hypercall(const call_registers& regs);
     io_reply entry_fault(uint32_t vector);
     void boot();
@@ -88,6 +92,7 @@ private:
     terminal terminal_;
     debug_console debug_console_;
     clock_source clock_;
+    event_hub events_;  // before the modules, which attach their sources to it
     std::vector<std::unique_ptr<disk>> disks_;  // opened and locked before anything boots
     dispatcher dispatcher_;
     service_set services_;

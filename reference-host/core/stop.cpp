@@ -18,6 +18,8 @@ std::atomic<int> stop_signal{-1};  // -1: no stop; 0: --timeout; >0: the signal
 std::atomic<std::chrono::steady_clock::rep> stop_time{0};
 pthread_t vcpu_thread;
 std::atomic<bool> prepared{false};
+std::atomic<volatile uint8_t*> kick_flag{nullptr};
+static_assert(std::atomic<volatile uint8_t*>::is_always_lock_free, "read from a signal handler");
 
 int kick_signal() { return SIGRTMIN; }
 
@@ -64,7 +66,10 @@ unsigned prepare_process()
 
     // No SA_RESTART: the kick must make blocking calls fail with EINTR.
     struct sigaction kick {};
-    kick.sa_handler = [](int) {};
+    kick.sa_handler = [](int) {
+        if (volatile uint8_t* flag = kick_flag.load())
+            *flag = 1;
+    };
     sigemptyset(&kick.sa_mask);
     sigaction(kick_signal(), &kick, nullptr);
 
@@ -102,6 +107,8 @@ void kick_vcpu() noexcept
     if (prepared)
         pthread_kill(vcpu_thread, kick_signal());
 }
+
+void set_kick_flag(volatile uint8_t* flag) noexcept { kick_flag = flag; }
 
 ending describe(double timeout_seconds, const std::string& during)
 {

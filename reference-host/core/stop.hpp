@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <exception>
 #include <string>
 
@@ -48,6 +49,11 @@ std::chrono::steady_clock::duration since_request() noexcept;
 // Interrupts a blocking system call of the vCPU thread (the thread that called
 // prepare_process). Callable from any thread.
 void kick_vcpu() noexcept;
+
+// A byte the kick's signal handler sets to 1 (nullptr: none): KVM's
+// kvm_run.immediate_exit, so that a kick arriving just before KVM_RUN starts
+// still makes it return at once instead of being lost.
+void set_kick_flag(volatile uint8_t* flag) noexcept;
 
 // Thrown by host work outside the guest (opening or reading the image) when a
 // stop request interrupts it; `during` says what was interrupted.

@@ -2,6 +2,7 @@
 
 #include "core/host_io.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <poll.h>
@@ -43,13 +44,11 @@ bool terminal::write(std::span<const std::byte> bytes)
     return r.what == host_io::write_result::kind::complete;
 }
 
-long terminal::read_available(std::span<std::byte> buffer)
+void terminal::enter_byte_mode()
 {
-    if (buffer.empty() || input_eof_)
-        return 0;
     // A terminal delivers keys as they are typed, without echo, only once the guest
-    // starts reading; Ctrl-C still reaches the host (ISIG stays on). Only in the
-    // foreground: a background process changing the mode would be stopped by
+    // shows interest in input; Ctrl-C still reaches the host (ISIG stays on). Only in
+    // the foreground: a background process changing the mode would be stopped by
     // SIGTTOU, and would change the mode under the shell.
     if (!raw_ && isatty(in_) && tcgetpgrp(in_) == getpgrp() && tcgetattr(in_, &saved_) == 0) {
         termios raw = saved_;
@@ -58,11 +57,43 @@ long terminal::read_available(std::span<std::byte> buffer)
         raw.c_cc[VTIME] = 0;
         raw_ = tcsetattr(in_, TCSANOW, &raw) == 0;
     }
+}
+
+long terminal::read_available(std::span<std::byte> buffer)
+{
+    if (buffer.empty())
+        return 0;
+    if (!held_.empty()) {
+        const size_t n = std::min(buffer.size(), held_.size());
+        std::copy_n(held_.begin(), n, buffer.begin());
+        held_.erase(held_.begin(), held_.begin() + long(n));
+        return long(n);
+    }
+    return read_descriptor(buffer);
+}
+
+bool terminal::input_waiting()
+{
+    if (!held_.empty())
+        return true;
+    std::byte chunk[4096];
+    const long n = read_descriptor(chunk);
+    if (n > 0)
+        held_.assign(chunk, chunk + n);
+    return n > 0;
+}
+
+long terminal::read_descriptor(std::span<std::byte> buffer)
+{
+    if (input_eof_)
+        return 0;
+    enter_byte_mode();
     pollfd p{in_, POLLIN, 0};
     const int ready = poll(&p, 1, 0);
     if (ready < 0 && errno == EINTR)
         return 0;
     if (ready < 0 || (p.revents & (POLLERR | POLLNVAL))) {
+        input_failed_ = true;
         report(input_failure_reported_, "console input failed; CONSOLE.read answers IO_ERROR while it fails");
         return -1;
     }
@@ -72,6 +103,7 @@ long terminal::read_available(std::span<std::byte> buffer)
     if (n < 0) {
         if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
             return 0;
+        input_failed_ = true;
         report(input_failure_reported_, std::string("console input failed (") + std::strerror(errno) +
                                             "); CONSOLE.read answers IO_ERROR while it fails");
         return -1;

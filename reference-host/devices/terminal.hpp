@@ -29,6 +29,16 @@ public:
     // Returns -1 on an input error. End of input counts as nothing waiting.
     long read_available(std::span<std::byte> buffer);
 
+    // Whether input is waiting for read_available (the console-input event
+    // source): looks at the descriptor without blocking and keeps what it reads
+    // for the next read_available.
+    bool input_waiting();
+    bool input_held() const { return !held_.empty(); }  // input_waiting without looking at the descriptor
+
+    // The descriptor that becomes readable when input may be waiting; -1 once
+    // input has ended or failed (nothing more can arrive).
+    int input_fd() const { return input_eof_ || input_failed_ ? -1 : in_; }
+
     // Changes the bytes on their way out; only hbvm --inject-fault sets it.
     std::function<void(std::vector<std::byte>&)> distort_output;
 
@@ -37,10 +47,14 @@ public:
 
 private:
     void report(bool& reported, const std::string& what);
+    void enter_byte_mode();
+    long read_descriptor(std::span<std::byte> buffer);  // read_available without the held bytes
 
     int in_, out_;
     bool raw_ = false;  // stdin switched to byte-at-a-time input
     bool input_eof_ = false;
+    bool input_failed_ = false;
+    std::vector<std::byte> held_;  // read by input_waiting, not yet by the guest
     bool output_failure_reported_ = false, input_failure_reported_ = false;
     termios saved_{};
 };

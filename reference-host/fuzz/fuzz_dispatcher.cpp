@@ -1,5 +1,6 @@
 // fuzz_dispatcher: libFuzzer target for hbvm::dispatcher with every service
-// registered as machine.cpp registers them (BASE, CONSOLE on /dev/null, TIME, POWER).
+// registered as machine.cpp registers them (BASE, CONSOLE on /dev/null, TIME, POWER,
+// MEM, RNG, BLOCK without disks, EVT).
 //
 // An input is a profile selector byte followed by a sequence of calls (a call word
 // and five arguments, each drawn by a selector byte; see decode_call). After every
@@ -18,14 +19,19 @@
 //       those pages are compared with a shadow copy of RAM after the call (all of RAM
 //       is, after every call, if RAM cannot be protected);
 //   (e) the functions' own MUST requirements where they are cheap to check (BASE
-//       values, HB-BASE-006's exact name copy, HB-CON-004, clocks, POWER requests),
+//       values, HB-BASE-006's exact name copy, HB-CON-004, clocks, POWER requests,
+//       EVT's statuses and the mask and vector it returns, from a model of them),
 //       and that on_guest_write reports exactly the out buffers of successful calls.
+// EVT.wait sleeps until its deadline: the harness gives it deadlines of at most
+// 2^20 ns after the zero of CLOCK_MONOTONIC (long past on any machine that has run
+// a second), so that no call blocks (bounded_wait).
 // A violation prints one diagnostic and aborts, which libFuzzer records as a crash.
 #include "core/dispatcher.hpp"
 #include "core/guest_memory.hpp"
 #include "devices/clock.hpp"
 #include "devices/terminal.hpp"
 #include "policy/profile.hpp"
+#include "core/event_hub.hpp"
 #include "services/services.hpp"
 
 #include <hyperbios/abi.hpp>
@@ -113,6 +119,9 @@ bool inside_ram(uint64_t address, uint64_t length)
     return (unsigned __int128)address + length <= ram_size;
 }
 
+// The reference host's EVT timers (HB-EVT-001: at least 8).
+constexpr uint64_t evt_timers = 8;
+
 bool is_buffer(abi::arg_kind k) { return k == abi::arg_kind::in_buffer || k == abi::arg_kind::out_buffer; }
 
 struct prediction {
@@ -145,14 +154,16 @@ prediction model(const hbvm::profile& p, const call_request& r)
     }
     // 4. Reserved bits and ranges of every argument, before any buffer. A
     // device index names a disk, and this harness gives the machine none
-    // (BLOCK.count is 0), so every device index is out of range.
+    // (BLOCK.count is 0), so every device index is out of range; a timer index
+    // names one of EVT's timers (the reference host has evt_timers).
     for (unsigned i = 0; i < abi::max_args; ++i) {
         uint64_t reserved = 0;
         if (f->args[i] == abi::arg_kind::service_id)
             reserved = ~uint64_t(0xFFFF);
-        else if (f->args[i] == abi::arg_kind::exit_code)
+        else if (f->args[i] == abi::arg_kind::exit_code || f->args[i] == abi::arg_kind::vector)
             reserved = ~uint64_t(0xFF);
-        if ((r.args[i] & reserved) || f->args[i] == abi::arg_kind::device_index) {
+        const bool bad_timer = f->args[i] == abi::arg_kind::timer_index && r.args[i] >= evt_timers;
+        if ((r.args[i] & reserved) || f->args[i] == abi::arg_kind::device_index || bad_timer) {
             out.status = abi::status::invalid_param;
             return out;
         }
@@ -247,10 +258,13 @@ struct harness {
 
     std::vector<hbvm::profile> profiles;
     std::vector<std::unique_ptr<hbvm::dispatcher>> dispatchers;
+    std::vector<std::unique_ptr<hbvm::event_hub>> hubs;  // one event path per set of modules
     std::vector<std::unique_ptr<hbvm::service_set>> services;  // one set of modules per dispatcher
 
     std::vector<range> reported_writes;  // on_guest_write during the current call
     uint64_t last_monotonic = 0;
+    // Per profile, what EVT holds: the mask and the vector, as at boot until set.
+    std::vector<uint64_t> evt_mask, evt_vector;
 
     harness()
     {
@@ -282,10 +296,14 @@ struct harness {
             if (f.svc != svc::base)
                 profiles.back().denied.push_back(f.call);
 
+        evt_mask.assign(profiles.size(), ~uint64_t(0));
+        evt_vector.assign(profiles.size(), 0);
         for (const hbvm::profile& p : profiles) {
             auto d = std::make_unique<hbvm::dispatcher>(memory, p);
+            hubs.push_back(std::make_unique<hbvm::event_hub>());
             services.push_back(std::make_unique<hbvm::service_set>(
-                hbvm::service_registry(), hbvm::service_context{*term, clock, identity, memory.size()}, *d));
+                hbvm::service_registry(), hbvm::service_context{*term, clock, identity, memory.size(), *hubs.back()},
+                *d));
             services.back()->reset(hbvm::boot_cause::power_on);
             d->on_host_bug = [](const std::string& what) { finding("dispatcher reported a host bug: %s", what.c_str()); };
             d->on_guest_write = [this](uint64_t address, uint64_t length) {
@@ -421,6 +439,14 @@ uint64_t decode_arg(reader& in, uint64_t previous)
     }
 }
 
+// EVT.wait blocks until its deadline: keep it at most 2^20 ns (about 1 ms) after
+// the zero of CLOCK_MONOTONIC, in the past, so that every wait returns at once.
+void bounded_wait(call_request& r)
+{
+    if (r.call == uint64_t(abi::function::evt_wait))
+        r.args[0] &= (uint64_t(1) << 20) - 1;
+}
+
 call_request decode_call(reader& in)
 {
     call_request r{};
@@ -428,6 +454,7 @@ call_request decode_call(reader& in)
     uint64_t previous = 0;
     for (unsigned i = 0; i < abi::max_args; ++i)
         previous = r.args[i] = decode_arg(in, previous);
+    bounded_wait(r);
     return r;
 }
 
@@ -448,8 +475,8 @@ void check_unchanged_since_shadow(harness& h, uint64_t address, uint64_t length,
 
 // (e): the function's own requirements, when the call got past the checks of 2.1.
 // Runs before the shadow takes in the out buffers, so it can see what changed.
-void check_function(harness& h, const hbvm::profile& p, const abi::function_desc& f, const call_request& r,
-                    const call_result& res)
+void check_function(harness& h, size_t profile_index, const hbvm::profile& p, const abi::function_desc& f,
+                    const call_request& r, const call_result& res)
 {
     using fn = abi::function;
     const uint64_t status = uint64_t(res.status);
@@ -526,6 +553,45 @@ void check_function(harness& h, const hbvm::profile& p, const abi::function_desc
         FUZZ_CHECK(ok && res.value == abi::reset_power_on, "HB-PWR-004: status %s, value %" PRIu64,
                    status_text(int64_t(status)), res.value);
         break;
+    case fn::evt_timer_count:
+        FUZZ_CHECK(ok && res.value == evt_timers, "HB-EVT-001: status %s, value %" PRIu64,
+                   status_text(int64_t(status)), res.value);
+        break;
+    case fn::evt_timer_set:
+        // Periods 1-9999 are refused; any other setting may be refused only as one
+        // the host's clock cannot hold (INVALID_PARAM), never with another status.
+        if (r.args[2] != 0 && r.args[2] < 10000)
+            FUZZ_CHECK(res.status == abi::status::invalid_param, "HB-EVT-002: period %" PRIu64 " ns: status %s",
+                       r.args[2], status_text(int64_t(status)));
+        else
+            FUZZ_CHECK(ok || res.status == abi::status::invalid_param, "HB-EVT-002: status %s",
+                       status_text(int64_t(status)));
+        break;
+    case fn::evt_timer_cancel:
+    case fn::evt_timer_ack:
+    case fn::evt_poll:
+        FUZZ_CHECK(ok, "%s.%s of a valid timer: status %s", f.service_name, f.name, status_text(int64_t(status)));
+        break;
+    case fn::evt_wait:  // its deadline is in the past (bounded_wait): returns at once with SUCCESS
+        FUZZ_CHECK(ok, "HB-EVT-007: wait with a past deadline: status %s", status_text(int64_t(status)));
+        break;
+    case fn::evt_set_mask:
+        FUZZ_CHECK(ok && res.value == h.evt_mask[profile_index],
+                   "HB-EVT-009: status %s, previous mask 0x%" PRIx64 ", expected 0x%" PRIx64,
+                   status_text(int64_t(status)), res.value, h.evt_mask[profile_index]);
+        h.evt_mask[profile_index] = r.args[0];
+        break;
+    case fn::evt_set_vector:
+        if (r.args[0] >= 1 && r.args[0] < 32) {
+            FUZZ_CHECK(res.status == abi::status::invalid_param, "HB-EVT-010: vector %" PRIu64 ": status %s",
+                       r.args[0], status_text(int64_t(status)));
+        } else {
+            FUZZ_CHECK(ok && res.value == h.evt_vector[profile_index],
+                       "HB-EVT-010: status %s, previous vector %" PRIu64 ", expected %" PRIu64,
+                       status_text(int64_t(status)), res.value, h.evt_vector[profile_index]);
+            h.evt_vector[profile_index] = r.args[0];
+        }
+        break;
     default: break;  // a function added to the table after this target: the generic checks only
     }
     if (f.call != fn::power_shutdown && f.call != fn::power_reboot)
@@ -563,7 +629,7 @@ void run_call(harness& h, size_t profile_index, const call_request& r)
         FUZZ_CHECK(h.reported_writes.empty(), "HB-CALL-005: a call answered %s reported a guest write",
                    abi::status_name(res.status));
     } else {
-        check_function(h, p, *expect.function, r, res);
+        check_function(h, profile_index, p, *expect.function, r, res);
         // on_guest_write: exactly the non-empty out buffers, after SUCCESS or
         // IO_ERROR (a handler may have written part of them before failing).
         const std::vector<range> expected_reports =

@@ -1,15 +1,33 @@
 // CONSOLE: bytes to and from the user's terminal.
 #include "services/services.hpp"
 
+#include "core/event_hub.hpp"
 #include "devices/terminal.hpp"
 
 namespace hbvm {
 
 namespace {
 
+// EVT source 32: pending while input waits for CONSOLE.read (spec 13.1), so a
+// shell sleeps until a key arrives instead of polling.
+class console_input_source final : public event_source {
+public:
+    explicit console_input_source(terminal& t) : terminal_(t) {}
+    int wait_fd() const override { return terminal_.input_fd(); }
+    bool pending(bool readable) override { return readable ? terminal_.input_waiting() : terminal_.input_held(); }
+    std::string name() const override { return terminal_.input_fd() < 0 ? "console input, at its end" : "console input"; }
+
+private:
+    terminal& terminal_;
+};
+
 class console_module final : public service_module {
 public:
-    explicit console_module(const service_context& context) : terminal_(context.console_terminal) {}
+    explicit console_module(const service_context& context)
+        : terminal_(context.console_terminal), events_(context.events), input_(context.console_terminal)
+    {
+        events_.attach(unsigned(abi::evt_source::console_input), input_);
+    }
 
     void add_handlers(dispatcher& d) override
     {
@@ -20,6 +38,7 @@ public:
         });
         d.add(fn::console_read, [this](const call& c) {
             long n = terminal_.read_available(c.out_buffer(0));
+            events_.note_change();  // the input source's level may have dropped
             return n < 0 ? fail(abi::status::io_error) : succeed(uint64_t(n));
         });
     }
@@ -31,6 +50,8 @@ public:
 
 private:
     terminal& terminal_;
+    event_hub& events_;
+    console_input_source input_;
 };
 
 }  // namespace

@@ -19,7 +19,8 @@ namespace hbvm {
     X(power)                    \
     X(block)                    \
     X(mem)                      \
-    X(rng)
+    X(rng)                      \
+    X(evt)
 
 #define HBVM_DECLARE_MODULE(name) std::unique_ptr<service_module> make_##name##_module(const service_context&);
 HBVM_SERVICE_MODULES(HBVM_DECLARE_MODULE)

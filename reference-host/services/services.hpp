@@ -22,6 +22,7 @@ namespace hbvm {
 class terminal;
 class clock_source;
 class disk;
+class event_hub;
 
 struct implementation_identity {
     uint64_t id;       // BASE.get_impl_id
@@ -38,6 +39,7 @@ struct service_context {
     const clock_source& clock;
     implementation_identity identity;
     uint64_t ram_size;  // guest RAM in bytes, fixed for the machine's life
+    event_hub& events;  // the one event path: services attach their sources (core/event_hub.hpp)
     std::vector<disk*> disks = {};  // the --disk devices, in order (the machine owns them)
 };
 

@@ -6,6 +6,7 @@
 #include "devices/clock.hpp"
 #include "devices/disk.hpp"
 #include "devices/terminal.hpp"
+#include "core/event_hub.hpp"
 #include "services/services.hpp"
 
 #include <gtest/gtest.h>
@@ -50,7 +51,7 @@ protected:
         for (auto& p : disks)
             pointers.push_back(p.get());
         services = std::make_unique<service_set>(service_registry(),
-                                                 service_context{term, clock, {1, 1, "t"}, ram, pointers}, d);
+                                                 service_context{term, clock, {1, 1, "t"}, ram, events, pointers}, d);
         d.on_guest_write = [this](uint64_t a, uint64_t l) { written.push_back({a, l}); };
     }
     ~BlockService() override
@@ -80,6 +81,7 @@ protected:
     dispatcher d;
     terminal term;
     clock_source clock;
+    event_hub events;
     std::vector<std::string> paths;
     std::vector<std::unique_ptr<disk>> disks;
     std::unique_ptr<service_set> services;

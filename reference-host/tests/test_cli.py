@@ -61,7 +61,7 @@ def main():
 
     case("help", [hbvm, "--help"], 0, stdout_has=["Usage:", "--timeout", "Exit status"])
     case("run --help", [hbvm, "run", "--help"], 0, stdout_has=["--accel"])
-    case("version", [hbvm, "--version"], 0, stdout_has=["HyperBIOS spec 0.3"])
+    case("version", [hbvm, "--version"], 0, stdout_has=["HyperBIOS spec 0.4"])
     case("no command", [hbvm], 64, stderr_has=["missing command", "hbvm --help"])
     case("unknown command", [hbvm, "boot"], 64, stderr_has=["unknown command 'boot'"])
     case("run without image", [hbvm, "run"], 64, stderr_has=["which image?"])

@@ -2,6 +2,7 @@
 #include "core/error.hpp"
 #include "devices/clock.hpp"
 #include "devices/terminal.hpp"
+#include "core/event_hub.hpp"
 #include "services/services.hpp"
 
 #include <gtest/gtest.h>
@@ -31,7 +32,7 @@ protected:
         EXPECT_EQ(pipe(in_pipe), 0);
         term = std::make_unique<terminal>(in_pipe[0], out_pipe[1]);
         services = std::make_unique<service_set>(
-            service_registry(), service_context{*term, clock, {1, 0x0000000100020003ull, "test host"}, memory.size()}, d);
+            service_registry(), service_context{*term, clock, {1, 0x0000000100020003ull, "test host"}, memory.size(), events}, d);
         services->reset(boot_cause::power_on);
     }
     ~DispatcherTest() override
@@ -58,6 +59,7 @@ protected:
     int out_pipe[2]{}, in_pipe[2]{};
     std::unique_ptr<terminal> term;
     clock_source clock;
+    event_hub events;
     std::unique_ptr<service_set> services;
 };
 
@@ -160,7 +162,7 @@ TEST_F(DispatcherTest, ProbeServiceReportsVersionsAndAbsence)
     for (const abi::service_desc& s : abi::services)
         every_service |= 1u << uint16_t(s.id);
     EXPECT_EQ(d.service_bitmap(), every_service);
-    EXPECT_EQ(every_service, 0x7Fu);  // BASE, CONSOLE, TIME, POWER, BLOCK, MEM, RNG
+    EXPECT_EQ(every_service, 0xFFu);  // BASE, CONSOLE, TIME, POWER, BLOCK, MEM, RNG, EVT
 }
 
 TEST_F(DispatcherTest, ImplNameIsTruncatedToTheBufferAndReportsFullLength)
@@ -204,7 +206,8 @@ TEST(Dispatcher, ProfileDeniesAndHidesServices)
     dispatcher d(memory, restricted);
     terminal term(-1, -1);
     clock_source clock;
-    service_set services(service_registry(), service_context{term, clock, {1, 1, "x"}, memory.size()}, d);
+    event_hub events;
+    service_set services(service_registry(), service_context{term, clock, {1, 1, "x"}, memory.size(), events}, d);
     EXPECT_EQ(d.dispatch({uint64_t(abi::function::power_reboot), {}}).status, abi::status::denied);
     EXPECT_EQ(d.dispatch({uint64_t(abi::function::console_write), {}}).status, abi::status::not_supported);
     EXPECT_EQ(d.service_bitmap(), (1u << 0) | (1u << 3));

@@ -132,6 +132,15 @@ def main():
         "PASS INT 0x40 reaches its handler",
         "PASS the boot page tables are reachable, page 0 absent",
     ])
+    # EVT interrupts (spec 13): a periodic timer preempts a spinning loop and wakes HLT.
+    probe("event interrupts", run("event_probe"), [
+        "PASS at least 8 timers",
+        "PASS ticks interrupt a spinning loop",
+        "PASS HLT wakes for ticks",
+        "PASS frames name the vector with IF set",
+        "PASS no tick before its deadline",
+        "PASS every tick acknowledged an expiration",
+    ])
     out = subprocess.run(run("crash_null_pointer"), capture_output=True, text=True, timeout=60)
     wanted = "unhandled CPU exception 14 (#PF page fault) at RIP "
     if out.returncode == 70 and wanted in out.stdout and "error code 0x0, CR2 0x0" in out.stdout:

@@ -5,6 +5,7 @@
 #include "core/machine.hpp"
 #include "devices/clock.hpp"
 #include "devices/terminal.hpp"
+#include "core/event_hub.hpp"
 #include "services/services.hpp"
 
 #include <gtest/gtest.h>
@@ -66,7 +67,8 @@ protected:
     guest_memory memory{ram};
     terminal term{-1, -1};
     clock_source clock;
-    service_context context{term, clock, {1, 0x0000000100020003ull, "test host"}, 128ull << 20};
+    event_hub events;
+    service_context context{term, clock, {1, 0x0000000100020003ull, "test host"}, 128ull << 20, events};
 };
 
 TEST_F(ServiceModules, TheRegistryHasOneModulePerServiceOfTheAbiTable)
@@ -156,8 +158,11 @@ TEST_F(ServiceModules, APowerOnBootSeesWhatAFreshMachineSees)
     const std::vector<std::string> expected = observe(fresh_d);
 
     // observe() also calls POWER.reboot and shutdown, which leave requests behind.
+    // A second machine: its own event path (sources attach to one hub each).
+    event_hub used_events;
+    const service_context used_context{term, clock, context.identity, context.ram_size, used_events};
     dispatcher used_d(memory, full_profile());
-    service_set used(service_registry(), context, used_d);
+    service_set used(service_registry(), used_context, used_d);
     used.reset(boot_cause::power_on);
     observe(used_d);
     used.reset(boot_cause::reset);

@@ -266,8 +266,8 @@ def self_test(spec_dir, abi_path):
              lambda a: a["registers"].update(arguments=["RDI", "RSI", "RCX", "R9", "R8"]), "argument registers")
 
     # The rest of what the table carries.
-    abi_case("ABI side version changed (0.3 -> 0.4)",
-             lambda a: a.update(spec_version="0.4", interface_version="0x00000004"), "version")
+    abi_case("ABI side version changed (0.4 -> 0.5)",
+             lambda a: a.update(spec_version="0.5", interface_version="0x00000005"), "version")
     spec_case("spec side enumeration value changed (guest_reboot 1 -> 2)", "services/power.md",
               "| 1 | `guest_reboot` |", "| 2 | `guest_reboot` |", "enumeration value reset_reason guest_reboot")
     spec_case("spec side implementation ID renamed (hbvm -> hbvm2)", "hyperbios.md",
