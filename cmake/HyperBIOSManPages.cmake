@@ -10,7 +10,14 @@
 # a fault or a function.
 include(GNUInstallDirs)
 
-option(HYPERBIOS_MAN_PAGES "Generate and install the man pages (runs hbvm --help at build time)" ON)
+# Off by default in a sanitizer build (build-sanitize in CI): it tests the host,
+# installs nothing, and would run an ASan hbvm at build time.
+if(HYPERBIOS_SANITIZE)
+  set(_hb_man_default OFF)
+else()
+  set(_hb_man_default ON)
+endif()
+option(HYPERBIOS_MAN_PAGES "Generate and install the man pages (runs hbvm --help at build time)" ${_hb_man_default})
 if(NOT HYPERBIOS_MAN_PAGES)
   return()
 endif()
