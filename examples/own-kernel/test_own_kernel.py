@@ -55,6 +55,13 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     build = pathlib.Path(args.build).resolve()
+    # The README shows both files as they are (so that it cannot rot).
+    readme = (HERE.parents[1] / "README.md").read_text()
+    for shown in (HERE / "cmake" / "CMakeLists.txt", HERE / "make" / "Makefile"):
+        present = shown.read_text() in readme
+        print(f"{'PASS' if present else 'FAIL'} README.md shows {shown.relative_to(HERE.parents[1])} as it is")
+        if not present:
+            failures.append(f"README shows {shown.name}")
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="hyperbios-own-kernel-"))
     prefix = tmp / "prefix"
     try:
