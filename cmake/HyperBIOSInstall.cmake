@@ -3,7 +3,7 @@
 #   include/hyperbios/...              the guest library and its linker scripts
 #   bin/hbvm                           the reference host
 #   bin/hyperbios-conform              the conformance driver, on the suite below
-#   share/hyperbios/conformance/       the conformance suite: driver, images, spec
+#   lib/hyperbios/conformance/         the conformance suite: driver, images, spec
 #   share/doc/hyperbios/spec/          the specification (Markdown)
 #   lib/cmake/hyperbios/               find_package(hyperbios): hyperbios_add_kernel()
 #   lib/pkgconfig/hyperbios.pc         pkg-config: include path, kernel flags, linker script
@@ -12,7 +12,9 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(HYPERBIOS_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/hyperbios)
-set(HYPERBIOS_INSTALL_SUITEDIR ${CMAKE_INSTALL_DATADIR}/hyperbios/conformance)
+# The suite holds x86-64 kernels (the images): architecture-dependent files,
+# which belong under lib, not share.
+set(HYPERBIOS_INSTALL_SUITEDIR ${CMAKE_INSTALL_LIBDIR}/hyperbios/conformance)
 
 # The guest library: headers and linker scripts, without its own tests.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/hyperbios DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
@@ -70,3 +72,49 @@ file(RELATIVE_PATH HYPERBIOS_PC_PREFIX_FROM_PCDIR ${CMAKE_INSTALL_PREFIX}/${CMAK
      ${CMAKE_INSTALL_PREFIX})
 configure_file(${CMAKE_CURRENT_LIST_DIR}/hyperbios.pc.in ${PROJECT_BINARY_DIR}/install/hyperbios.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/install/hyperbios.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The Debian package (cpack -G DEB, or the `package` target): everything above
+# under /usr, with the copyright and changelog files Debian's policy asks for.
+configure_file(${PROJECT_SOURCE_DIR}/LICENSE ${PROJECT_BINARY_DIR}/install/copyright COPYONLY)
+file(WRITE ${PROJECT_BINARY_DIR}/install/changelog
+     "hyperbios (${PROJECT_VERSION}) unstable; urgency=low\n\n"
+     "  * Built from the HyperBIOS source tree (spec ${HYPERBIOS_SPEC_VERSION}).\n\n"
+     " -- HyperBIOS developers <hyperbios@users.noreply.github.com>  Mon, 30 Nov 2026 00:00:00 +0000\n")
+add_custom_command(OUTPUT ${PROJECT_BINARY_DIR}/install/changelog.gz
+  COMMAND sh -c "gzip -9nc \"$1\" > \"$2\"" sh ${PROJECT_BINARY_DIR}/install/changelog
+          ${PROJECT_BINARY_DIR}/install/changelog.gz
+  DEPENDS ${PROJECT_BINARY_DIR}/install/changelog VERBATIM)
+add_custom_target(debian-changelog ALL DEPENDS ${PROJECT_BINARY_DIR}/install/changelog.gz)
+install(FILES ${PROJECT_BINARY_DIR}/install/copyright ${PROJECT_BINARY_DIR}/install/changelog.gz
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${CMAKE_CURRENT_LIST_DIR}/hyperbios.lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides
+        RENAME hyperbios)
+
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME hyperbios)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_VENDOR HyperBIOS)
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_STRIP_FILES ON)
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+    "hypervisor-call interface for experimental kernels: host, library, conformance suite")
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION_SUMMARY}
+ HyperBIOS gives an experimental operating-system kernel a console, clocks,
+ timers and interrupts, power control, disks, its memory map and random
+ numbers through a handful of hypervisor calls, without device drivers.
+ .
+ This package holds the reference host hbvm (KVM, or a software engine where
+ there is none), the header-only guest library with its boot stub and linker
+ script (CMake package and pkg-config file included), the conformance suite
+ with its driver hyperbios-conform, the specification and man pages.")
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "HyperBIOS developers <hyperbios@users.noreply.github.com>")
+set(CPACK_DEBIAN_PACKAGE_SECTION devel)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "python3")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "g++, binutils, cmake, pkg-config")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "qemu-system-x86, grub-pc-bin, xorriso, mtools")
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+set(CPACK_OUTPUT_FILE_PREFIX ${PROJECT_BINARY_DIR}/package)
+include(CPack)

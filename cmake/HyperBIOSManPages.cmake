@@ -56,9 +56,19 @@ add_custom_command(OUTPUT ${HYPERBIOS_MAN_DIR}/hyperbios.7
 add_custom_target(man-pages ALL DEPENDS
   ${HYPERBIOS_MAN_DIR}/hbvm.1 ${HYPERBIOS_MAN_DIR}/hyperbios-conform.1 ${HYPERBIOS_MAN_DIR}/hyperbios.7)
 
-install(FILES ${HYPERBIOS_MAN_DIR}/hbvm.1 ${HYPERBIOS_MAN_DIR}/hyperbios-conform.1
+# Installed compressed, as Debian's policy wants (man reads either).
+foreach(page hbvm.1 hyperbios-conform.1 hyperbios.7)
+  add_custom_command(OUTPUT ${HYPERBIOS_MAN_DIR}/gz/${page}.gz
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${HYPERBIOS_MAN_DIR}/gz
+    COMMAND sh -c "gzip -9nc \"$1\" > \"$2\"" sh ${HYPERBIOS_MAN_DIR}/${page} ${HYPERBIOS_MAN_DIR}/gz/${page}.gz
+    DEPENDS ${HYPERBIOS_MAN_DIR}/${page}
+    VERBATIM)
+endforeach()
+add_custom_target(man-pages-compressed ALL DEPENDS
+  ${HYPERBIOS_MAN_DIR}/gz/hbvm.1.gz ${HYPERBIOS_MAN_DIR}/gz/hyperbios-conform.1.gz ${HYPERBIOS_MAN_DIR}/gz/hyperbios.7.gz)
+install(FILES ${HYPERBIOS_MAN_DIR}/gz/hbvm.1.gz ${HYPERBIOS_MAN_DIR}/gz/hyperbios-conform.1.gz
   DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
-install(FILES ${HYPERBIOS_MAN_DIR}/hyperbios.7 DESTINATION ${CMAKE_INSTALL_MANDIR}/man7)
+install(FILES ${HYPERBIOS_MAN_DIR}/gz/hyperbios.7.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man7)
 
 set(_hb_man_check ${HYPERBIOS_PYTHON} ${_hb_man_src}/check_man_pages.py)
 set(_hb_man_args ${HYPERBIOS_MAN_DIR} $<TARGET_FILE:hbvm>
