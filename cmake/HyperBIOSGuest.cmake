@@ -81,3 +81,37 @@ function(hyperbios_add_kernel name)
     add_custom_target(${name}-iso ALL DEPENDS ${iso})
   endif()
 endfunction()
+
+# Kernels written in C, with no C++ file of their own:
+#
+#   hyperbios_add_c_kernel(NAME SOURCES file.c... [OUTPUT_DIRECTORY dir])
+#
+# compiles the sources as C11 with C flags only, and links them with the prebuilt
+# boot stub libhyperbios-boot.a (target hyperbios_boot: <hyperbios/boot/multiboot.hpp>
+# with both boot protocols and the default IDT, calling kernel_main(uint32_t magic,
+# uint32_t info)) and boot/multiboot.ld. The sources use <hyperbios/hyperbios.h>.
+# Produces NAME.elf64 and NAME.elf, as hyperbios_add_kernel does.
+set(HYPERBIOS_GUEST_C_COMPILE_OPTIONS
+    -ffreestanding -nostdlib -mno-red-zone -mgeneral-regs-only -fno-pic -fno-pie -mcmodel=small
+    -fno-stack-protector -fno-asynchronous-unwind-tables -fno-builtin -Wall -Wextra -Wpedantic -O2 -g)
+
+function(hyperbios_add_c_kernel name)
+  cmake_parse_arguments(K "" "OUTPUT_DIRECTORY" "SOURCES" ${ARGN})
+  if(NOT K_OUTPUT_DIRECTORY)
+    set(K_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  endif()
+  add_executable(${name} ${K_SOURCES})
+  set_target_properties(${name} PROPERTIES SUFFIX ".elf64" RUNTIME_OUTPUT_DIRECTORY ${K_OUTPUT_DIRECTORY}
+                        LINK_DEPENDS ${HYPERBIOS_GUEST_LINKER_SCRIPT} LINKER_LANGUAGE C
+                        C_STANDARD 11 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
+  target_compile_options(${name} PRIVATE ${HYPERBIOS_GUEST_C_COMPILE_OPTIONS})
+  target_link_options(${name} PRIVATE ${HYPERBIOS_GUEST_LINK_OPTIONS} -Wl,-T,${HYPERBIOS_GUEST_LINKER_SCRIPT})
+  # The archive by its file, not the target: linking the target would make CMake
+  # add the C++ runtime (-lstdc++ -lm) for its C++ source, which the stub does not use.
+  target_link_options(${name} PRIVATE -Wl,--undefined=hyperbios_boot_entry32)
+  target_link_libraries(${name} PRIVATE hyperbios::hyperbios $<TARGET_FILE:hyperbios_boot>)
+  add_dependencies(${name} hyperbios_boot)
+  add_custom_command(TARGET ${name} POST_BUILD
+    COMMAND ${HYPERBIOS_OBJCOPY} -O elf32-i386 $<TARGET_FILE:${name}> ${K_OUTPUT_DIRECTORY}/${name}.elf
+    COMMENT "ELF32 copy of ${name} for Multiboot and PVH loaders")
+endfunction()
