@@ -4,8 +4,8 @@
 # header (written by the generator, so a call added to the ABI table is in it)
 # compiles freestanding with -Wall -Wextra -Wpedantic -Werror under -std=c99 and
 # -std=c11 (C), or -std=c++20 (C++), and nm -u finds no undefined symbol in the
-# object. Then, as an ordinary program on this machine, where no HyperBIOS host
-# answers CPUID, every call returns NOT_SUPPORTED without touching a port (an OUT
+# object; in C++ also next to <hyperbios/hyperbios.hpp> in one file. Then, as
+# an ordinary program on this machine, where no HyperBIOS host answers CPUID, every call returns NOT_SUPPORTED without touching a port (an OUT
 # in user mode would kill the program).
 set -eu
 generator=$1 include=$2 work=$3 compiler=$4 lang=$5
@@ -33,6 +33,12 @@ for std in $standards; do
     # The header on its own, first in a file, with the strictest standard mode.
     printf '#include <hyperbios/hyperbios.h>\n' > "$work/alone.c"
     "$compiler" $language -std=$std $flags $warnings -c "$work/alone.c" -o "$work/alone.$name.$std.o"
+    if [ "$lang" = c++ ]; then
+        # Next to the C++ library in one translation unit: no clash of names.
+        printf '#include <hyperbios/hyperbios.hpp>\n#include <hyperbios/hyperbios.h>\n' > "$work/both.cpp"
+        printf 'int64_t both(); int64_t both() { return hb_console_write("a", 1).status + int64_t(hyperbios::console::write("b").code); }\n' >> "$work/both.cpp"
+        "$compiler" $language -std=$std $flags $warnings -c "$work/both.cpp" -o "$work/both.$name.o"
+    fi
     echo "PASS: $name -std=$std: hyperbios.h compiles freestanding; nm -u prints nothing"
 done
 cat > "$work/no_host_main.c" <<'EOC'
