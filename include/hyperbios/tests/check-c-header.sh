@@ -5,8 +5,10 @@
 # compiles freestanding with -Wall -Wextra -Wpedantic -Werror under -std=c99 and
 # -std=c11 (C), or -std=c++20 (C++), and nm -u finds no undefined symbol in the
 # object; in C++ also next to <hyperbios/hyperbios.hpp> in one file. Then, as
-# an ordinary program on this machine, where no HyperBIOS host answers CPUID, every call returns NOT_SUPPORTED without touching a port (an OUT
-# in user mode would kill the program).
+# an ordinary program on this machine, where no HyperBIOS host answers CPUID,
+# every call returns NOT_SUPPORTED without touching a port (an OUT in user mode
+# would kill the program). WORK_DIR is the compiler's own: ctest -j runs these
+# tests at once.
 set -eu
 generator=$1 include=$2 work=$3 compiler=$4 lang=$5
 name=$(basename "$compiler")
