@@ -134,7 +134,8 @@ function(hyperbios_add_kernel name)
       message(FATAL_ERROR "hyperbios_add_kernel(${name}): a kernel of C sources needs the boot library "
                           "(HYPERBIOS_BOOT_LIBRARY), which this HyperBIOS does not provide")
     endif()
-    set(libraries ${HYPERBIOS_BOOT_LIBRARY})
+    # Nothing in the kernel's own files refers to the stub: take it for its entry.
+    set(libraries -Wl,--undefined=hyperbios_boot_entry32 ${HYPERBIOS_BOOT_LIBRARY})
     set(linker ${CMAKE_C_COMPILER})
   else()
     set(linker ${CMAKE_CXX_COMPILER})
@@ -146,7 +147,7 @@ function(hyperbios_add_kernel name)
     COMMAND ${linker} ${HYPERBIOS_GUEST_LINK_OPTIONS} -Wl,-T,${K_LINKER_SCRIPT} ${K_LINK_OPTIONS} ${objects}
             ${libraries} -o ${elf64}
     COMMAND ${HYPERBIOS_OBJCOPY} -O elf32-i386 ${elf64} ${elf32}
-    DEPENDS ${objects} ${K_LINKER_SCRIPT} ${libraries}
+    DEPENDS ${objects} ${K_LINKER_SCRIPT} $<$<NOT:$<BOOL:${has_cxx}>>:${HYPERBIOS_BOOT_LIBRARY}>
     COMMENT "Linking kernel ${name} (${name}.elf64, and ${name}.elf for Multiboot and PVH loaders)"
     VERBATIM COMMAND_EXPAND_LISTS)
   add_custom_target(${name} ALL DEPENDS ${elf64} ${elf32})

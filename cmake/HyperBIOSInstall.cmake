@@ -23,6 +23,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/include/hyperbios/README.md DESTINATION ${CM
         RENAME guest-library.md)
 
 install(TARGETS hbvm RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS hyperbios_boot ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})  # the boot stub for C kernels
 
 # The conformance suite, laid out as the conformance bundle is (conformance/
 # CMakeLists.txt), so that the driver finds its images and spec beside it.
@@ -56,7 +57,7 @@ install(FILES ${spec_service_pages} DESTINATION ${CMAKE_INSTALL_DOCDIR}/spec/ser
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/hyperbiosConfig.cmake.in
   ${PROJECT_BINARY_DIR}/install/hyperbiosConfig.cmake
   INSTALL_DESTINATION ${HYPERBIOS_INSTALL_CMAKEDIR}
-  PATH_VARS CMAKE_INSTALL_INCLUDEDIR CMAKE_INSTALL_BINDIR HYPERBIOS_INSTALL_SUITEDIR)
+  PATH_VARS CMAKE_INSTALL_INCLUDEDIR CMAKE_INSTALL_BINDIR CMAKE_INSTALL_LIBDIR HYPERBIOS_INSTALL_SUITEDIR)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/install/hyperbiosConfigVersion.cmake
   VERSION ${HYPERBIOS_SPEC_VERSION} COMPATIBILITY SameMajorVersion ARCH_INDEPENDENT)
 install(FILES ${PROJECT_BINARY_DIR}/install/hyperbiosConfig.cmake ${PROJECT_BINARY_DIR}/install/hyperbiosConfigVersion.cmake

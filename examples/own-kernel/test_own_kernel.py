@@ -7,7 +7,7 @@ files the README shows) into folders outside the source tree, and there
     CMAKE_CXX_FLAGS that must not reach the kernel (a define the kernel refuses,
     -fsanitize=address, -fPIE), and checks that its host program got them and
     none of the kernel's flags;
-  - builds the Makefile kernel with pkg-config alone;
+  - builds the Makefile kernel, in C, with pkg-config alone;
   - boots both kernels with the installed hbvm on the software engine and, where
     /dev/kvm can be opened, on KVM;
   - certifies the reference host with the installed hyperbios-conform;
@@ -102,11 +102,11 @@ def main():
         pc_dirs = [str(p) for p in prefix.rglob("pkgconfig") if (p / "hyperbios.pc").is_file()]
         env = dict(os.environ, PKG_CONFIG_PATH=":".join(pc_dirs))
         step("pkg-config knows hyperbios", ["pkg-config", "--modversion", "hyperbios"], env=env)
-        step("build a kernel with make and pkg-config", ["make", "-C", mk], env=env)
+        step("build a C kernel with make and pkg-config", ["make", "-C", mk], env=env)
         for accel in accels:
             step(f"boot the make kernel with the installed hbvm ({accel})",
                  [hbvm, "run", mk / "my_kernel.elf", "--accel", accel, "--timeout", "60"],
-                 want="my_kernel (make): hello from outside the HyperBIOS tree")
+                 want="my_kernel (make, C): hello from outside the HyperBIOS tree")
 
         # The installed conformance suite certifies the reference host.
         host = (f"{hbvm} run {{image}} --accel soft --timeout 30 --disk {{disk0}} --disk {{disk1}},sector=4096 "
