@@ -61,8 +61,9 @@ configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/hyperbiosConfig.cmake.in
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/install/hyperbiosConfigVersion.cmake
   VERSION ${HYPERBIOS_SPEC_VERSION} COMPATIBILITY SameMajorVersion ARCH_INDEPENDENT)
 install(FILES ${PROJECT_BINARY_DIR}/install/hyperbiosConfig.cmake ${PROJECT_BINARY_DIR}/install/hyperbiosConfigVersion.cmake
-              ${CMAKE_CURRENT_LIST_DIR}/HyperBIOSGuest.cmake ${CMAKE_CURRENT_LIST_DIR}/make-grub-iso.sh
+              ${CMAKE_CURRENT_LIST_DIR}/HyperBIOSGuest.cmake
         DESTINATION ${HYPERBIOS_INSTALL_CMAKEDIR})
+install(PROGRAMS ${CMAKE_CURRENT_LIST_DIR}/make-grub-iso.sh DESTINATION ${HYPERBIOS_INSTALL_CMAKEDIR})
 
 # pkg-config, with the flags of HyperBIOSGuest.cmake's lists.
 string(JOIN " " HYPERBIOS_PC_COMMON ${HYPERBIOS_GUEST_COMMON_OPTIONS})
@@ -97,17 +98,16 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR HyperBIOS)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
-    "hypervisor-call interface for experimental kernels: host, library, conformance suite")
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION_SUMMARY}
- HyperBIOS gives an experimental operating-system kernel a console, clocks,
- timers and interrupts, power control, disks, its memory map and random
- numbers through a handful of hypervisor calls, without device drivers.
- .
- This package holds the reference host hbvm (KVM, or a software engine where
- there is none), the header-only guest library with its boot stub and linker
- script (CMake package and pkg-config file included), the conformance suite
- with its driver hyperbios-conform, the specification and man pages.")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "hypervisor calls for experimental kernels: host, library, test suite")
+# CPack puts the summary first and indents each line by one space itself.
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "HyperBIOS gives an experimental operating-system kernel a console, clocks,
+timers and interrupts, power control, disks, its memory map and random
+numbers through a handful of hypervisor calls, without device drivers.
+.
+This package holds the reference host hbvm (KVM, or a software engine where
+there is none), the header-only guest library with its boot stub and linker
+script (CMake package and pkg-config file included), the conformance suite
+with its driver hyperbios-conform, the specification and man pages.")
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "HyperBIOS developers <hyperbios@users.noreply.github.com>")
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
