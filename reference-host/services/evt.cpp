@@ -3,11 +3,12 @@
 // through the machine's event hub (core/event_hub.hpp); this module owns the
 // timers, which are sources 0-7.
 //
-// A timer is a Linux timerfd on CLOCK_MONOTONIC, the clock of TIME.monotonic_ns,
-// armed at an absolute time: the kernel never lets it expire early, its n-th
-// periodic expiration is at deadline + n x period however late anyone reads it
-// (no drift), and a read returns every expiration since the last one, so a timer
-// that falls behind reports missed periods instead of queueing them.
+// A timer counts its expirations on CLOCK_MONOTONIC, the clock of
+// TIME.monotonic_ns: the n-th periodic expiration is at deadline + n x period
+// however late anyone looks (no drift), never before, and an acknowledgement
+// returns every expiration since the last one, so a timer that falls behind
+// reports missed periods instead of queueing them. A Linux timerfd armed at the
+// next deadline wakes whoever waits for it.
 #include "services/services.hpp"
 
 #include "core/error.hpp"
@@ -16,6 +17,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -28,6 +30,20 @@ constexpr uint64_t minimum_period_ns = 10000;   // spec 13.2: shorter periods ar
 
 timespec to_timespec(uint64_t ns) { return {time_t(ns / 1000000000u), long(ns % 1000000000u)}; }
 
+uint64_t monotonic_now()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
+// A timer's expirations are arithmetic on CLOCK_MONOTONIC (the n-th is at
+// deadline + n x period), so a timer is pending the moment the clock reaches a
+// deadline it has not had acknowledged -- with no wait for the kernel's timer
+// interrupt, which on a busy or nested machine comes well after the clock has
+// passed (a timer armed with a past deadline was seen not pending yet). The
+// timerfd only wakes waiters: it is armed at the first deadline not yet
+// acknowledged, and its own count is drained and ignored.
 class timer final : public event_source {
 public:
     explicit timer(unsigned number) : number_(number)
@@ -42,42 +58,82 @@ public:
     timer& operator=(const timer&) = delete;
 
     int wait_fd() const override { return armed_ ? fd_ : -1; }
-    bool pending(bool readable) override { return readable; }
+    bool pending(bool) override { return armed_ && expirations_by(monotonic_now()) > acknowledged_; }
     std::string name() const override { return "timer " + std::to_string(number_) + (armed_ ? "" : ", not armed"); }
 
-    bool set(uint64_t deadline_ns, uint64_t period_ns)
+    void set(uint64_t deadline_ns, uint64_t period_ns)
     {
-        // it_value 0 would disarm: a deadline of 0 is simply long past.
-        itimerspec spec{to_timespec(period_ns), to_timespec(deadline_ns ? deadline_ns : 1)};
-        if (timerfd_settime(fd_, TFD_TIMER_ABSTIME, &spec, nullptr) != 0)
-            return false;
+        deadline_ = deadline_ns;
+        period_ = period_ns;
+        acknowledged_ = 0;
         armed_ = true;
-        periodic_ = period_ns != 0;
-        return true;
+        wake_at(deadline_);
     }
 
     void cancel()
     {
-        const itimerspec off{};
-        timerfd_settime(fd_, 0, &off, nullptr);  // disarms and clears the expirations
         armed_ = false;
+        const itimerspec off{};
+        timerfd_settime(fd_, 0, &off, nullptr);
+        drain();
     }
 
     uint64_t acknowledge()
     {
-        uint64_t expirations = 0;
-        if (read(fd_, &expirations, sizeof expirations) != sizeof expirations)
-            return 0;  // EAGAIN: none since the last read
-        if (!periodic_)
-            armed_ = false;  // a one-shot timer that expired stays quiet until armed again
-        return expirations;
+        if (!armed_)
+            return 0;
+        const uint64_t due = expirations_by(monotonic_now());
+        const uint64_t count = due - acknowledged_;
+        acknowledged_ = due;
+        drain();
+        if (period_ == 0 && count)
+            cancel();  // a one-shot timer that expired stays quiet until armed again
+        else
+            wake_at(next_deadline());
+        return count;
     }
 
 private:
+    // Expirations up to `now`: deadline + n x period for n = 0, 1, ... (one for a
+    // one-shot timer).
+    uint64_t expirations_by(uint64_t now) const
+    {
+        if (now < deadline_)
+            return 0;
+        return period_ == 0 ? 1 : (now - deadline_) / period_ + 1;
+    }
+
+    // The first deadline not acknowledged yet; all ones when it is past what the
+    // clock can hold (never reached).
+    uint64_t next_deadline() const
+    {
+        if (period_ == 0)
+            return acknowledged_ ? ~uint64_t(0) : deadline_;
+        if (acknowledged_ > (~uint64_t(0) - deadline_) / period_)
+            return ~uint64_t(0);
+        return deadline_ + acknowledged_ * period_;
+    }
+
+    void wake_at(uint64_t at)
+    {
+        // it_value 0 would disarm: a deadline of 0 is simply long past.
+        const itimerspec spec{{0, 0}, to_timespec(at ? at : 1)};
+        timerfd_settime(fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
+        drain();
+    }
+
+    void drain()
+    {
+        uint64_t ignored;
+        while (read(fd_, &ignored, sizeof ignored) == sizeof ignored) {
+        }
+    }
+
     unsigned number_;
     int fd_ = -1;
     bool armed_ = false;
-    bool periodic_ = false;
+    uint64_t deadline_ = 0, period_ = 0;
+    uint64_t acknowledged_ = 0;  // expirations timer_ack has returned since the timer was armed
 };
 
 class evt_module final : public service_module {
@@ -98,8 +154,7 @@ public:
             const uint64_t period = c.arg(2);
             if (period != 0 && period < minimum_period_ns)
                 return fail(abi::status::invalid_param);
-            if (!timers_[c.arg(0)]->set(c.arg(1), period))
-                return fail(abi::status::invalid_param);  // a deadline or period past what the host's clock holds
+            timers_[c.arg(0)]->set(c.arg(1), period);
             events_.note_change();
             return succeed(0);
         });

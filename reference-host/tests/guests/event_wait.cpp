@@ -1,6 +1,7 @@
 // Ways a guest waits, chosen by the first kernel argument, for the host's tests of
 // sleeping (no CPU used), of guests that nothing can wake (exit 71 with a
 // diagnostic) and of stops during a wait:
+//   0  EVT.wait with a deadline already past (the boot alone, for comparison); 0
 //   1  EVT.wait for 1 s (deadline), then shuts down with 0
 //   2  `sti; hlt` with timer 0 one second away, unmasked, no vector; then 0
 //   3  EVT.wait with no deadline for a source that cannot become pending
@@ -17,10 +18,11 @@ namespace hb = hyperbios;
 
 extern "C" void kernel_main(uint32_t magic, uint32_t info)
 {
-    const uint64_t mode = test_guest::first_number_argument(magic, info, 1);
+    const uint64_t mode = test_guest::first_number_argument(magic, info, 1);  // 1 without an argument
     const uint64_t now = hb::time::monotonic_ns().value_or(0);
     constexpr uint64_t second = 1'000'000'000;
     switch (mode) {
+    case 0: (void)hb::power::shutdown(hb::evt::wait(now, hb::evt::bit(5)).ok() ? 0 : 1); break;
     case 1: {
         const auto r = hb::evt::wait(now + second, hb::evt::bit(5));
         const uint64_t after = hb::time::monotonic_ns().value_or(0);
