@@ -26,18 +26,12 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from example_tests import kvm_problem  # noqa: E402
+
 SCRIPTS = pathlib.Path(__file__).resolve().parents[2] / "scripts"
 SKIP = 77
 SECTORS = 128
-
-
-def kvm_problem():
-    """Why /dev/kvm cannot be used by this user, or None (opening it read-write is what hbvm does)."""
-    try:
-        os.close(os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC))
-        return None
-    except OSError as e:
-        return f"/dev/kvm: {e.strerror}"
 
 
 def pattern():
