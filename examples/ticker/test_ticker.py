@@ -31,21 +31,15 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from example_tests import kvm_problem  # noqa: E402
+
 SCRIPTS = pathlib.Path(__file__).resolve().parents[2] / "scripts"
 SKIP = 77
 KEYS = [(1.2, b"abc"), (2.0, b"xyz\n")]  # (seconds after start, bytes); stdin closes after the last
 ECHOES = ['typed "abc"', 'typed "xyz\\n"']
 ECHO_WITHIN = 0.6  # seconds from the write to the echo: far less than the 1 s between ticks
 MAX_CPU_SHARE = 0.20
-
-
-def kvm_problem():
-    """Why /dev/kvm cannot be used by this user, or None (opening it read-write is what hbvm does)."""
-    try:
-        os.close(os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC))
-        return None
-    except OSError as e:
-        return f"/dev/kvm: {e.strerror}"
 
 
 def children_cpu():

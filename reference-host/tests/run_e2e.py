@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Runs the reference host's end-to-end tests on one accelerator and prints each
 result and a summary: the command-line, robustness and event tests, hello,
-ticker, the conformance suite and its mutation test.
+ticker, the C kernel, the conformance suite and its mutation test.
 The nested-KVM lane runs this inside its VM with --accel kvm; the expectations
 are the ones the software engine meets.
 
@@ -48,6 +48,8 @@ def main():
                                           "--build", build, "--accel", args.accel]),
         ("example.ticker.reference-host", [python, ROOT / "examples/ticker/test_ticker.py", "reference-host",
                                            "--build", build, "--accel", args.accel]),
+        ("example.c_kernel.reference-host", [python, ROOT / "examples/c_kernel/test_c_kernel.py", "reference-host",
+                                             "--build", build, "--accel", args.accel]),
         ("conformance.reference-host", [python, ROOT / "conformance/hyperbios-conform",
                                         "--images", build / "conformance/images", "--out", results,
                                         "--host", f"{hbvm} run {{image}} --accel {args.accel} --timeout 120 "

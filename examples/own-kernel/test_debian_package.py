@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""The Debian package, as a user gets it: builds hyperbios_*.deb with CPack,
+checks it with lintian (no errors), installs it with `apt-get install ./...`,
+lists what it installed (dpkg -L), certifies the installed hbvm with the
+installed hyperbios-conform, builds examples/own-kernel/cmake against the
+system install (no prefix given) and boots it, reads the man pages, then purges
+the package and checks that none of its files is left.
+
+Changes the machine (installs and removes a package): runs as root only, and
+skips (exit 77) where hyperbios is already installed, so that a user's own
+install is never removed. Exit status 0 when all of it works, 1 otherwise."""
+
+import argparse
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+SKIP = 77
+failures = []
+
+
+def step(name, command, cwd=None, want=None, env=None):
+    print(f"+ {' '.join(str(c) for c in command)}", flush=True)
+    proc = subprocess.run([str(c) for c in command], cwd=cwd, capture_output=True, text=True, errors="replace",
+                          timeout=900, env=env)
+    output = proc.stdout + proc.stderr
+    ok = proc.returncode == 0 and (want is None or want in output)
+    print(f"{'PASS' if ok else 'FAIL'} {name}" + ("" if ok else f" (exit {proc.returncode})"))
+    if not ok:
+        failures.append(name)
+        print("  " + output.strip().replace("\n", "\n  ")[-4000:])
+    return proc
+
+
+def installed(package):
+    q = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
+    return "install ok installed" in q.stdout
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", required=True, help="the CMake build folder of HyperBIOS (built)")
+    args = parser.parse_args()
+    build = pathlib.Path(args.build).resolve()
+    if os.geteuid() != 0:
+        print("SKIP: installing a package needs root (CI runs as root)")
+        return SKIP
+    if installed("hyperbios"):
+        print("SKIP: a hyperbios package is installed already; this test would remove it")
+        return SKIP
+
+    step("cpack builds the .deb", ["cpack", "-G", "DEB", "--config", build / "CPackConfig.cmake"], cwd=build)
+    debs = sorted((build / "package").glob("hyperbios_*.deb"))
+    if not debs:
+        print("FAIL no package was built")
+        return 1
+    deb = debs[-1]
+    print(f"package: {deb.name}, {deb.stat().st_size / 1e6:.1f} MB")
+    lint = step("lintian runs", ["lintian", "--tag-display-limit", "0", deb])
+    errors = [line for line in lint.stdout.splitlines() if line.startswith("E:")]
+    print(f"{'PASS' if not errors else 'FAIL'} lintian reports no errors" + "".join(f"\n  {e}" for e in errors))
+    if errors:
+        failures.append("lintian errors")
+
+    files = []
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="hyperbios-deb-"))
+    try:
+        step("apt-get install ./hyperbios_*.deb",
+             ["apt-get", "install", "-y", "-qq", "--no-install-recommends", deb],
+             env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        listing = step("dpkg -L hyperbios", ["dpkg", "-L", "hyperbios"])
+        files = [pathlib.Path(p) for p in listing.stdout.splitlines() if p.strip() and pathlib.Path(p).is_file()]
+        print(f"  {len(files)} files, e.g. " + ", ".join(str(p) for p in files if p.name in
+                                                        ("hbvm", "hyperbios-conform", "hyperbios.pc", "hbvm.1.gz")))
+        host = ("/usr/bin/hbvm run {image} --accel soft --timeout 30 --disk {disk0} --disk {disk1},sector=4096 "
+                "--disk {disk2},ro --disk {disk3}")
+        step("the installed hyperbios-conform certifies the installed hbvm",
+             ["hyperbios-conform", "--host", host, "--out", tmp / "certificate", "-q"], cwd=tmp,
+             want="verdict: CONFORMANT")
+        step("man finds hbvm(1), hyperbios-conform(1) and hyperbios(7)",
+             ["sh", "-c", "man -w hbvm && man -w hyperbios-conform && man -w 7 hyperbios"])
+        src = tmp / "cmake-project"
+        shutil.copytree(HERE / "cmake", src)
+        step("a CMake kernel finds the system's HyperBIOS", ["cmake", "-S", src, "-B", src / "build",
+                                                            "-DCMAKE_CXX_FLAGS=-DMY_HOST_ONLY_FLAG"])
+        step("and builds", ["cmake", "--build", src / "build"])
+        step("and boots on the installed hbvm", ["hbvm", "run", src / "build" / "my_kernel.elf", "--accel", "soft"],
+             want="my_kernel: hello from outside the HyperBIOS tree")
+    finally:
+        step("apt-get purge hyperbios", ["apt-get", "purge", "-y", "-qq", "hyperbios"],
+             env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        shutil.rmtree(tmp, ignore_errors=True)
+    left = [str(p) for p in files if p.exists()]
+    print(f"{'PASS' if not left and files else 'FAIL'} removing it leaves none of its {len(files)} files behind"
+          + "".join(f"\n  {p}" for p in left[:20]))
+    if left or not files:
+        failures.append("files left behind")
+    if installed("hyperbios"):
+        failures.append("still installed")
+        print("FAIL dpkg still lists hyperbios as installed")
+    print(f"{len(failures)} failed" if failures else "all passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
