@@ -263,7 +263,7 @@ vm_exit soft_accelerator::run(exit_handler& handler)
         if (exit_ || stop_requested_ || err != UC_ERR_OK)
             break;
         if (!pending_injections_.empty()) {
-            // RIP is exact here (past a HLT, or where the kicker stopped).
+            // RIP is exact here (past a HLT, or where on_block stopped).
             for (const injection& i : std::exchange(pending_injections_, {}))
                 deliver_exception(i.vector, i.error_code, i.kind);
             if (exit_)
