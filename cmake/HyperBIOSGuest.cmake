@@ -150,11 +150,10 @@ function(hyperbios_add_kernel name)
     DEPENDS ${objects} ${K_LINKER_SCRIPT} $<$<NOT:$<BOOL:${has_cxx}>>:${HYPERBIOS_BOOT_LIBRARY}>
     COMMENT "Linking kernel ${name} (${name}.elf64, and ${name}.elf for Multiboot and PVH loaders)"
     VERBATIM COMMAND_EXPAND_LISTS)
-  add_custom_target(${name} ALL DEPENDS ${elf64} ${elf32})
-  if(HYPERBIOS_BOOT_LIBRARY_TARGET AND NOT has_cxx)
-    add_dependencies(${name} ${HYPERBIOS_BOOT_LIBRARY_TARGET})  # built in this tree
-  endif()
-
+  # The GRUB image is built by the kernel's own target: with the Makefile
+  # generators a custom command's output that a second target depends on gets
+  # its rule run by both, at the same time (seen as a half-written .elf64).
+  set(iso "")
   if(K_ISO)
     if(NOT HYPERBIOS_GRUB_MKRESCUE)
       message(FATAL_ERROR "grub-mkrescue not found: it builds the Bochs image of ${name}. "
@@ -169,6 +168,13 @@ function(hyperbios_add_kernel name)
       COMMAND sh ${HYPERBIOS_GRUB_ISO_SCRIPT} ${HYPERBIOS_GRUB_MKRESCUE} ${iso} ${iso_root}
       DEPENDS ${elf32}
       COMMENT "GRUB rescue image ${name}.iso")
-    add_custom_target(${name}-iso ALL DEPENDS ${iso})
+  endif()
+  add_custom_target(${name} ALL DEPENDS ${elf64} ${elf32} ${iso})
+  if(HYPERBIOS_BOOT_LIBRARY_TARGET AND NOT has_cxx)
+    add_dependencies(${name} ${HYPERBIOS_BOOT_LIBRARY_TARGET})  # built in this tree
+  endif()
+  if(K_ISO)
+    add_custom_target(${name}-iso)  # the name other targets depend on for the .iso
+    add_dependencies(${name}-iso ${name})
   endif()
 endfunction()
