@@ -24,7 +24,7 @@
 // ---------------------------------------------------------------------------
 
 // The version of the specification this header implements: major, minor.
-#define HYPERBIOS_ABI_SPEC_VERSION(X) X(0, 4)
+#define HYPERBIOS_ABI_SPEC_VERSION(X) X(0, 5)
 
 // X(name, value, spec_name) — status codes returned in RAX. Values are fixed forever.
 #define HYPERBIOS_ABI_STATUSES(X)                    \
@@ -102,6 +102,7 @@
     X(clock_ns, plain, false, "", "a reading of a clock in nanoseconds")                      \
     X(duration_ns, plain, true, "", "a duration in nanoseconds")                              \
     X(reset_reason, enumeration, true, "reset_reason", "a value of the enumeration reset_reason") \
+    X(input_state, enumeration, false, "console_input_state", "a value of the enumeration console_input_state") \
     X(source_set, plain, false, "", "a set of event sources: bit n stands for source n")    \
     X(expirations, plain, false, "", "how many times a timer expired since it was armed or last acknowledged") \
     X(no_return, no_return, true, "", "the function does not return on success")
@@ -111,6 +112,9 @@
 #define HYPERBIOS_ABI_ENUMERATIONS(X)                                                                  \
     X(reset_reason, power_on, 0, "power-on: the machine's first boot")                                 \
     X(reset_reason, guest_reboot, 1, "the guest called POWER.reboot")                                  \
+    X(reset_reason, host_reset, 2, "the host reset the machine on its own or its user's initiative")    \
+    X(console_input_state, open, 0, "bytes are waiting for read, or may still arrive")                 \
+    X(console_input_state, ended, 1, "no byte is waiting and none will arrive again in this run")      \
     X(mem_type, usable, 1, "RAM the guest may use as it likes")                                        \
     X(mem_type, reserved, 2, "present but not the guest's to use (legacy holes, firmware)")            \
     X(mem_type, hyperbios, 0x100, "RAM the host owns for HyperBIOS (its entry tables); the guest leaves it alone") \
@@ -125,7 +129,7 @@
 // reports for a host implementing everything this header describes.
 #define HYPERBIOS_ABI_SERVICES(X) \
     X(base, 0x0000, 1)            \
-    X(console, 0x0001, 1)         \
+    X(console, 0x0001, 2)         \
     X(time, 0x0002, 1)            \
     X(power, 0x0003, 1)           \
     X(block, 0x0004, 1)           \
@@ -153,6 +157,7 @@
       (success, invalid_address, io_error), "HB-CON-001")                                                        \
     X(console, read, 0x0001, 0x0001, out_buffer, length, none, none, none, count,                               \
       (success, invalid_address, io_error), "HB-CON-003")                                                        \
+    X(console, input_state, 0x0002, 0x0005, none, none, none, none, none, input_state, (success), "HB-CON-006")  \
     X(time, monotonic_ns, 0x0000, 0x0001, none, none, none, none, none, clock_ns, (success), "HB-TIME-001")      \
     X(time, wallclock_ns, 0x0001, 0x0001, none, none, none, none, none, clock_ns, (success), "HB-TIME-003")      \
     X(time, resolution_ns, 0x0002, 0x0001, none, none, none, none, none, duration_ns, (success), "HB-TIME-004")  \
@@ -259,6 +264,12 @@
 // X(id, name, implementation) — the implementation-ID registry (spec Appendix A),
 // the values BASE.get_impl_id returns. ID 0 is reserved and never returned.
 #define HYPERBIOS_ABI_IMPLEMENTATIONS(X) X(1, hbvm, "HyperBIOS reference host")
+
+// X(name, first, last, use) — ranges of implementation IDs (spec Appendix A), the
+// values BASE.get_impl_id may return; every other value (0 among them) is reserved.
+#define HYPERBIOS_ABI_IMPLEMENTATION_ID_RANGES(X)                                                    \
+    X(registered, 0x0001ull, 0xFFFFull, "registered in Appendix A")                                  \
+    X(private, 0x8000000000000000ull, 0xFFFFFFFFFFFFFFFFull, "chosen by an implementation: bit 63 set, 63 random bits")
 
 // X(name, applies_to, first, last, use) — ranges of service and function IDs (spec 1.5).
 #define HYPERBIOS_ABI_ID_RANGES(X)                                                                   \
@@ -832,6 +843,27 @@ inline constexpr implementation_desc implementations[] = {
 #undef HYPERBIOS_X
 };
 
+struct implementation_id_range_desc {
+    const char* name;
+    uint64_t first, last;
+    const char* use;
+};
+
+inline constexpr implementation_id_range_desc implementation_id_ranges[] = {
+#define HYPERBIOS_X(name, first, last, use) {#name, first, last, use},
+    HYPERBIOS_ABI_IMPLEMENTATION_ID_RANGES(HYPERBIOS_X)
+#undef HYPERBIOS_X
+};
+
+// True when BASE.get_impl_id may return `id`: a registered ID or a private one (HB-BASE-004).
+constexpr bool is_implementation_id(uint64_t id)
+{
+    for (const implementation_id_range_desc& r : implementation_id_ranges)
+        if (id >= r.first && id <= r.last)
+            return true;
+    return false;
+}
+
 // Registered IDs by name, e.g. abi::implementation::hbvm.
 namespace implementation {
 inline constexpr uint64_t reserved = 0;  // never returned by BASE.get_impl_id
@@ -1005,7 +1037,7 @@ constexpr bool table_is_consistent()
         if (size_t(result_kinds[i].id) != i)
             return false;
     for (const implementation_desc& impl : implementations)
-        if (impl.id == implementation::reserved)
+        if (impl.id == implementation::reserved || !is_implementation_id(impl.id))
             return false;
     return true;
 }

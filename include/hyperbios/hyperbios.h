@@ -46,8 +46,8 @@ extern "C" {
 
 /* The specification version this header implements: (major << 16) | minor. */
 #define HB_SPEC_VERSION_MAJOR 0u
-#define HB_SPEC_VERSION_MINOR 4u
-#define HB_SPEC_VERSION 0x00000004u /* 0.4 */
+#define HB_SPEC_VERSION_MINOR 5u
+#define HB_SPEC_VERSION 0x00000005u /* 0.5 */
 #define HB_MAKE_VERSION(major, minor) ((((uint32_t)(major)) << 16) | ((uint32_t)(minor) & 0xFFFFu))
 #define HB_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define HB_VERSION_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
@@ -67,6 +67,16 @@ static inline uint64_t hb_make_call(uint16_t service, uint16_t function)
 #define HB_EXPERIMENTAL_SERVICE_FIRST 0xC000u
 #define HB_UNASSIGNED_SERVICE_FIRST 0xF000u
 #define HB_UNASSIGNED_FUNCTION_FIRST 0xF000u
+
+/* Implementation IDs (spec Appendix A) that BASE.get_impl_id may return: registered or private. */
+#define HB_IMPL_ID_REGISTERED_FIRST 0x0001ull
+#define HB_IMPL_ID_REGISTERED_LAST 0xFFFFull
+#define HB_IMPL_ID_PRIVATE_FIRST 0x8000000000000000ull
+#define HB_IMPL_ID_PRIVATE_LAST 0xFFFFFFFFFFFFFFFFull
+static inline int hb_is_implementation_id(uint64_t id)
+{
+    return (id >= 0x0001ull && id <= 0xFFFFull) || (id >= 0x8000000000000000ull && id <= 0xFFFFFFFFFFFFFFFFull) || 0;
+}
 
 /* ---- Status codes (RAX after a call; spec chapter 4) ---- */
 
@@ -258,7 +268,7 @@ static inline struct hb_result hb_call(uint64_t call, uint64_t a0, uint64_t a1, 
 #define HB_SERVICE_BASE 0x0000u
 #define HB_SERVICE_BASE_VERSION 1u
 #define HB_SERVICE_CONSOLE 0x0001u
-#define HB_SERVICE_CONSOLE_VERSION 1u
+#define HB_SERVICE_CONSOLE_VERSION 2u
 #define HB_SERVICE_TIME 0x0002u
 #define HB_SERVICE_TIME_VERSION 1u
 #define HB_SERVICE_POWER 0x0003u
@@ -277,6 +287,11 @@ static inline struct hb_result hb_call(uint64_t call, uint64_t a0, uint64_t a1, 
 enum hb_reset_reason {
     HB_RESET_REASON_POWER_ON = 0x0, /* power-on: the machine's first boot */
     HB_RESET_REASON_GUEST_REBOOT = 0x1, /* the guest called POWER.reboot */
+    HB_RESET_REASON_HOST_RESET = 0x2, /* the host reset the machine on its own or its user's initiative */
+};
+enum hb_console_input_state {
+    HB_CONSOLE_INPUT_STATE_OPEN = 0x0, /* bytes are waiting for read, or may still arrive */
+    HB_CONSOLE_INPUT_STATE_ENDED = 0x1, /* no byte is waiting and none will arrive again in this run */
 };
 enum hb_mem_type {
     HB_MEM_TYPE_USABLE = 0x1, /* RAM the guest may use as it likes */
@@ -374,6 +389,8 @@ HB_STATIC_ASSERT(offsetof(struct hb_blk_segment, length) == 8, "hb_blk_segment.l
 #define HB_CALL_CONSOLE_WRITE HB_CALL(HB_SERVICE_CONSOLE, HB_FN_CONSOLE_WRITE)
 #define HB_FN_CONSOLE_READ 0x0001u
 #define HB_CALL_CONSOLE_READ HB_CALL(HB_SERVICE_CONSOLE, HB_FN_CONSOLE_READ)
+#define HB_FN_CONSOLE_INPUT_STATE 0x0002u
+#define HB_CALL_CONSOLE_INPUT_STATE HB_CALL(HB_SERVICE_CONSOLE, HB_FN_CONSOLE_INPUT_STATE)
 #define HB_FN_TIME_MONOTONIC_NS 0x0000u
 #define HB_CALL_TIME_MONOTONIC_NS HB_CALL(HB_SERVICE_TIME, HB_FN_TIME_MONOTONIC_NS)
 #define HB_FN_TIME_WALLCLOCK_NS 0x0001u
@@ -461,6 +478,12 @@ static inline struct hb_result hb_console_write(const void* buffer, size_t lengt
 static inline struct hb_result hb_console_read(void* buffer, size_t length)
 {
     return hb_call(HB_CALL_CONSOLE_READ, hb_gpa(buffer), (uint64_t)length, 0, 0, 0);
+}
+
+/* CONSOLE.input_state (HB-CON-006, since 0.5): value = input_state, a value of the enumeration console_input_state. Statuses: SUCCESS. */
+static inline struct hb_result hb_console_input_state(void)
+{
+    return hb_call(HB_CALL_CONSOLE_INPUT_STATE, 0, 0, 0, 0, 0);
 }
 
 /* TIME.monotonic_ns (HB-TIME-001, since 0.1): value = clock_ns, a reading of a clock in nanoseconds. Statuses: SUCCESS. */

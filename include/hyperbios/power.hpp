@@ -16,7 +16,8 @@ inline result<void> shutdown(uint8_t exit_code) noexcept
 // Resets the machine and boots the same image again. Returns only on failure.
 inline result<void> reboot() noexcept { return detail::call<abi::function::power_reboot>(); }
 
-// Why this boot happened: a value of abi::reset_reason (power_on, guest_reboot).
+// Why this boot happened: a value of abi::reset_reason (power_on, guest_reboot,
+// host_reset); treat a value you do not know as a reset of unknown cause.
 inline result<uint64_t> reset_reason() noexcept { return detail::call<abi::function::power_reset_reason>(); }
 
 }  // namespace hyperbios::power

@@ -83,6 +83,15 @@ bool terminal::input_waiting()
     return n > 0;
 }
 
+bool terminal::input_ended()
+{
+    if (!held_.empty())
+        return false;
+    if (!input_eof_)
+        input_waiting();  // reads what is there; finds the end if it has come
+    return held_.empty() && input_eof_;
+}
+
 long terminal::read_descriptor(std::span<std::byte> buffer)
 {
     if (input_eof_)

@@ -35,6 +35,11 @@ public:
     bool input_waiting();
     bool input_held() const { return !held_.empty(); }  // input_waiting without looking at the descriptor
 
+    // Whether the input has ended (CONSOLE.input_state): nothing held, and the
+    // descriptor at its end. Looks at the descriptor without blocking, keeping
+    // what it reads, so the answer is current, not that of the last read.
+    bool input_ended();
+
     // The descriptor that becomes readable when input may be waiting; -1 once
     // input has ended or failed (nothing more can arrive).
     int input_fd() const { return input_eof_ || input_failed_ ? -1 : in_; }

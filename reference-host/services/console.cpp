@@ -41,6 +41,11 @@ public:
             events_.note_change();  // the input source's level may have dropped
             return n < 0 ? fail(abi::status::io_error) : succeed(uint64_t(n));
         });
+        d.add(fn::console_input_state, [this](const call&) {
+            const bool ended = terminal_.input_ended();
+            events_.note_change();  // looking may have found bytes (pending) or the end
+            return succeed(ended ? abi::console_input_state::ended : abi::console_input_state::open);
+        });
     }
 
     // Nothing to reset, on purpose: the terminal is the user's, not the guest's.

@@ -7,7 +7,7 @@ every table of the ABI comes from abi.json, through these placeholders:
 
   @SPEC_VERSION@ @INTERFACE_VERSION@ @INTERFACE_SIGNATURE@   (in a line)
   @ABI:discovery@ @ABI:gates@ @ABI:registers@ @ABI:statuses@
-  @ABI:id_ranges@ @ABI:services@ @ABI:implementations@       (a line of their own)
+  @ABI:id_ranges@ @ABI:implementation_id_ranges@ @ABI:services@ @ABI:implementations@  (a line of their own)
 
 Each @ABI:...@ must be used exactly once, so no table is left out and none is
 written by hand. Stdlib only. Usage:
@@ -100,7 +100,14 @@ def statuses(abi):
 
 def id_ranges(abi):
     return table(["IDs", "First", "Last", "Range"],
-                 [[f"{r['applies_to'][:-1]} IDs", hexa(r["first"]), hexa(r["last"]), r["name"]] for r in abi["id_ranges"]])
+                 [[f"{r['applies_to'][:-1]} IDs", hexa(r["first"]), hexa(r["last"]), r["name"]] for r in abi["id_ranges"]
+                  if r["applies_to"] != "implementations"])
+
+
+def implementation_id_ranges(abi):
+    return table(["First", "Last", "Range"],
+                 [[hexa(r["first"]), hexa(r["last"]), r["name"]] for r in abi["id_ranges"]
+                  if r["applies_to"] == "implementations"])
 
 
 def implementations(abi):
@@ -125,7 +132,8 @@ def services(abi):
 
 
 GENERATORS = {"discovery": discovery, "gates": gates, "registers": registers, "statuses": statuses,
-              "id_ranges": id_ranges, "services": services, "implementations": implementations}
+              "id_ranges": id_ranges, "implementation_id_ranges": implementation_id_ranges,
+              "services": services, "implementations": implementations}
 
 
 def main():

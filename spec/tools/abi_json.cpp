@@ -114,6 +114,9 @@ int main(int argc, char** argv)
         items.push_back("{\"name\": " + quote(r.name) + ", \"applies_to\": \"" +
                         (r.applies_to == abi::id_space::services ? "services" : "functions") + "\", \"first\": \"" +
                         hex(r.first, 4) + "\", \"last\": \"" + hex(r.last, 4) + "\"}");
+    for (const abi::implementation_id_range_desc& r : abi::implementation_id_ranges)
+        items.push_back("{\"name\": " + quote(r.name) + ", \"applies_to\": \"implementations\", \"first\": \"" +
+                        hex(r.first, 4) + "\", \"last\": \"" + hex(r.last, 4) + "\"}");
     j << "  \"id_ranges\": " << list(items) << ",\n";
 
     items.clear();

@@ -174,6 +174,18 @@ extern "C" {
     o << "#define HB_EXPERIMENTAL_SERVICE_FIRST " << hex(abi::experimental_service_first, 4) << "u\n";
     o << "#define HB_UNASSIGNED_SERVICE_FIRST " << hex(abi::unassigned_service_first, 4) << "u\n";
     o << "#define HB_UNASSIGNED_FUNCTION_FIRST " << hex(abi::unassigned_function_first, 4) << "u\n\n";
+    o << "/* Implementation IDs (spec Appendix A) that BASE.get_impl_id may return: registered or private. */\n";
+    for (const abi::implementation_id_range_desc& r : abi::implementation_id_ranges) {
+        std::string name = r.name;
+        for (char& ch : name)
+            ch = char(std::toupper(static_cast<unsigned char>(ch)));
+        o << "#define HB_IMPL_ID_" << name << "_FIRST " << hex(r.first, 4) << "ull\n";
+        o << "#define HB_IMPL_ID_" << name << "_LAST " << hex(r.last, 4) << "ull\n";
+    }
+    o << "static inline int hb_is_implementation_id(uint64_t id)\n{\n    return ";
+    for (const abi::implementation_id_range_desc& r : abi::implementation_id_ranges)
+        o << "(id >= " << hex(r.first, 4) << "ull && id <= " << hex(r.last, 4) << "ull) || ";
+    o << "0;\n}\n\n";
 
     // Statuses.
     o << "/* ---- Status codes (RAX after a call; spec chapter 4) ---- */\n\n";

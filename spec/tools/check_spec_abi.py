@@ -266,8 +266,9 @@ def self_test(spec_dir, abi_path):
              lambda a: a["registers"].update(arguments=["RDI", "RSI", "RCX", "R9", "R8"]), "argument registers")
 
     # The rest of what the table carries.
-    abi_case("ABI side version changed (0.4 -> 0.5)",
-             lambda a: a.update(spec_version="0.5", interface_version="0x00000005"), "version")
+    abi_case("ABI side version changed (one minor version more)",
+             lambda a: a.update(spec_version="%d.%d" % (int(a["spec_version"].split(".")[0]), int(a["spec_version"].split(".")[1]) + 1),
+                                interface_version="0x%08x" % (int(a["interface_version"], 16) + 1)), "version")
     spec_case("spec side enumeration value changed (guest_reboot 1 -> 2)", "services/power.md",
               "| 1 | `guest_reboot` |", "| 2 | `guest_reboot` |", "enumeration value reset_reason guest_reboot")
     spec_case("spec side implementation ID renamed (hbvm -> hbvm2)", "hyperbios.md",

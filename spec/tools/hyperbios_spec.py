@@ -3,7 +3,8 @@
 The spec's machine-readable parts have fixed shapes, documented in spec/README.md.
 Lines outside tables:
 
-- requirements:   ``- **HB-AREA-NNN** (LEVEL): text``
+- requirements:   ``- **HB-AREA-NNN** (LEVEL): text``; withdrawn ones
+                  ``- **HB-AREA-NNN** (withdrawn): why`` (in ``withdrawn``, not ``requirements``)
 - the header:     ``**Version 0.2 (draft)** · 2026-11-30 · Interface version value `0x00000002```
 - a service head: ``**Service ID:** 0x0001 · **Name:** `console` · **Version:** 1``
 - a function section heading: ``## 6.2 write (0x0000)`` (in a service chapter)
@@ -32,6 +33,8 @@ import pathlib
 import re
 
 REQUIREMENT = re.compile(r"^- \*\*(HB-[A-Z]+-\d{3})\*\* \((MUST|SHOULD|MAY)\): (.+)$")
+# A withdrawn requirement keeps its number and says why (spec 1.1); it binds nobody.
+WITHDRAWN = re.compile(r"^- \*\*(HB-[A-Z]+-\d{3})\*\* \(withdrawn\): (.+)$")
 VERSION_LINE = re.compile(r"^\*\*Version (\d+)\.(\d+) \(draft\)\*\* · (\d{4}-\d{2}-\d{2}) · "
                           r"Interface version value `(0x[0-9A-Fa-f]{8})`\s*$")
 SERVICE_HEAD = re.compile(r"^\*\*Service ID:\*\* (0x[0-9A-Fa-f]{4}) · \*\*Name:\*\* `(\w+)` · \*\*Version:\*\* (\d+)\s*$")
@@ -146,7 +149,7 @@ def table_kind(header):
 
 
 def empty_spec():
-    return {"requirements": {}, "version": None, "services": [], "functions": [], "statuses": [],
+    return {"requirements": {}, "withdrawn": {}, "version": None, "services": [], "functions": [], "statuses": [],
             "function_statuses": {}, "enumerations": [], "registers": {"arguments": {}}, "arg_kinds": [],
             "result_kinds": [], "discovery_fields": [], "discovery_reserved": {}, "interface_signature": None,
             "gates": [], "id_ranges": [], "implementations": [], "layouts": {}}
@@ -228,9 +231,10 @@ def _row(spec, kind, c, state, where):
         spec["gates"].append({"name": code_name(c[1], "gate"), "bit": int(c[0]), "mandatory": c[2] == "mandatory",
                               "where": where})
     elif kind == "id_ranges":
-        applies = {"service IDs": "services", "function IDs": "functions"}.get(c[0])
+        applies = {"service IDs": "services", "function IDs": "functions",
+                   "implementation IDs": "implementations"}.get(c[0])
         if applies is None:
-            raise ValueError(f"'{c[0]}' is not 'service IDs' or 'function IDs'")
+            raise ValueError(f"'{c[0]}' is not 'service IDs', 'function IDs' or 'implementation IDs'")
         spec["id_ranges"].append({"name": code_name(c[3], "range"), "applies_to": applies,
                                   "first": "0x%04x" % number(c[1]), "last": "0x%04x" % number(c[2]), "where": where})
     elif kind == "layout":
@@ -281,11 +285,20 @@ def parse(spec_dir):
                 continue
             table = None
             if line.startswith("- **HB-"):
+                m = WITHDRAWN.match(line)
+                if m:
+                    rid = m.group(1)
+                    if rid in requirements or rid in spec["withdrawn"]:
+                        errors.append(f"{where}: requirement {rid} is defined twice")
+                    spec["withdrawn"][rid] = {"id": rid, "text": m.group(2), "where": where}
+                    continue
                 m = REQUIREMENT.match(line)
                 if not m:
                     errors.append(f"{where}: requirement not in the form '- **HB-AREA-NNN** (LEVEL): text'")
                     continue
                 rid, level, text = m.groups()
+                if rid in spec["withdrawn"]:
+                    errors.append(f"{where}: requirement {rid} is withdrawn at {spec['withdrawn'][rid]['where']}")
                 if rid in requirements:
                     errors.append(f"{where}: requirement {rid} is defined twice (first at {requirements[rid]['where']})")
                 if not any(re.search(rf"\b{k}\b", text) for k in KEYWORDS[level]):
