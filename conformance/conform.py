@@ -31,7 +31,7 @@ reads. The set is fixed (DISKS):
     disk3  1 MiB + 3.5 KiB  writable, 512-byte sectors: 2055 sectors, a capacity
                             that is no power of two
 The host template decides how to pass them, e.g.
-    --host 'hbvm run {image} --disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3}'
+    --host 'hbvm run {image} --end-report {end} --disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3}'
 After the run the driver compares the files with the image's EXPECT-DISK lines.
 
 The verdict is built only from what ran: a requirement passes when a check of it
@@ -53,6 +53,7 @@ import html
 import json
 import pathlib
 import re
+import selectors
 import shlex
 import subprocess
 import sys
@@ -70,7 +71,8 @@ import hyperbios_spec  # noqa: E402
 CONSOLE_INPUT = b"HyperBIOS console input:" + bytes(range(256))
 
 CHECK = re.compile(r"^(PASS|FAIL|SKIP) (HB-[A-Z]+-\d{3}) (.*)$")
-EXPECT = re.compile(r"^EXPECT-(EXIT|CONSOLE|CONSOLE-BYTES|BOOTS|UNIQUE|DISK) (HB-[A-Z]+-\d{3}) (.*)$")
+EXPECT = re.compile(r"^EXPECT-(EXIT|CONSOLE|CONSOLE-BYTES|BOOTS|UNIQUE|DISK|INCREASING|END) (HB-[A-Z]+-\d{3}) (.*)$")
+MEASURE = re.compile(r"^MEASURE-CPU (BEGIN|END) (HB-[A-Z]+-\d{3}) (.+)$")
 INFO = re.compile(r"^INFO ([a-z-]+) (.*)$")
 SUMMARY = re.compile(r"^SUMMARY: (\d+) checks, (\d+) failed, (\d+) skipped$")
 NO_HOST_NOTE = "no HyperBIOS host"
@@ -81,7 +83,21 @@ DETECTION_REQUIREMENTS = ("HB-DISC-010", "HB-DISC-011")
 # call the spec lets the host's policy refuse, or a rule about guests that only
 # a machine without HyperBIOS can exercise. Any other SKIP of a MUST fails: a
 # host cannot make a requirement go away by behaving oddly.
-ALLOWED_SKIP_REASONS = ("not advertised", "denied by the host's policy", "a guest-side rule")
+ALLOWED_SKIP_REASONS = ("not advertised", "denied by the host's policy", "a guest-side rule", "the host may")
+# A SKIP whose reason starts so could not run with what the host was given (no
+# read-only disk, no {end} placeholder): the requirement is "not tested", which
+# never counts as a pass, and a MUST not tested keeps the verdict from CONFORMANT.
+NOT_TESTED_REASON = "not tested"
+
+# MUSTs that can be observed only in part; a pass says which part was observed.
+PARTLY_OBSERVABLE = {
+    "HB-BLK-009": ("a crash of the host process (SIGKILL right after an announced flush, then the disk file read)",
+                   "a crash of the host machine (power loss): no driver can cause one"),
+    "HB-RNG-001": ("every byte written, nothing else, a monobit count",
+                   "whether the generator is cryptographically secure"),
+    "HB-RNG-002": ("no repeats between the calls and the machines of this certification",
+                   "repeats with machines elsewhere"),
+}
 
 # The driver's disks ({disk0}..{disk3} in --host): name -> (size in bytes, what it is meant for).
 # Their content is disk_content(); the BLOCK image computes the same function.
@@ -91,9 +107,10 @@ DISKS = {
     "disk2": (1 << 20, "meant read-only"),
     "disk3": ((1 << 20) + 7 * 512, "writable, 512-byte sectors, 2055 of them"),
 }
-# How the reference host takes them (hbvm run --disk PATH[,ro][,sector=4096]),
-# for the commands that certify it (CMake, mutation-test, the bundle test).
-HBVM_DISKS = "--disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3}"
+# How the reference host takes the driver's places — its end report ({end}) and
+# its disks (hbvm run --end-report FILE --disk PATH[,ro][,sector=4096]) — for the
+# commands that certify it (CMake, mutation-test).
+HBVM_PLACES = "--end-report {end} --disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3}"
 
 
 @functools.lru_cache(maxsize=None)
@@ -183,6 +200,8 @@ class ImageRun:
         self.boots = 0          # BOOT lines: how often the image started
         self.reported_since_boot = []  # PASS/FAIL/SKIP of the check lines since the last BOOT
         self.unique = []        # (requirement, value): EXPECT-UNIQUE, compared across runs
+        self.increasing = []    # (requirement, value): EXPECT-INCREASING, in the order printed
+        self.usage = []         # USAGE lines: the run was set up wrongly (too little RAM, say)
         self.exit_status = None
         self.seconds = 0.0
         self.problem = None     # why the run cannot be trusted (crash, timeout, exit mismatch)
@@ -191,15 +210,21 @@ class ImageRun:
         self.stdout = ""
         self.stderr = ""
         self.disks = {}         # the driver's disks given to the host: name -> file (during parse_report)
+        self.end_file = None    # the {end} file, when the host template names it
+        self.end_report = None  # its line after the run, or None when the host wrote none
+        self.killed = None      # why the driver killed the host on the image's announcement, or None
+        self.end_expected = None  # (requirement, end word) of an EXPECT-END announcement
+        self.cpu = {}           # (requirement, what) -> CPU seconds per wall second, or None: not measurable
 
 
 def expand(template, image, workdir, disks=None):
-    values = {"image": str(image), "name": pathlib.Path(image).stem, "workdir": str(workdir)}
+    values = {"image": str(image), "name": pathlib.Path(image).stem, "workdir": str(workdir),
+              "end": str(pathlib.Path(workdir) / END_REPORT)}
     values.update({name: str(path) for name, path in (disks or {}).items()})
     try:
         return [part.format(**values) for part in shlex.split(template)]
     except (KeyError, IndexError) as e:
-        raise SuiteError(f"--host: unknown placeholder {e}; use {{image}}, {{name}}, {{workdir}} "
+        raise SuiteError(f"--host: unknown placeholder {e}; use {{image}}, {{name}}, {{workdir}}, {{end}} "
                          f"or {{disk0}} .. {{disk3}}")
 
 
@@ -207,49 +232,170 @@ def expand(template, image, workdir, disks=None):
 # stopped instead of filling the driver's memory.
 OUTPUT_LIMIT = 64 << 20
 
+# {end}: the file in which the host writes how the machine ended (spec 8.5), one
+# line: "shutdown CODE", or "halted", "crashed", "stopped" or "failed" and a text.
+END_REPORT = "end-report.txt"
+END_WORDS = ("shutdown", "halted", "crashed", "stopped", "failed")
 
-def capture(command, timeout):
-    """Runs the host command in its own process group with CONSOLE_INPUT on stdin.
-    Returns (exit status or None, stdout, stderr, problem or None)."""
-    with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
+# HB-EVT-015: a waiting vCPU should cost the host no CPU. What the host's
+# processes may spend while the image waits, as a fraction of one CPU: the
+# clock ticks in 10 ms steps on Linux, so a 0.5 s window cannot tell less than 2 %.
+IDLE_CPU_LIMIT = 0.10
+
+
+def session_cpu_seconds(session):
+    """CPU seconds (user and system, with reaped children) of every process in a
+    session, from /proc; None where /proc cannot tell (not Linux)."""
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        entries = os.listdir("/proc")
+    except (OSError, ValueError):
+        return None
+    total, found = 0, False
+    for entry in entries:
+        if not entry.isdigit():
+            continue
         try:
-            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out_file, stderr=err_file,
-                                    start_new_session=True)
-        except OSError as e:
-            raise SuiteError(f"cannot start the host command {command[0]!r}: {e}")
-        try:
-            proc.stdin.write(CONSOLE_INPUT)
-            proc.stdin.close()
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read().decode(errors="replace")
         except OSError:
-            pass  # a host that never reads its input
-        deadline = time.monotonic() + timeout
-        problem = None
-        while proc.poll() is None:
-            if time.monotonic() > deadline:
-                problem = f"still running after {timeout:g} s; stopped"
-            elif os.fstat(out_file.fileno()).st_size + os.fstat(err_file.fileno()).st_size > OUTPUT_LIMIT:
-                problem = f"printed more than {OUTPUT_LIMIT >> 20} MiB; stopped"
-            if problem:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)  # the host and anything it started
-                except ProcessLookupError:
-                    pass
-                proc.wait()
-                break
-            time.sleep(0.01)
-        for f in (out_file, err_file):
-            f.seek(0)
-        return (None if problem else proc.returncode), out_file.read(OUTPUT_LIMIT), err_file.read(OUTPUT_LIMIT), problem
+            continue  # gone meanwhile
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": state ppid pgrp session ...
+        if len(fields) < 15 or int(fields[3]) != session:
+            continue
+        found = True
+        total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    return total / tick if found else None
+
+
+class LiveRun:
+    """What the driver does while a host runs, on lines the image announces:
+    KILL-NOW (kill the host now, then look at its disks), EXPECT-END (give the
+    host a few seconds to end a machine that cannot wake, then stop it) and
+    MEASURE-CPU (the host's CPU time between two lines)."""
+
+    def __init__(self, run, pid):
+        self.run, self.pid = run, pid
+        self.kill_now = None      # a reason: kill at once
+        self.kill_at = None       # (monotonic deadline, reason): kill then if still running
+        self.cpu_begin = {}
+
+    def line(self, text):
+        text = text.strip()
+        if text.startswith("KILL-NOW ") and self.kill_now is None:
+            self.kill_now = f"the image asked to be killed ({text}): a crash of the host process"
+        elif text.startswith("EXPECT-END "):
+            parts = text.split()
+            if len(parts) == 4 and re.fullmatch(r"HB-[A-Z]+-\d{3}", parts[1]) and parts[2] in END_WORDS \
+                    and re.fullmatch(r"\d{1,2}", parts[3]):
+                self.run.end_expected = (parts[1], parts[2])
+                self.kill_at = (time.monotonic() + int(parts[3]),
+                                f"the host kept the machine running {parts[3]} s after the image halted for good")
+        elif text.startswith("MEASURE-CPU "):
+            m = re.fullmatch(r"MEASURE-CPU (BEGIN|END) (HB-[A-Z]+-\d{3}) (.+)", text)
+            if not m:
+                return
+            key = (m.group(2), m.group(3))
+            now, cpu = time.monotonic(), session_cpu_seconds(self.pid)
+            if m.group(1) == "BEGIN":
+                self.cpu_begin[key] = (now, cpu)
+            elif key in self.cpu_begin:
+                then, cpu_then = self.cpu_begin.pop(key)
+                usable = cpu is not None and cpu_then is not None and now > then
+                self.run.cpu[key] = ((cpu - cpu_then) / (now - then), now - then) if usable else None
+
+
+def capture(command, timeout, live=None):
+    """Runs the host command in its own session with CONSOLE_INPUT on stdin,
+    reading its output as it comes, so that `live` (a function of the run's
+    process id returning a LiveRun) can act on announced lines. Returns (exit
+    status or None, stdout, stderr, problem or None, why the driver killed it on
+    an announcement or None)."""
+    try:
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+    except OSError as e:
+        raise SuiteError(f"cannot start the host command {command[0]!r}: {e}")
+    actor = live(proc.pid) if live else None
+    try:
+        proc.stdin.write(CONSOLE_INPUT)
+        proc.stdin.close()  # the end of the console's input (CONSOLE.input_state)
+    except OSError:
+        pass  # a host that never reads its input
+    streams = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
+    partial = {fd: b"" for fd in streams}
+    selector = selectors.DefaultSelector()
+    for fd in streams:
+        os.set_blocking(fd, False)
+        selector.register(fd, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    problem = killed = None
+
+    def kill():
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the host and anything it started
+        except ProcessLookupError:
+            pass
+
+    while selector.get_map() or proc.poll() is None:
+        now = time.monotonic()
+        if actor and actor.kill_now and not killed:
+            killed = actor.kill_now
+            kill()
+        elif actor and actor.kill_at and now >= actor.kill_at[0] and not killed and proc.poll() is None:
+            killed = actor.kill_at[1]
+            kill()
+        elif now > deadline and not problem and not killed:
+            problem = f"still running after {timeout:g} s; stopped"
+            kill()
+        elif sum(len(b) for b in streams.values()) > OUTPUT_LIMIT and not problem:
+            problem = f"printed more than {OUTPUT_LIMIT >> 20} MiB; stopped"
+            kill()
+        if not selector.get_map():  # the host closed its output but runs on
+            time.sleep(0.05)
+            continue
+        for key, _ in selector.select(timeout=0.05):
+            fd = key.fd
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:
+                selector.unregister(fd)
+                continue
+            if len(streams[fd]) < OUTPUT_LIMIT:
+                streams[fd] += chunk
+            if actor:
+                lines = (partial[fd] + chunk).split(b"\n")
+                partial[fd] = lines.pop()[-4096:]
+                for raw in lines:
+                    actor.line(raw.decode(errors="replace"))
+    selector.close()
+    status = proc.wait()
+    out, err = bytes(streams[proc.stdout.fileno()]), bytes(streams[proc.stderr.fileno()])
+    proc.stdout.close()
+    proc.stderr.close()
+    return (None if problem or killed else status), out[:OUTPUT_LIMIT], err[:OUTPUT_LIMIT], problem, killed
 
 
 def run_image(image, host_template, timeout, exit_style):
     run = ImageRun(image)
     with tempfile.TemporaryDirectory(prefix=f"hyperbios-conform-{run.name}-") as workdir:
         run.disks = make_disks(host_template, workdir)
+        if "{end}" in host_template:
+            run.end_file = pathlib.Path(workdir) / END_REPORT
         command = expand(host_template, image, workdir, run.disks)
         start = time.monotonic()
-        run.exit_status, out, err, run.problem = capture(command, timeout)
+        run.exit_status, out, err, run.problem, run.killed = capture(
+            command, timeout, live=lambda pid: LiveRun(run, pid))
         run.seconds = time.monotonic() - start
+        if run.end_file:
+            try:
+                run.end_report = run.end_file.read_text(errors="replace").strip() or None
+            except OSError:
+                run.end_report = None
         run.stdout_bytes = out
         run.stdout = out.decode(errors="replace")
         run.stderr = err.decode(errors="replace")
@@ -324,7 +470,9 @@ def disk_check(run, rid, arg):
         return ["FAIL", rid, f"the image expects {arg[:60]!r} in a disk's file (malformed: garbled output)"]
     got = data[offset:offset + len(wanted)]
     ok = got == wanted
-    return ["PASS" if ok else "FAIL", rid, f"{name}'s file holds the {len(wanted)} bytes the image wrote at {offset:#x}" +
+    after = " after the driver killed the host (SIGKILL)" if run.killed and not run.end_expected else ""
+    return ["PASS" if ok else "FAIL", rid,
+            f"{name}'s file holds the {len(wanted)} bytes the image wrote at {offset:#x}{after}" +
             ("" if ok else f" (it holds {got.hex() or 'nothing there'})")]
 
 
@@ -345,8 +493,25 @@ def parse_report(run, exit_style):
         if m and m.group(1) == "UNIQUE":
             run.unique.append((m.group(2), m.group(3).strip()))  # judged across runs: unique_checks
             continue
+        if m and m.group(1) == "INCREASING":
+            try:
+                run.increasing.append((m.group(2), int(m.group(3).strip(), 16)))  # judged after the run
+            except ValueError:
+                run.checks.append(["FAIL", m.group(2), f"the image sent {m.group(3)[:40]!r} as a clock reading "
+                                                       f"(not a hexadecimal number: garbled output)"])
+            continue
+        if m and m.group(1) == "END":
+            continue  # EXPECT-END: acted on while the host ran (LiveRun), judged by end_checks
         if m:
             run.checks.append(outside_check(run, exit_style, *m.groups()))
+            continue
+        m = MEASURE.match(text)
+        if m:
+            if m.group(1) == "END":
+                run.checks.append(cpu_check(run, m.group(2), m.group(3).strip()))
+            continue
+        if text.startswith("USAGE "):
+            run.usage.append(text[6:])
             continue
         m = INFO.match(text)
         if m:
@@ -359,11 +524,13 @@ def parse_report(run, exit_style):
         m = SUMMARY.match(text)
         if m:
             run.summary = tuple(int(g) for g in m.groups())
+    increasing_checks(run)
     if run.problem:
         return
     if run.summary is None:
         run.problem = "no SUMMARY line: the image crashed or the host stopped it"
         return
+    end_checks(run)
     # The SUMMARY counts the checks of the last boot; every one of them must have
     # arrived, or lines were lost (or removed) on the way.
     arrived = {v: run.reported_since_boot.count(v) for v in ("PASS", "FAIL", "SKIP")}
@@ -372,11 +539,87 @@ def parse_report(run, exit_style):
         run.problem = (f"the SUMMARY counts {checks} checks, {failed} failed, {skipped} skipped, but "
                        f"{sum(arrived.values())}, {arrived['FAIL']} and {arrived['SKIP']} arrived: report lines were lost")
         return
-    if exit_style is not None and run.exit_status is not None:
+    if exit_style is not None and run.exit_status is not None and not run.end_expected:
         checks, failed, skipped = run.summary
         code = 1 if failed else (77 if checks == skipped else 0)
         if run.exit_status != exit_style(code):
             run.problem = f"exit status {run.exit_status} does not match the SUMMARY (expected {exit_style(code)})"
+
+
+def summary_exit_code(run):
+    """The exit code the image shuts down with after its SUMMARY (report.hpp exit_code)."""
+    checks, failed, skipped = run.summary
+    return 1 if failed else (77 if checks == skipped else 0)
+
+
+def end_checks(run):
+    """HB-PWR-005 from the {end} file: the host says how the machine ended, and a
+    shutdown with any code is told apart from every other end."""
+    if run.killed and not run.end_expected:
+        return  # killed on the image's request (KILL-NOW): the host wrote nothing, by design
+    if run.end_expected:
+        rid, word = run.end_expected
+        what = f"the host reports a machine that can never wake as {word}, not as a shutdown"
+        if run.killed:
+            run.checks.append(["SKIP", rid, f"{what} (the host may keep a machine that cannot wake asleep, "
+                                            f"as HB-EVT-012 allows; it was still running 5 s after the image's "
+                                            f"last HLT, and the driver stopped it)"])
+            return
+    else:
+        rid, word = "HB-PWR-005", "shutdown"
+        what = f"the host reports the end as shutdown {summary_exit_code(run)}"
+    if run.end_file is None:
+        run.checks.append(["SKIP", rid, f"{what} (not tested: the host command has no {{end}} placeholder, so the "
+                                        f"driver cannot tell a shutdown from another end; give the host a place "
+                                        f"to write it, e.g. hbvm's --end-report {{end}})"])
+        return
+    report = run.end_report
+    if report is None:
+        run.checks.append(["FAIL", rid, f"{what} (the host wrote nothing to the {{end}} file)"])
+        return
+    first = report.split()[0] if report.split() else ""
+    if first not in END_WORDS or (first == "shutdown" and not re.fullmatch(r"shutdown \d{1,3}", report)):
+        run.checks.append(["FAIL", rid, f"{what} (the {{end}} file holds {report[:80]!r}, not 'shutdown CODE' or "
+                                        f"one of halted, crashed, stopped, failed and a text)"])
+        return
+    if word == "shutdown":
+        ok = report == f"shutdown {summary_exit_code(run)}"
+    else:
+        ok = first != "shutdown"
+    run.checks.append(["PASS" if ok else "FAIL", rid, what + ("" if ok else f" (the {{end}} file says {report[:80]!r})")])
+
+
+def increasing_checks(run):
+    """EXPECT-INCREASING: the values of each requirement, in the order printed
+    (across the image's boots), must strictly increase."""
+    by_requirement = {}
+    for rid, value in run.increasing:
+        by_requirement.setdefault(rid, []).append(value)
+    for rid, values in by_requirement.items():
+        if len(values) < 2:
+            continue  # one boot only: the image says why (a reboot refused)
+        bad = next((i for i in range(1, len(values)) if values[i] <= values[i - 1]), None)
+        run.checks.append(["PASS" if bad is None else "FAIL", rid,
+                           f"the readings sent from {len(values)} boots increase, across each reboot" +
+                           ("" if bad is None else f" (reading {bad + 1}, {values[bad]:#x}, is not above "
+                                                    f"reading {bad}, {values[bad - 1]:#x})")])
+
+
+def cpu_check(run, rid, what):
+    """MEASURE-CPU: what the host's processes spent of the CPU while the image waited."""
+    key = (rid, what)
+    if key not in run.cpu:
+        return ["SKIP", rid, f"the host uses no CPU during: {what} (not tested: the driver saw no BEGIN line "
+                             f"before this END line)"]
+    measured = run.cpu[key]
+    if measured is None:
+        return ["SKIP", rid, f"the host uses no CPU during: {what} (not tested: the driver cannot read the host's "
+                             f"CPU time here; it reads /proc on Linux)"]
+    share, seconds = measured
+    ok = share <= IDLE_CPU_LIMIT
+    return ["PASS" if ok else "FAIL", rid,
+            f"the host used {100 * share:.1f} % of a CPU over {seconds:.2f} s during: {what} "
+            f"(at most {100 * IDLE_CPU_LIMIT:.0f} %, measured from outside)"]
 
 
 def unique_checks(runs):
@@ -416,16 +659,19 @@ def run_all(images, host_template, timeout, exit_style, jobs, progress):
 # ---------------------------------------------------------------------------
 
 def load_profile(name, spec):
-    """The services a host claims: 'full' (all), 'none' (no HyperBIOS), or a JSON file
+    """The services a host claims: 'advertised' (what its discovery advertises: the
+    default), 'full' (all), 'none' (no HyperBIOS), or a JSON file
     {"name": ..., "services": [...]}. A claim is checked against the host's discovery."""
     services = sorted({s["name"] for s in spec["services"]})
+    if name == "advertised":
+        return {"name": "advertised", "services": None}  # filled in from the host's discovery (judge)
     if name == "full":
         return {"name": "full", "services": services}
     if name == "none":
         return {"name": "none", "services": []}
     path = pathlib.Path(name)
     if not path.is_file():
-        raise SuiteError(f"--profile {name}: expected full, none, or a JSON file naming the services")
+        raise SuiteError(f"--profile {name}: expected advertised, full, none, or a JSON file naming the services")
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as e:
@@ -480,13 +726,15 @@ def allowed_skip(description):
 
 
 def judge(spec, runs, profile, expectations):
-    """Per requirement: result (pass, fail, n/a), whether the failure is a known deviation,
-    the checks behind it, and a note. Only checks that ran count."""
+    """Per requirement: result (pass, fail, not tested, n/a), whether the failure is
+    a known deviation, the checks behind it, and a note. Only checks that ran count."""
+    offered = advertised_services(spec, runs)
+    if profile["services"] is None:  # --profile advertised
+        profile["services"] = sorted(offered | {"base"}) if offered is not None else ["base"]
     host_expected = bool(profile["services"])
     unfinished = sorted(f"{r.name}: {r.problem}" for r in runs if r.problem)
     if host_expected:
         unfinished += sorted(f"{r.name}: it found no HyperBIOS host" for r in runs if r.no_host)
-    offered = advertised_services(spec, runs)
     verdicts = {}
     for rid, req in sorted(spec["requirements"].items()):
         checks = [(run.name, v, d) for run in runs for v, r, d in run.checks if r == rid]
@@ -506,25 +754,34 @@ def judge(spec, runs, profile, expectations):
             if service in profile["services"] and profile["name"] != "full":
                 result, note = "fail", f"profile {profile['name']} claims {service}, but the host does not advertise it"
             elif service in profile["services"]:
-                result, note = "fail", (f"the host does not advertise {service}; certify it with a --profile file "
-                                        f"that leaves {service} out if it is meant to be absent")
+                result, note = "fail", (f"the host does not advertise {service}; --profile full demands every service "
+                                        f"(without --profile a host is certified for what it advertises)")
             else:
                 result, note = "n/a", (f"the host does not advertise {service} (discovery leaf B+2); "
                                        f"every service but BASE is optional")
         else:
             skips = [allowed_skip(d) for _, v, d in checks if v == "SKIP"]
-            disallowed = sorted({reason for ok, reason in skips if not ok})
+            untested = sorted({reason for ok, reason in skips if reason.startswith(NOT_TESTED_REASON)})
+            disallowed = sorted({reason for ok, reason in skips if not ok and not reason.startswith(NOT_TESTED_REASON)})
             if "FAIL" in ran:
                 result = "fail"
             elif disallowed and req["level"] == "MUST":
                 # Another check of it passing does not make up for one the host avoided.
                 result = "fail"
                 note = "skipped for a reason the spec does not allow: " + "; ".join(disallowed)
+            elif untested:
+                # Part of it could not be tested: a pass of the rest is not a pass of it.
+                result, note = "not tested", "; ".join(untested)
             elif "PASS" in ran:
                 result = "pass"
+                if rid in PARTLY_OBSERVABLE:
+                    seen, unseen = PARTLY_OBSERVABLE[rid]
+                    note = f"observed: {seen}; not observable: {unseen}"
             elif not checks:
-                result = "fail" if req["level"] == "MUST" else "n/a"
-                note = "no check of it ran on this host" + ("" if result == "fail" else f" ({req['level']})")
+                result = "not tested"
+                note = "no check of it ran on this host"
+                if unfinished:
+                    note += " (images did not finish: " + "; ".join(unfinished) + ")"
             else:
                 result, note = "n/a", "; ".join(sorted({reason for _, reason in skips}))
             if rid == "HB-DISC-003" and any(r.no_host for r in runs):
@@ -542,15 +799,26 @@ def judge(spec, runs, profile, expectations):
 
 
 def overall(verdicts, runs, profile):
+    """The verdict and whether it is a pass. A MUST that failed, or that no check
+    tested, keeps a host from CONFORMANT, and the verdict says which it was."""
     must_fail = [v for v in verdicts.values() if v["result"] == "fail" and v["level"] == "MUST"]
+    must_untested = [v for v in verdicts.values() if v["result"] == "not tested" and v["level"] == "MUST"]
     known = sum(1 for v in must_fail if v["known"])
-    ok = not must_fail and not any(r.problem for r in runs)
+    unfinished = [r for r in runs if r.problem]
+    ok = not must_fail and not must_untested and not unfinished
     if not profile["services"]:
         return ("NO HYPERBIOS HOST (as claimed)" if ok else "FAIL"), ok
     if ok:
         return "CONFORMANT", ok
-    suffix = f" — {known} known deviation{'s' if known != 1 else ''}" if known else ""
-    return "NOT CONFORMANT" + suffix, ok
+    reasons = []
+    if must_fail:
+        reasons.append(f"{len(must_fail)} MUST requirement{'s' if len(must_fail) != 1 else ''} failed" +
+                       (f" ({known} known deviation{'s' if known != 1 else ''})" if known else ""))
+    if must_untested:
+        reasons.append(f"{len(must_untested)} MUST requirement{'s' if len(must_untested) != 1 else ''} not tested")
+    if unfinished:
+        reasons.append(f"{len(unfinished)} image{'s' if len(unfinished) != 1 else ''} did not finish")
+    return "NOT CONFORMANT — " + ", ".join(reasons), ok
 
 
 def identity(runs):
@@ -566,7 +834,7 @@ def identity(runs):
 
 def counts(verdicts):
     """Results per kind; "known" counts the failures an expectations file names (also in "fail")."""
-    c = {"pass": 0, "fail": 0, "n/a": 0, "known": 0}
+    c = {"pass": 0, "fail": 0, "not tested": 0, "n/a": 0, "known": 0}
     for v in verdicts.values():
         c[v["result"]] += 1
         c["known"] += v["known"]
@@ -620,20 +888,25 @@ def certificate_rows(verdicts):
 
 
 def certificate_header(meta, verdict_text, c):
+    """The certificate's head: the verdict first, then what was certified against
+    what (the profile, prominently), then the host's identity."""
     info = meta["identity"]
     return [
+        ("Verdict", f"{verdict_text}: {c['pass']} passed, {c['fail']} failed ({c['known']} of them known "
+                    f"deviations), {c['not tested']} not tested, {c['n/a']} not applicable; only checks that ran "
+                    f"count, and a MUST not tested is not a pass"),
+        ("Profile", meta["profile_text"]),
         ("Host", info.get("impl-name", meta.get("host_label") or "unknown (no HyperBIOS host answered)")),
         ("Implementation ID", info.get("impl-id", "—")),
         ("Implementation version", info.get("impl-version", "—")),
         ("Vendor signature", info.get("vendor", "—")),
         ("Host command", meta["host"]),
         ("Specification", f"HyperBIOS {meta['spec_version']} (host reports {info.get('spec-version', '—')})"),
-        ("Profile", meta["profile"]),
         ("Services advertised", info.get("services-named", "—")),
         ("Date", meta["date"]),
         ("Images", f"{meta['images']} run in {meta['seconds']:.1f} s"),
-        ("Verdict", f"{verdict_text}: {c['pass']} passed, {c['fail']} failed ({c['known']} of them known "
-                    f"deviations), {c['n/a']} not applicable; only checks that ran count"),
+        ("Not observable", "what no driver can see is named in the notes of the requirements it concerns "
+                           "(e.g. HB-BLK-009: durability across a crash of the host machine)"),
     ]
 
 
@@ -659,7 +932,7 @@ def write_markdown(path, meta, verdicts, verdict_text):
 def write_html(path, meta, verdicts, verdict_text):
     c = counts(verdicts)
     e = html.escape
-    colors = {"pass": "#1a7f37", "fail": "#cf222e", "n/a": "#6e7781"}
+    colors = {"pass": "#1a7f37", "fail": "#cf222e", "not tested": "#9a6700", "n/a": "#6e7781"}
     rows = "\n".join(
         f"<tr><td><code>{e(v['id'])}</code></td><td>{e(v['level'])}</td>"
         f"<td style='color:{colors[v['result']]};font-weight:bold'>{e(shown_result(v))}</td>"
@@ -704,7 +977,20 @@ def find_images(folder, suffix, only):
     return images
 
 
-def certify(host, images, profile="full", expectations=None, timeout=60, jobs=2, exit_style="plain",
+def profile_text(profile, offered):
+    """How the certificate names the profile: which services were demanded, and why."""
+    names = ", ".join(profile["services"] or []) or "none"
+    if profile["name"] == "advertised":
+        return (f"advertised — the services the host advertises in discovery ({names}); the others are not applicable "
+                f"(every service but BASE is optional). --profile full demands every service")
+    if profile["name"] == "full":
+        return f"full — every service of the specification is demanded ({names})"
+    if profile["name"] == "none":
+        return "none — the host is not a HyperBIOS host; only a guest's detection rules apply"
+    return f"{profile['name']} — the services the profile file names ({names})"
+
+
+def certify(host, images, profile="advertised", expectations=None, timeout=60, jobs=2, exit_style="plain",
             progress=None, spec=None):
     spec = spec or load_spec()
     if "{image}" not in host:
@@ -713,6 +999,10 @@ def certify(host, images, profile="full", expectations=None, timeout=60, jobs=2,
     expected = load_expectations(expectations, spec)
     start = time.monotonic()
     runs = run_all(images, host, timeout, EXIT_STYLES[exit_style], jobs, progress)
+    misuse = [f"{r.name}: {text}" for r in runs for text in r.usage]
+    if misuse:
+        raise SuiteError("the host was set up wrongly for the conformance images (a usage error of this run, not a "
+                         "verdict about the host):\n  " + "\n  ".join(misuse))
     unique_checks(runs)
     for run in runs:
         unknown = unknown_requirements(spec, [run])
@@ -735,6 +1025,7 @@ def write_outputs(result, out_dir, host, host_label=None):
         info["services-named"] = ", ".join(s["name"] for s in result["spec"]["services"] if s["name"] in offered)
     meta = {"identity": info, "host": host, "host_label": host_label,
             "spec_version": spec_version(), "profile": result["profile"]["name"],
+            "profile_text": profile_text(result["profile"], offered),
             "date": datetime.date.today().isoformat(), "images": len(result["runs"]), "seconds": result["seconds"]}
     write_tap(out / "results.tap", result["runs"])
     write_junit(out / "results.junit.xml", result["runs"])

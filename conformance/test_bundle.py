@@ -5,7 +5,7 @@ certifies the reference host from there with nothing but /usr/bin/python3 and
 the bundle (no PYTHONPATH, the folder as working directory):
 
     /usr/bin/python3 <tmp>/conformance/hyperbios-conform --images <tmp>/conformance/images \\
-        --host '<hbvm> run {image} --accel soft --timeout 30 --disk {disk0} ...' --out <tmp>/out
+        --host '<hbvm> run {image} --accel soft --timeout 30 --end-report {end} --disk {disk0} ...' --out <tmp>/out
 
 Exit status 0 when the layout is complete and the verdict is CONFORMANT. On
 failure the unpacked folder is kept and named, to look at."""
@@ -21,8 +21,9 @@ import tarfile
 import tempfile
 
 PYTHON = "/usr/bin/python3"
-# The driver's disks as the reference host takes them (conform.py HBVM_DISKS).
-HBVM_DISKS = "--disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3}"
+# The driver's places as the reference host takes them (conform.py HBVM_PLACES),
+# written out as a user of the bundle writes them.
+HBVM_PLACES = "--end-report {end} --disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3}"
 # What the bundle must hold besides its images (paths inside the top folder).
 REQUIRED_FILES = ("VERSION", "conformance/hyperbios-conform", "conformance/conform.py", "conformance/mutation-test",
                   "conformance/README.md", "spec/hyperbios.md", "spec/tools/hyperbios_spec.py")
@@ -77,7 +78,7 @@ def main():
     command = [PYTHON, str(top / "conformance" / "hyperbios-conform"),
                "--images", str(top / "conformance" / "images"),
                "--host", f"{shlex.quote(str(pathlib.Path(args.hbvm).resolve()))} run {{image}} --accel soft --timeout 30 "
-                         f"{HBVM_DISKS}",
+                         f"{HBVM_PLACES}",
                "--out", str(top / "out")]
     print("test_bundle: in", top, "\n  " + shlex.join(command), flush=True)
     # Only what a user with nothing but Python would have: no PYTHONPATH, no build tree.

@@ -14,6 +14,14 @@
 
 namespace conformance {
 void run_checks();  // defined by each image
+
+// Whether the host's discovery advertises service `s` (leaf B+2).
+inline bool advertises(hyperbios::abi::service s)
+{
+    const hyperbios::host_info& host = hyperbios::detect();
+    return host.present && uint16_t(s) < 32 &&
+           ((hyperbios::arch::cpuid(host.base_leaf + hyperbios::abi::cpuid_leaf_services).eax >> uint16_t(s)) & 1);
+}
 }
 
 extern "C" void kernel_main(uint32_t magic, uint32_t info)

@@ -6,7 +6,9 @@
 //     FAIL HB-GEN-003 console.write rejects a buffer past RAM (status SUCCESS, expected INVALID_ADDRESS)
 //     SKIP HB-CALL-008 vmcall gate (not advertised)
 //
-// (SKIP means "not applicable on this host", with the reason.)
+// (SKIP means "not applicable on this host", with the reason; a reason that
+// starts "not tested" means the check could not run with what the host was
+// given, which the driver never counts as a pass.)
 // and a closing "SUMMARY: N checks, F failed, S skipped". The image then ends the
 // run with exit code 0 (all passed), 1 (a check failed) or 77 (nothing tested)
 // through POWER.shutdown, or through the emulator's exit device without a host.
@@ -49,6 +51,18 @@ inline bool check(const char* requirement, bool passed, const char* description,
         l.put(" (").put(detail).put(')');
     emit(l);
     return passed;
+}
+
+// A check that could not run here (no device of the kind it needs, say): the
+// driver reports the requirement "not tested" with the reason, never a pass,
+// and a MUST not tested keeps a host from CONFORMANT.
+inline void not_tested(const char* requirement, const char* description, const char* reason)
+{
+    ++totals.checks;
+    ++totals.skipped;
+    line l;
+    l.put("SKIP ").put(requirement).put(' ').put(description).put(" (not tested: ").put(reason).put(')');
+    emit(l);
 }
 
 inline void skip(const char* requirement, const char* description, const char* reason)
@@ -126,6 +140,26 @@ inline void info(const char* key, uint64_t value)
     emit(l);
 }
 
+// Asks the driver to check that the values of every such line of the run
+// (across reboots too) strictly increase, in the order they were printed:
+// "EXPECT-INCREASING HB-TIME-005 0x1234" — a clock that must not restart at a reboot.
+inline void expect_increasing(const char* requirement, uint64_t value)
+{
+    line l;
+    l.put("EXPECT-INCREASING ").put(requirement).put(' ').hex(value, 16);
+    emit(l);
+}
+
+// Asks the driver to measure from outside what the host's processes spend of
+// the CPU between the BEGIN and END lines (what a waiting vCPU costs the host):
+// "MEASURE-CPU BEGIN HB-EVT-015 EVT.wait", "MEASURE-CPU END HB-EVT-015 EVT.wait".
+inline void measure_cpu(bool begin, const char* requirement, const char* what)
+{
+    line l;
+    l.put("MEASURE-CPU ").put(begin ? "BEGIN " : "END ").put(requirement).put(' ').put(what);
+    emit(l);
+}
+
 inline void note(const char* text)
 {
     line l;
@@ -133,17 +167,43 @@ inline void note(const char* text)
     emit(l);
 }
 
-// Prints SUMMARY and ends the run: exit 0 all passed, 1 something failed, 77 all skipped.
-[[noreturn]] inline void finish()
+// The exit code the run ends with: 0 all passed, 1 something failed, 77 all skipped.
+inline uint8_t exit_code() { return totals.failed ? 1 : (totals.skipped == totals.checks ? 77 : 0); }
+
+// Prints the SUMMARY line (the checks of this boot).
+inline void summary()
 {
     line l;
     l.put("SUMMARY: ").dec(totals.checks).put(" checks, ").dec(totals.failed).put(" failed, ").dec(totals.skipped).put(
         " skipped");
     emit(l);
-    const uint8_t code = totals.failed ? 1 : (totals.skipped == totals.checks ? 77 : 0);
+}
+
+// Ends the run with exit_code(), through POWER.shutdown or, without a host (or
+// with shutdown refused), QEMU's exit device, which reports (code << 1) | 1.
+[[noreturn]] inline void power_off()
+{
+    const uint8_t code = exit_code();
     (void)hb::power::shutdown(code);
-    // No host (or shutdown refused): QEMU's exit device reports (code << 1) | 1.
     hb::fallback::power_off_emulator(code);
+}
+
+// Prints SUMMARY and ends the run.
+[[noreturn]] inline void finish()
+{
+    summary();
+    power_off();
+}
+
+// The image cannot run its checks with what the host gave it (too little RAM,
+// say): "USAGE text" tells the driver that the run was set up wrongly, which it
+// reports as a usage error of the certification, not as failed requirements.
+[[noreturn]] inline void usage_error(const char* text)
+{
+    line l;
+    l.put("USAGE ").put(text);
+    emit(l);
+    finish();
 }
 
 }  // namespace conformance

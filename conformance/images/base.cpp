@@ -3,6 +3,8 @@
 #include "image.hpp"
 #include "ram_fingerprint.hpp"
 
+extern "C" char __hyperbios_load_start[], __hyperbios_bss_end[];  // the image, from the linker script
+
 namespace conformance {
 
 namespace {
@@ -164,10 +166,101 @@ batch make_batch(size_t name_length)
           covered.overflowed ? "the memory map has too many ranges to cover" : why.c_str());
 }
 
+// ---------------------------------------------------------------------------
+// Appendix B: the boot protocol and its memory map (HB-BOOT-001, HB-BOOT-002).
+// ---------------------------------------------------------------------------
+
+// Writes a pattern to the 8 bytes at `address` and reads it back, then puts back
+// what was there: interrupts are off and nothing else runs, so even a word of
+// the loader's structures is only borrowed.
+bool read_write_restore(uint64_t address)
+{
+    volatile uint64_t* word = reinterpret_cast<volatile uint64_t*>(uintptr_t(address));
+    const uint64_t was = *word;
+    *word = ~was;
+    const bool flipped = *word == ~was;
+    *word = was;
+    return flipped && *word == was;
+}
+
+void check_boot_protocol()
+{
+    using hb::boot::protocol;
+    const protocol how = loader_info.loader_protocol();
+    bool map = false;
+    line which;
+    if (how == protocol::multiboot) {
+        const auto* mb = loader_info.multiboot_info();
+        map = mb && (mb->flags & hb::multiboot::info_memory_map) && mb->mmap_length != 0 &&
+              loader_info.memory_map_from_loader();
+        which.put("Multiboot, flags ").hex(mb ? mb->flags : 0).put(map ? "" : ": no memory map (flags bit 6)");
+    } else if (how == protocol::pvh) {
+        const auto* pvh = loader_info.pvh_start_info();
+        map = pvh && pvh->version >= 1 && pvh->memmap_entries != 0 && loader_info.memory_map_from_loader();
+        which.put("PVH, hvm_start_info version ").dec(pvh ? pvh->version : 0).put(map ? "" : ": no memory map");
+    } else {
+        which.put("neither Multiboot nor PVH: the entry's magic matched no protocol");
+    }
+    check("HB-BOOT-001", map, "the guest was started through Multiboot or PVH, with that protocol's memory map",
+          which.c_str());
+    if (!map)
+        return;
+
+    const auto ranges = loader_info.memory_map();  // sorted by base
+    bool disjoint = true;
+    line overlap;
+    for (size_t i = 1; i < ranges.size() && disjoint; ++i)
+        if (ranges[i].base < ranges[i - 1].end()) {
+            disjoint = false;
+            overlap.put("[").hex(ranges[i - 1].base).put(", ").hex(ranges[i - 1].end()).put(") and [").hex(
+                ranges[i].base).put(", ").hex(ranges[i].end()).put(")");
+        }
+    check("HB-BOOT-002", disjoint && !loader_info.truncated(),
+          "the boot protocol's memory map has no overlapping entries", overlap.c_str());
+
+    // Every available range is RAM the guest can read and write: its first and
+    // last word and one word in every MiB (the image itself is left alone).
+    const uint64_t image_start = uint64_t(uintptr_t(__hyperbios_load_start));
+    const uint64_t image_end = uint64_t(uintptr_t(__hyperbios_bss_end));
+    constexpr uint64_t MiB = 1 << 20;
+    bool usable = true;
+    unsigned probed = 0;
+    line bad;
+    for (const hb::memory_region& r : ranges) {
+        if (!r.is_usable() || r.length < 8)
+            continue;
+        // The boot stub leaves page 0 unmapped, to catch null pointers: from 4 KiB up.
+        const uint64_t from = r.base < 4096 ? 4096 : r.base;
+        if (from >= r.end() || r.end() - from < 8)
+            continue;
+        const uint64_t first = (from + 7) & ~7ull, last = (r.end() - 8) & ~7ull;
+        for (uint64_t at = first; usable;) {
+            if (at + 8 <= image_start || at >= image_end) {
+                ++probed;
+                if (!read_write_restore(at)) {
+                    usable = false;
+                    bad.put("the word at ").hex(at).put(" of the available range [").hex(r.base).put(", ").hex(
+                        r.end()).put(") does not keep what is written");
+                }
+            }
+            if (at >= last)
+                break;
+            const uint64_t next_mib = (at | (MiB - 1)) + 1;
+            at = next_mib < last ? next_mib : last;
+        }
+    }
+    line what;
+    what.put("every range the map reports as available is RAM the guest reads and writes (").dec(probed).put(
+        " words: each range's first and last, one per MiB)");
+    check("HB-BOOT-002", usable, what.c_str(), bad.c_str());
+}
+
 }  // namespace
 
 void run_checks()
 {
+    check_boot_protocol();
+
     // Identity, for the certificate.
     char name[200];
     if (hb::base::impl_name(name, sizeof name).ok())
@@ -211,7 +304,15 @@ void run_checks()
     }
 
     auto id1 = hb::base::impl_id(), id2 = hb::base::impl_id();
-    check("HB-BASE-004", id1.ok() && id1.value != 0 && id2.value == id1.value, "get_impl_id is non-zero and stable");
+    {
+        line why;
+        why.put("first ").hex(id1.value).put(", then ").hex(id2.value);
+        check("HB-BASE-004", id1.ok() && id2.ok() && id2.value == id1.value,
+              "get_impl_id succeeds and is stable", why.c_str());
+        check("HB-BASE-004", id1.ok() && hb::abi::is_implementation_id(id1.value),
+              "get_impl_id is a registered ID (1 to 0xFFFF) or a private one (bit 63 set), never 0 or reserved",
+              why.c_str());
+    }
     auto v1 = hb::base::impl_version(), v2 = hb::base::impl_version();
     check("HB-BASE-005", v1.ok() && v2.ok() && v1.value == v2.value, "get_impl_version succeeds and is stable");
 

@@ -202,13 +202,72 @@ void check_input()
     check("HB-CON-003", zero.ok() && zero.value == 0, "read of zero bytes succeeds with 0");
 }
 
+// input_state (since 0.5): open while the driver's bytes are on their way, ended
+// once they are all read and the driver has closed the host's stdin (it does,
+// right after writing them). Called before check_input reads anything.
+bool input_state_offered()
+{
+    const auto version = hb::base::spec_version();
+    return version.ok() && version.value >= hb::abi::make_version(0, 5);
+}
+
+void check_input_state_before_reading()
+{
+    if (!input_state_offered()) {
+        skip("HB-CON-006", "input_state is open while input is waiting",
+             "not advertised: the host implements a version before 0.5, which has no input_state");
+        return;
+    }
+    const raw_result r = raw_call(uint64_t(fn::console_input_state));
+    line why;
+    why.put("status ").put(hb::abi::status_name(r.code())).put(", value ").hex(r.value);
+    check("HB-CON-006", r.code() == hb::status::success && r.value == hb::abi::console_input_state::open,
+          "input_state is open before the driver's input has been read", why.c_str());
+}
+
+void check_input_state_at_the_end()
+{
+    if (!input_state_offered())
+        return;
+    // The host learns of the end when it looks; the spec gives it a second.
+    constexpr uint64_t patience_ns = 2'000'000'000ull;
+    const auto start = hb::time::monotonic_ns();
+    raw_result r{};
+    uint64_t polls = 0;
+    for (;;) {
+        uint8_t scratch[16];
+        const raw_result left = console_read(uint64_t(&scratch[0]), sizeof scratch);  // nothing more should come
+        r = raw_call(uint64_t(fn::console_input_state));
+        if (r.code() != hb::status::success || r.value == hb::abi::console_input_state::ended ||
+            left.code() != hb::status::success || left.value != 0)
+            break;
+        const auto now = hb::time::monotonic_ns();
+        if (start.ok() ? (!now.ok() || now.value - start.value >= patience_ns) : ++polls >= input_wait_polls)
+            break;
+    }
+    line why;
+    why.put("status ").put(hb::abi::status_name(r.code())).put(", value ").hex(r.value).put(" after 2 s");
+    check("HB-CON-006", r.code() == hb::status::success && r.value == hb::abi::console_input_state::ended,
+          "input_state is ended within a second once every input byte was read and the input was closed",
+          why.c_str());
+    uint8_t scratch[16];
+    const raw_result after = console_read(uint64_t(&scratch[0]), sizeof scratch);
+    const raw_result again = raw_call(uint64_t(fn::console_input_state));
+    check("HB-CON-006",
+          again.code() == hb::status::success && again.value == hb::abi::console_input_state::ended &&
+              after.code() == hb::status::success && after.value == 0,
+          "an ended input stays ended, and read returns 0");
+}
+
 }  // namespace
 
 void run_checks()
 {
     check_output();
     check_hostile_buffers();
+    check_input_state_before_reading();
     check_input();
+    check_input_state_at_the_end();
 }
 
 }  // namespace conformance

@@ -9,14 +9,22 @@ namespace {
 
 using hb::arch::cpuid;
 
-bool printable(uint32_t word)
+// The vendor signature (EBX, ECX, EDX of leaf B) is printable ASCII, padded at
+// its end with NUL bytes when shorter than 12 (spec 3.2).
+bool printable_signature(uint32_t ebx, uint32_t ecx, uint32_t edx)
 {
-    for (int i = 0; i < 4; ++i) {
-        const uint8_t c = uint8_t(word >> (8 * i));
-        if (c < 0x20 || c > 0x7E)
+    const uint32_t words[3] = {ebx, ecx, edx};
+    unsigned length = 12;
+    for (unsigned i = 0; i < 12; ++i) {
+        const uint8_t c = uint8_t(words[i / 4] >> (8 * (i % 4)));
+        if (i < length && c == 0)
+            length = i;  // the padding starts: only NULs may follow
+        else if (i < length && (c < 0x20 || c > 0x7E))
+            return false;
+        else if (i >= length && c != 0)
             return false;
     }
-    return true;
+    return length > 0;
 }
 
 }  // namespace
@@ -67,8 +75,25 @@ void run_checks()
           "leaf B+1 EAX is the interface signature 0x4F494248");
 
     const auto head = cpuid(base);
-    check("HB-DISC-004", printable(head.ebx) && printable(head.ecx) && printable(head.edx),
-          "the vendor signature is printable ASCII");
+    check("HB-DISC-004", printable_signature(head.ebx, head.ecx, head.edx),
+          "the vendor signature is printable ASCII, padded with NUL bytes to 12 when shorter");
+
+    // Leaves above B + 2, up to max_leaf, are reserved: all zero (spec 3.1).
+    const uint32_t max_leaf = head.eax;
+    bool above_zero = true;
+    line nonzero;
+    for (uint32_t leaf = base + 3; leaf <= max_leaf && leaf <= base + 0xFF && above_zero; ++leaf) {
+        const auto r = cpuid(leaf);
+        if (r.eax | r.ebx | r.ecx | r.edx) {
+            above_zero = false;
+            nonzero.put("leaf ").hex(leaf).put(": ").hex(r.eax).put(' ').hex(r.ebx).put(' ').hex(r.ecx).put(' ').hex(
+                r.edx);
+        }
+    }
+    line above;
+    above.put("every leaf from B+3 to max_leaf (").hex(max_leaf).put(", ").dec(max_leaf > base + 2 ? max_leaf - base - 2 : 0)
+        .put(" leaves) reads as zero");
+    check("HB-DISC-012", above_zero, above.c_str(), nonzero.c_str());
 
     const auto iface = cpuid(base + 1);
     auto version = hb::base::spec_version();

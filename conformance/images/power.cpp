@@ -1,6 +1,8 @@
 // POWER service (spec chapter 8): reboot and reset reasons (the boots counted by
 // the driver), a reboot the host's policy refuses, reserved bits, and the exit
-// code reported through shutdown (checked by the driver).
+// code reported through shutdown (checked by the driver). And TIME's monotonic
+// clock across the reboot (HB-TIME-005): each boot sends the driver a reading,
+// which must increase from the first boot to the second.
 #include "image.hpp"
 
 namespace conformance {
@@ -8,10 +10,28 @@ namespace conformance {
 void run_checks()
 {
     using fn = hb::abi::function;
+    const bool clock = advertises(hb::abi::service::time);
+    // A reading of the monotonic clock for the driver: the first boot's last
+    // before the reboot, the second boot's first after it.
+    const auto send_clock = [clock] {
+        const auto now = hb::time::monotonic_ns();
+        if (clock && now.ok())
+            expect_increasing("HB-TIME-005", now.value);
+    };
+    if (!advertises(hb::abi::service::power)) {
+        if (clock)
+            skip("HB-TIME-005", "the monotonic clock goes on across a reboot",
+                 "not advertised: without POWER the guest cannot reboot the machine");
+        note("the host does not advertise POWER: its requirements do not apply");
+        return;
+    }
     auto reason = hb::power::reset_reason();
+    if (reason.ok() && reason.value != hb::abi::reset_power_on)
+        send_clock();
     if (reason.ok() && reason.value == hb::abi::reset_power_on) {
         check("HB-PWR-004", true, "reset_reason is 0 (power-on) on the first boot");
         note("calling POWER.reboot; after a restart the checks go on in the second boot");
+        send_clock();
         const raw_result r = raw_call(fn::power_reboot);
         if (r.code() != hb::status::denied) {
             check("HB-PWR-003", false, "reboot restarts the machine", hb::abi::status_name(r.code()));
@@ -26,6 +46,9 @@ void run_checks()
         expect_boots("HB-CALL-005", 1);
         skip("HB-PWR-003", "reboot restarts the machine",
              "denied by the host's policy: POWER.reboot answered DENIED, which spec 8.3 allows");
+        if (clock)
+            skip("HB-TIME-005", "the monotonic clock goes on across a reboot",
+                 "denied by the host's policy: POWER.reboot answered DENIED, so the machine cannot be rebooted");
     } else {
         check("HB-PWR-004", reason.ok() && reason.value == hb::abi::reset_guest_reboot,
               "reset_reason is 1 after POWER.reboot");

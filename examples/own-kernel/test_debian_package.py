@@ -76,8 +76,8 @@ def main():
         files = [pathlib.Path(p) for p in listing.stdout.splitlines() if p.strip() and pathlib.Path(p).is_file()]
         print(f"  {len(files)} files, e.g. " + ", ".join(str(p) for p in files if p.name in
                                                         ("hbvm", "hyperbios-conform", "hyperbios.pc", "hbvm.1.gz")))
-        host = ("/usr/bin/hbvm run {image} --accel soft --timeout 30 --disk {disk0} --disk {disk1},sector=4096 "
-                "--disk {disk2},ro --disk {disk3}")
+        host = ("/usr/bin/hbvm run {image} --accel soft --timeout 30 --end-report {end} --disk {disk0} "
+                "--disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3}")
         step("the installed hyperbios-conform certifies the installed hbvm",
              ["hyperbios-conform", "--host", host, "--out", tmp / "certificate", "-q"], cwd=tmp,
              want="verdict: CONFORMANT")

@@ -104,8 +104,8 @@ def main():
                  want="my_kernel (make, C): hello from outside the HyperBIOS tree")
 
         # The installed conformance suite certifies the reference host.
-        host = (f"{hbvm} run {{image}} --accel soft --timeout 30 --disk {{disk0}} --disk {{disk1}},sector=4096 "
-                f"--disk {{disk2}},ro --disk {{disk3}}")
+        host = (f"{hbvm} run {{image}} --accel soft --timeout 30 --end-report {{end}} --disk {{disk0}} "
+                f"--disk {{disk1}},sector=4096 --disk {{disk2}},ro --disk {{disk3}}")
         step("the installed hyperbios-conform certifies the installed hbvm",
              [prefix / "bin" / "hyperbios-conform", "--host", host, "--out", tmp / "certificate", "-q"],
              cwd=tmp, want="verdict: CONFORMANT")

@@ -52,13 +52,19 @@ const char usage_text[] =
     "                  or 0.5, at most 31536000 (a year); default or 0: no limit\n"
     "  --trace         log every HyperBIOS call and unclaimed port access to stderr\n"
     "  --stats         at the end, print the number of calls, exits and KVM ioctls\n"
+    "  --end-report FILE\n"
+    "                  when the run ends, write how it ended to FILE, one line (spec\n"
+    "                  8.5): 'shutdown CODE' when the guest shut down, else 'halted',\n"
+    "                  'crashed', 'stopped' or 'failed' and the reason, so that a\n"
+    "                  shutdown with any code is told apart from every other end\n"
     "  --disk PATH[,ro][,name=NAME][,sector=512|4096]\n"
     "                  a raw disk image for the BLOCK service, repeatable: devices\n"
     "                  disk0, disk1... in order (or NAME); ro refuses writes; the\n"
     "                  file's size must be a multiple of the sector size (default\n"
     "                  512); a writable one is locked against a second hbvm\n"
-    "  --profile NAME  what the host offers: full (every service, the default) or\n"
-    "                  no-reboot (POWER.reboot is refused with DENIED)\n"
+    "  --profile NAME  what the host offers: full (every service, the default),\n"
+    "                  no-reboot (POWER.reboot is refused with DENIED) or minimal\n"
+    "                  (BASE, CONSOLE, TIME and POWER only)\n"
     "  --inject-fault NAME\n"
     "                  break the host on purpose in one documented way, to check\n"
     "                  that a conformance suite notices; --list-faults names them\n"
@@ -72,7 +78,7 @@ const char usage_text[] =
     "crashed, 71 guest halted for good, 74 host failure, 124\n"
     "--timeout expired, 130 Ctrl-C (SIGINT), 128+N another signal N that ends a\n"
     "process (SIGTERM 143, SIGHUP 129). The last \"hbvm:\" line on stderr says\n"
-    "which. --timeout, SIGINT and SIGTERM stop hbvm within 100 ms whatever the\n"
+    "which, and --end-report writes it to a file. --timeout, SIGINT and SIGTERM stop hbvm within 100 ms whatever the\n"
     "guest does, even when its console output is stalled; SIGUSR1 and SIGUSR2 are\n"
     "ignored, and SIGPIPE too: a closed console gives the guest IO_ERROR instead.\n";
 
@@ -129,6 +135,19 @@ double parse_seconds(const std::string& text)
     return value;
 }
 
+// Where --end-report writes, once the options are read ("" without it): every
+// end from then on is reported there, a failure to start the machine too.
+std::string end_report_path;
+
+void report_end(const run_end& end)
+{
+    if (end_report_path.empty())
+        return;
+    const std::string problem = write_end_report(end_report_path, end);
+    if (!problem.empty())
+        diagnostics::line("--end-report: " + problem);
+}
+
 int run_command(const std::vector<std::string>& args, std::chrono::steady_clock::time_point started,
                 unsigned reopened_fds)
 {
@@ -167,6 +186,10 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
             config.trace = true;
         } else if (a == "--stats") {
             config.stats = true;
+        } else if (a == "--end-report") {
+            end_report_path = value("--end-report");
+            if (end_report_path.empty())
+                usage_error("--end-report needs a file name");
         } else if (a == "--disk") {
             config.disks.push_back(parse_disk_spec(value("--disk")));
             if (config.disks.size() > 16)
@@ -198,6 +221,14 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
     }
     if (!have_image)
         usage_error("run: which image? e.g. hbvm run build/examples/hello/hello.elf");
+    if (!end_report_path.empty()) {
+        // Written now, so that a file that cannot be written is a usage error
+        // before anything boots, not a report lost at the end.
+        const std::string problem = write_end_report(
+            end_report_path, {exit_status::host_failure, end_kind::failed, "hbvm is still running (or was killed)"});
+        if (!problem.empty())
+            usage_error("--end-report " + end_report_path + ": " + problem);
+    }
     // One word per argument, as GRUB writes them: a word with white space or a
     // quote is put in double quotes, with \ " and ' escaped, so a kernel reads
     // an image path with spaces, or an argument "a b", as one word.
@@ -223,10 +254,13 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
     config.dog = &dog;
     try {
         machine vm(config);
-        return vm.run();
+        const run_end end = vm.run();
+        report_end(end);
+        return end.status;
     } catch (const stop::interrupted& e) {
         const stop::ending end = stop::describe(config.timeout_seconds, e.during());
         diagnostics::line(end.message);
+        report_end({end.status, end_kind::stopped, end.message});
         return end.status;
     }
 }
@@ -262,9 +296,11 @@ int main(int argc, char** argv)
         usage_error("unknown command '" + args[0] + "'");
     } catch (const error& e) {
         diagnostics::line(std::string("error: ") + e.what());
+        report_end({e.status(), end_kind::failed, std::string("hbvm could not run the machine: ") + e.what()});
         return e.status();
     } catch (const std::exception& e) {
         diagnostics::line(std::string("internal error: ") + e.what());
+        report_end({exit_status::host_failure, end_kind::failed, std::string("internal error: ") + e.what()});
         return exit_status::host_failure;
     }
 }

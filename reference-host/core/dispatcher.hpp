@@ -42,7 +42,8 @@ static_assert(abi::arguments_in_registers(abi::gpr::rdi, abi::gpr::rsi, abi::gpr
 struct machine_request {
     enum class kind {
         none,
-        power_off,     // end the run with `exit_code`
+        power_off,     // end the run with `exit_code`: the guest shut down
+        halt_forever,  // end the run: the guest waits for what can never come (spec 8.5 "halted")
         reset,         // boot the image again (every module's reset hook runs first)
         host_failure,  // the host cannot serve the call; the VM stops
     };
@@ -62,6 +63,10 @@ inline call_result fail(abi::status status) { return {status, 0, {}}; }
 inline call_result request_power_off(uint8_t exit_code, std::string why)
 {
     return {abi::status::success, 0, {machine_request::kind::power_off, exit_code, std::move(why)}};
+}
+inline call_result request_halt_forever(std::string why)
+{
+    return {abi::status::success, 0, {machine_request::kind::halt_forever, 0, std::move(why)}};
 }
 inline call_result request_reset(std::string why)
 {

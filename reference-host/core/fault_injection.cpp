@@ -62,6 +62,19 @@ const std::vector<fault_info>& all_faults()
          "a read-only disk answers writes with SUCCESS (and writes nothing)"},
         {fault::block_info_small_transfer, "block-info-small-transfer",
          "BLOCK.info reports a max_transfer of 64 KiB, below the spec's 1 MiB"},
+        {fault::block_writes_cached, "block-writes-cached",
+         "BLOCK writes stay in hbvm's memory and reach the disk file only when the machine ends cleanly; "
+         "BLOCK.flush answers SUCCESS without writing them"},
+        {fault::block_readonly_zero_length, "block-readonly-zero-length",
+         "a BLOCK write of 0 bytes (or an empty segment list) to a read-only disk answers SUCCESS instead of DENIED"},
+        {fault::clock_restarts_at_reboot, "clock-restarts-at-reboot",
+         "TIME.monotonic_ns starts again near 0 at every boot, so a reboot steps it back"},
+        {fault::console_input_never_ends, "console-input-never-ends",
+         "CONSOLE.input_state answers open for ever, even once the input has ended"},
+        {fault::cpuid_reserved_leaf_data, "cpuid-reserved-leaf-data",
+         "discovery reports max_leaf B+3, and the reserved leaf B+3 is not zero"},
+        {fault::halted_reported_as_shutdown, "halted-reported-as-shutdown",
+         "--end-report calls a machine that halted with nothing to wake it a shutdown (with code 71)"},
         {fault::evt_timer_early, "evt-timer-early",
          "EVT.poll and EVT.wait report a one-shot timer pending up to 1 ms before its deadline"},
         {fault::evt_periodic_drift, "evt-periodic-drift",
@@ -213,6 +226,24 @@ void fault_injector::after_call(const call_request& request, call_result& result
         if ((is(fn::block_write) || is(fn::block_write_vectored)) && result.status == abi::status::denied)
             result = succeed(request.args[3]);  // a vectored list's length, not the data's: wrong either way
         break;
+    case fault::block_readonly_zero_length:
+        if ((is(fn::block_write) || is(fn::block_write_vectored)) && result.status == abi::status::denied &&
+            request.args[3] == 0)
+            result = succeed(0);
+        break;
+    case fault::clock_restarts_at_reboot:
+        if (is(fn::power_reboot) && result.request.what == machine_request::kind::reset)
+            clock_origin_ = 0;  // the next reading starts the clock again
+        if (is(fn::time_monotonic_ns) && result.status == abi::status::success) {
+            if (clock_origin_ == 0)
+                clock_origin_ = result.value - 1000;
+            result.value -= clock_origin_;
+        }
+        break;
+    case fault::console_input_never_ends:
+        if (is(fn::console_input_state) && result.status == abi::status::success)
+            result.value = abi::console_input_state::open;
+        break;
     case fault::block_info_small_transfer:
         if (is(fn::block_info) && result.status == abi::status::success &&
             request.args[2] >= offsetof(abi::blk_info, max_transfer) + 4)
@@ -250,7 +281,11 @@ void fault_injector::on_discovery(std::vector<cpuid_entry>& leaves, uint32_t bas
             e.ecx |= abi::gate_vmcall | abi::gate_vmmcall;
         if (fault_ == fault::console_hidden && e.leaf == base_leaf + abi::cpuid_leaf_services)
             e.eax &= ~(1u << uint16_t(abi::service::console));
+        if (fault_ == fault::cpuid_reserved_leaf_data && e.leaf == base_leaf)
+            e.eax = base_leaf + 3;
     }
+    if (fault_ == fault::cpuid_reserved_leaf_data)
+        leaves.push_back({base_leaf + 3, 0, 0x48425245, 0, 0, 0, false});  // "ERBH" in a leaf that must be zero
     if (fault_ == fault::cpuid_depends_on_subleaf) {
         std::vector<cpuid_entry> odd;
         for (const cpuid_entry& e : leaves)

@@ -60,6 +60,12 @@ enum class fault {
     block_write_loses_sector,     // every BLOCK write skips its first sector
     block_readonly_writable,      // a read-only disk answers writes SUCCESS (nothing written)
     block_info_small_transfer,    // BLOCK.info reports a max_transfer of 64 KiB
+    block_writes_cached,          // BLOCK writes stay in hbvm's memory until a clean end; flush does not write them
+    block_readonly_zero_length,   // a write of 0 bytes (or an empty list) to a read-only disk answers SUCCESS
+    clock_restarts_at_reboot,     // TIME.monotonic_ns starts again near 0 at every boot
+    console_input_never_ends,     // CONSOLE.input_state always answers open
+    cpuid_reserved_leaf_data,     // max_leaf is B+3, and leaf B+3 is not zero
+    halted_reported_as_shutdown,  // the end report calls a machine that halted for good a shutdown
     // EVT. The injector sees calls only (after_call), not the machine's delivery
     // of interrupts or its HLT, so each of these changes what a call answers.
     evt_timer_early,              // poll and wait report a one-shot timer pending up to 1 ms before its deadline
@@ -101,7 +107,8 @@ public:
     // What the disks must get wrong (flush_ignored, block_write_loses_sector).
     disk::deviations disk_deviations() const
     {
-        return {fault_ == fault::flush_ignored, fault_ == fault::block_write_loses_sector};
+        return {fault_ == fault::flush_ignored, fault_ == fault::block_write_loses_sector,
+                fault_ == fault::block_writes_cached};
     }
 
     // Changes console output on its way to the terminal; empty when no fault does.
@@ -140,6 +147,7 @@ private:
 
     fault fault_;
     uint64_t monotonic_calls_ = 0;
+    uint64_t clock_origin_ = 0;  // clock_restarts_at_reboot: the boot's first reading, less 1 us
     uint64_t last_monotonic_ = 0;
     uint64_t stray_writes_ = 0;
     uint64_t rng_state_ = 0x9E3779B97F4A7C15ull;  // rng_fixed_seed: the same start in every machine

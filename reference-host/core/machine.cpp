@@ -155,7 +155,7 @@ void machine::boot()
           std::to_string(memory_.size() >> 20) + " MiB RAM, " + accel_->name());
 }
 
-int machine::run()
+run_end machine::run()
 {
     note("accelerator: " + selection_.reason);
     const char* const names[] = {"stdin", "stdout", "stderr"};
@@ -175,20 +175,19 @@ int machine::run()
         debug_console_.flush();
         if (exit.what == vm_exit::kind::stopped && outcome_) {
             if (!outcome_->reboot)
-                return finish(outcome_->exit_status, outcome_->message);
+                return finish({outcome_->exit_status, outcome_->kind, outcome_->message});
             note(outcome_->message + "; booting " + config_.image_path + " again");
             continue;
         }
         if (exit.what == vm_exit::kind::stopped && stop::requested())
             break;
-        const ending end = report_exit(exit);
-        return finish(end.status, end.message);
+        return finish(report_exit(exit));
     }
     const stop::ending end = stop::describe(config_.timeout_seconds);
-    return finish(end.status, end.message);
+    return finish({end.status, end_kind::stopped, end.message});
 }
 
-int machine::finish(int status, const std::string& message)
+run_end machine::finish(run_end end)
 {
     if (config_.dog) {
         const std::vector<std::string> ignored = config_.dog->ignored_signals();
@@ -207,37 +206,41 @@ int machine::finish(int status, const std::string& message)
         line << " in the last boot";
         note(line.str());
     }
-    if (!message.empty())
-        note(message);
-    return status;
+    if (!end.message.empty())
+        note(end.message);
+    // What the end report tells, deliberately wrong (the exit status is right).
+    if (faults_.active() == fault::halted_reported_as_shutdown && end.kind == end_kind::halted)
+        end.kind = end_kind::shutdown;
+    return end;
 }
 
-machine::ending machine::report_exit(const vm_exit& exit)
+run_end machine::report_exit(const vm_exit& exit)
 {
     const std::string regs = format_registers(accel_->registers()) + "\n" + accel_->control_registers_line();
     switch (exit.what) {
     case vm_exit::kind::halted:
-        return {exit_status::guest_halted, "the guest halted (HLT) with nothing that could wake it; " + exit.detail};
+        return {exit_status::guest_halted, end_kind::halted,
+                "the guest halted (HLT) with nothing that could wake it; " + exit.detail};
     case vm_exit::kind::cpu_exception:
-        return {exit_status::guest_crashed, "the guest crashed: CPU exception " + std::to_string(exit.vector) + " (" +
+        return {exit_status::guest_crashed, end_kind::crashed, "the guest crashed: CPU exception " + std::to_string(exit.vector) + " (" +
                                                 exception_name(exit.vector) + ")" +
                                                 (exit.detail.empty() ? "" : "; " + exit.detail) + "\n" + regs};
     case vm_exit::kind::memory_fault:
-        return {exit_status::guest_crashed, "the guest crashed: " + exit.detail + "\n" + regs};
+        return {exit_status::guest_crashed, end_kind::crashed, "the guest crashed: " + exit.detail + "\n" + regs};
     case vm_exit::kind::triple_fault:
         // KVM on AMD resets the vCPU when it shuts down: RIP 0xFFF0 is the reset
         // vector, not where the guest failed.
-        return {exit_status::guest_crashed,
+        return {exit_status::guest_crashed, end_kind::crashed,
                 "the guest crashed: triple fault (the CPU shut down; an exception with no working IDT)" +
                     (exit.detail.empty() ? std::string() : ": " + exit.detail) +
                     (accel_->registers().rip == 0xFFF0
                          ? std::string("; the vCPU was reset, so its registers at the fault are lost")
                          : "\n" + regs)};
     case vm_exit::kind::internal_error:
-        return {exit_status::host_failure, "accelerator failure: " + exit.detail + "\n" + regs};
+        return {exit_status::host_failure, end_kind::failed, "accelerator failure: " + exit.detail + "\n" + regs};
     case vm_exit::kind::stopped: break;
     }
-    return {exit_status::host_failure, "the accelerator stopped without a reason\n" + regs};
+    return {exit_status::host_failure, end_kind::failed, "the accelerator stopped without a reason\n" + regs};
 }
 
 io_reply machine::on_io(const io_access& access)
@@ -302,7 +305,7 @@ io_reply machine::entry_fault(uint32_t vector)
     else
         what += "; its frame is unreadable";
     what += ", CR2 " + hex(st.cr2) + " (reported by hbvm's entry IDT)";
-    outcome_ = outcome{exit_status::guest_crashed, false, what};
+    outcome_ = outcome{exit_status::guest_crashed, false, what, end_kind::crashed};
     return {0, true};
 }
 
@@ -392,6 +395,9 @@ io_reply machine::hypercall(const call_registers& regs)
                                : "the guest shut down (" + call_name(request.call) + "): exit status " +
                                      std::to_string(result.request.exit_code)};
         return {0, true};
+    case machine_request::kind::halt_forever:
+        outcome_ = outcome{exit_status::guest_halted, false, result.request.detail, end_kind::halted};
+        return {0, true};
     case machine_request::kind::reset:
         outcome_ = outcome{0, true,
                            !result.request.detail.empty() ? result.request.detail
@@ -400,7 +406,8 @@ io_reply machine::hypercall(const call_registers& regs)
     case machine_request::kind::host_failure:
         outcome_ = outcome{exit_status::host_failure, false,
                            "host failure while serving " + call_name(request.call) + ": " + result.request.detail +
-                               "; stopped the guest"};
+                               "; stopped the guest",
+                           end_kind::failed};
         return {0, true};
     case machine_request::kind::none: break;
     }

@@ -12,6 +12,7 @@
 #include "core/fault_injection.hpp"
 #include "core/guest_memory.hpp"
 #include "core/multiboot_loader.hpp"
+#include "core/run_end.hpp"
 #include "core/watchdog.hpp"
 #include "devices/clock.hpp"
 #include "devices/debug_console.hpp"
@@ -58,15 +59,17 @@ public:
     explicit machine(machine_config config);
     ~machine();
 
-    // Boots the image, runs it to the end and returns the process exit status.
-    // Diagnostics go to stderr, prefixed "hbvm:".
-    int run();
+    // Boots the image, runs it to the end and says how it ended: the process
+    // exit status and the kind of end (spec 8.5). Diagnostics go to stderr,
+    // prefixed "hbvm:".
+    run_end run();
 
 private:
     struct outcome {
         int exit_status;
         bool reboot;
         std::string message;  // the closing "hbvm:" line
+        end_kind kind = end_kind::shutdown;
     };
 
     io_reply on_io(const io_access& access) override;
@@ -76,12 +79,8 @@ private:
     io_reply hypercall(const call_registers& regs);
     io_reply entry_fault(uint32_t vector);
     void boot();
-    struct ending {
-        int status;
-        std::string message;
-    };
-    ending report_exit(const vm_exit& exit);
-    int finish(int status, const std::string& message);  // the closing lines; returns status
+    run_end report_exit(const vm_exit& exit);
+    run_end finish(run_end end);  // the closing lines
     void note(const std::string& line);
     void trace(const std::string& line);  // only with --trace, stamped with the time since start
 

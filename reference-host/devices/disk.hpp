@@ -9,8 +9,10 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace hbvm {
 
@@ -55,6 +57,8 @@ public:
     struct deviations {
         bool flush_does_nothing = false;         // flush answers SUCCESS without syncing
         bool writes_lose_first_sector = false;   // each write skips its first sector
+        bool writes_kept_in_memory = false;      // writes stay in hbvm's memory until the disk is closed;
+                                                 // flush answers SUCCESS without writing them
     };
     deviations deviate;
 
@@ -65,6 +69,7 @@ private:
     uint64_t sector_count_ = 0;
     bool read_only_;
     bool lost_writes_ = false;  // a write or sync failed: durability can no longer be promised
+    std::map<uint64_t, std::vector<std::byte>> kept_;  // writes_kept_in_memory: sector -> its bytes
     std::array<uint8_t, 20> id_{};
 };
 

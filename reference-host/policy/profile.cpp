@@ -24,7 +24,14 @@ std::vector<profile> make_profiles()
     no_reboot.name = "no-reboot";
     no_reboot.description = "every service; POWER.reboot is refused with DENIED";
     no_reboot.denied.push_back(abi::function::power_reboot);
-    return {full, no_reboot};
+    // The least a useful host offers: an outside vendor's first host looks like
+    // this, and the conformance driver certifies it CONFORMANT by default (its
+    // profile is what the host advertises). The Restricted profile issue turns
+    // profiles into data files.
+    profile minimal{"minimal", "BASE, CONSOLE, TIME and POWER only", {}, {}};
+    for (abi::service s : {abi::service::base, abi::service::console, abi::service::time, abi::service::power})
+        minimal.services.push_back(s);
+    return {full, no_reboot, minimal};
 }
 
 const std::vector<profile>& profiles()

@@ -79,8 +79,10 @@ private:
     static call_result write(disk& dev, const call& c)
     {
         const uint64_t first = c.arg(1), length = c.arg(3);
+        // A read-only device refuses every write, 0 bytes included, after the
+        // argument checks (spec 12.5): its rights are a check of step 6 (2.1).
         if (length == 0)
-            return succeed(0);
+            return dev.read_only() ? fail(abi::status::denied) : succeed(0);
         if (!fits(dev, first, length))
             return fail(abi::status::invalid_param);
         if (dev.read_only())
@@ -106,7 +108,7 @@ private:
             total += s.length;
         }
         if (total == 0)
-            return succeed(0);
+            return writes && dev.read_only() ? fail(abi::status::denied) : succeed(0);
         if (!fits(dev, first, total))
             return fail(abi::status::invalid_param);
         // Every segment's guest memory, checked before a byte moves.

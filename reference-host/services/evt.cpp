@@ -172,9 +172,8 @@ public:
         d.add(fn::evt_wait, [this](const call& c) {
             std::string why;
             if (!events_.wait(c.arg(1), c.arg(0), &why) && !why.empty())
-                return request_power_off(exit_status::guest_halted,
-                                         "the guest waits (EVT.wait) with no deadline, and " + why +
-                                             "; nothing can wake it");
+                return request_halt_forever("the guest waits (EVT.wait) with no deadline, and " + why +
+                                            "; nothing can wake it");
             // Returns the whole pending set (spec 13.4). After a stop request the
             // run ends right after this call, and the answer is never seen.
             return succeed(events_.pending());

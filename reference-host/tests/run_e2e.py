@@ -52,9 +52,10 @@ def main():
                                              "--build", build, "--accel", args.accel]),
         ("conformance.reference-host", [python, ROOT / "conformance/hyperbios-conform",
                                         "--images", build / "conformance/images", "--out", results,
+                                        "--profile", "full",
                                         "--host", f"{hbvm} run {{image}} --accel {args.accel} --timeout 120 "
-                                                  "--disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro "
-                                                  "--disk {disk3}"]),
+                                                  "--end-report {end} --disk {disk0} --disk {disk1},sector=4096 "
+                                                  "--disk {disk2},ro --disk {disk3}"]),
         # On KVM only the faults whose effect goes through the accelerator (register
         # and memory writes, port-exit decoding, reboot, interrupt delivery, timing):
         # the rest are host logic the soft run proves, and the whole list under

@@ -143,6 +143,14 @@ TEST_F(BlockService, ReadOnlyDiskRefusesWritesAndKeepsItsContents)
     const abi::blk_segment seg{buffer_at, 512};
     std::memcpy(at(buffer_at + 8192), &seg, sizeof seg);
     EXPECT_EQ(call(fn::block_write_vectored, 2, 0, buffer_at + 8192, sizeof seg).status, abi::status::denied);
+    // Every write, of any length: 0 bytes and an empty list are DENIED too, but
+    // only after the argument and buffer checks (spec 12.5, 2.1).
+    EXPECT_EQ(call(fn::block_write, 2, 0, buffer_at, 0).status, abi::status::denied);
+    EXPECT_EQ(call(fn::block_write, 2, ~0ull, buffer_at, 0).status, abi::status::denied);
+    EXPECT_EQ(call(fn::block_write_vectored, 2, 0, buffer_at + 8192, 0).status, abi::status::denied);
+    EXPECT_EQ(call(fn::block_write, 2, 0, buffer_at, 100).status, abi::status::invalid_param);
+    EXPECT_EQ(call(fn::block_write, 2, 0, ~0ull - 100, 512).status, abi::status::invalid_address);
+    EXPECT_EQ(call(fn::block_write, 0, 0, buffer_at, 0).status, abi::status::success);  // writable: nothing to refuse
     EXPECT_EQ(file_bytes(2, 0, 1024), before);
     EXPECT_EQ(call(fn::block_flush, 2).status, abi::status::success);  // flush is always accepted
 }
