@@ -18,12 +18,16 @@ one hyperbios_spec.parse() reads, so the index has exactly the requirements the
 tools know; withdrawn requirements (`- **HB-DISC-009** (withdrawn): text`) are
 found here and marked withdrawn in the index.
 
-The Markdown read is the subset the spec uses: ATX headings, paragraphs, `-`
-and `1.` lists (nested by indentation), pipe tables (`\\|` in a cell is a bar),
-fenced code blocks, code spans, `**strong**`, `*emphasis*`, `[text](url)`,
-backslash escapes and entity references. Raw HTML is shown as text. A link to a
-heading or chapter that does not exist, or a mention of a requirement ID no
-requirement has, is an error: the file would have a dead link.
+The Markdown read is the subset the spec uses, as GitHub reads it (CommonMark
+with pipe tables): ATX headings, paragraphs, `-` and `1.` lists (nested by
+indentation; loose and tight), pipe tables (`\\|` in a cell is a bar, `:---:`
+aligns), fenced code blocks, thematic breaks, code spans, `**strong**`,
+`*emphasis*`, `[text](url)`, backslash escapes and entity references. Not read:
+setext headings, block quotes, indented code blocks, `_emphasis_` (names like
+get_impl_id stay whole); raw HTML is shown as text. The test's check for
+Markdown left in the text notices most of these if a chapter starts using them.
+A link to a heading or chapter that does not exist, or a mention of a
+requirement ID no requirement has, is an error: the file would have a dead link.
 
 Standard library only, like the other tools; no timestamps in the output, so the
 same spec gives the same file.
@@ -46,6 +50,7 @@ MAIN_CHAPTER = "hyperbios.md"
 FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})\s*([^`\s]*)[^`]*$")
 HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 LIST_ITEM = re.compile(r"^( *)([-*+]|\d{1,9}[.)])( +|$)(.*)$")
+THEMATIC_BREAK = re.compile(r"^ {0,3}([-*_])(?: *\1){2,} *$")
 TABLE_SEPARATOR = re.compile(r"^ {0,3}\|(\s*:?-+:?\s*\|)+\s*$")
 # A requirement's list item, as its first line starts (after the list marker).
 REQUIREMENT_ITEM = re.compile(r"^\*\*(HB-[A-Z]+-\d{3})\*\* \((MUST|SHOULD|MAY|withdrawn)\):", re.IGNORECASE)
@@ -89,6 +94,11 @@ class CodeBlock:
         self.language, self.lines, self.line = language, lines, line
 
 
+class ThematicBreak:
+    def __init__(self, line):
+        self.line = line
+
+
 class Table:
     def __init__(self, header, aligns, rows, line):
         self.header, self.aligns, self.rows, self.line = header, aligns, rows, line
@@ -102,8 +112,8 @@ class ListBlock:
 
 
 class ListItem:
-    def __init__(self, first_text, indent, marker, line):
-        self.first_text, self.indent, self.marker, self.line = first_text, indent, marker, line
+    def __init__(self, first_text, line):
+        self.first_text, self.line = first_text, line  # first_text: the item's first line, after the marker
         self.blocks = []
         self.requirement = None  # (id, level) when the item is a requirement
 
@@ -121,7 +131,7 @@ def interrupts_paragraph(lines, i):
     """Whether line i starts a block even right after a paragraph line (CommonMark's
     rule for lists: a bullet with text, or an ordered list starting at 1)."""
     text = lines[i][1]
-    if FENCE.match(text) or HEADING.match(text) or is_table_start(lines, i):
+    if FENCE.match(text) or HEADING.match(text) or THEMATIC_BREAK.match(text) or is_table_start(lines, i):
         return True
     m = LIST_ITEM.match(text)
     if m and m.group(4).strip():
@@ -159,6 +169,10 @@ def parse_blocks(lines):
         m = HEADING.match(text)
         if m:
             blocks.append(Heading(len(m.group(1)), m.group(2) or "", number))
+            i += 1
+            continue
+        if THEMATIC_BREAK.match(text):  # before lists: "- - -" and "* * *" are breaks, not items
+            blocks.append(ThematicBreak(number))
             i += 1
             continue
         if is_table_start(lines, i):
@@ -199,7 +213,7 @@ def parse_list(lines, i, blocks):
         m = LIST_ITEM.match(lines[i][1])
         spaces = len(m.group(3))
         content_column = indent + len(m.group(2)) + (spaces if 1 <= spaces <= 4 else 1)
-        item = ListItem(m.group(4), indent, m.group(2), number)
+        item = ListItem(m.group(4), number)
         item_lines = [(number, m.group(4))]
         i += 1
         blank_before = False
@@ -226,7 +240,8 @@ def parse_list(lines, i, blocks):
         if i >= len(lines):
             return i
         m = LIST_ITEM.match(lines[i][1])
-        sibling = m and len(m.group(1)) == indent and (m.group(2)[-1] if ordered else m.group(2)) == kind
+        sibling = (m and len(m.group(1)) == indent and (m.group(2)[-1] if ordered else m.group(2)) == kind
+                   and not THEMATIC_BREAK.match(lines[i][1]))
         if not sibling:
             return i
         if blank_before:
@@ -461,6 +476,7 @@ def chapter_order(spec_dir, main):
     """The main chapter, then the chapter files in the order of the first table of
     the main chapter that links to them (the chapter table at its top)."""
     order = [main.path]
+    chapter_files = {p.resolve() for p in hyperbios_spec.spec_files(spec_dir)}
     for block in main.blocks:
         if not isinstance(block, Table):
             continue
@@ -471,13 +487,13 @@ def chapter_order(spec_dir, main):
             continue
         for target in targets:
             path = (main.path.parent / target).resolve()
-            if not path.is_file():
-                raise RenderError(f"{main.where(block.line)}: the chapter table links to {target}, which does not exist")
+            if path not in chapter_files:
+                raise RenderError(f"{main.where(block.line)}: the chapter table links to {target}, "
+                                  "which is not a chapter of the spec (hyperbios_spec.spec_files)")
             if path not in order:
                 order.append(path)
         break
-    listed = set(order)
-    unlisted = [p for p in hyperbios_spec.spec_files(spec_dir) if p.resolve() not in listed]
+    unlisted = [p for p in hyperbios_spec.spec_files(spec_dir) if p.resolve() not in order]
     if unlisted:
         raise RenderError(f"{main.path}: the chapter table does not link to "
                           + ", ".join(str(p.relative_to(spec_dir)) for p in unlisted)
@@ -505,9 +521,13 @@ def parsed_spec(spec_dir, chapters):
             target.write_text("\n".join("" if WITHDRAWN_LINE.match(line) else line for line in lines) + "\n",
                               encoding="utf-8")
         try:
-            return hyperbios_spec.parse(copy)
+            spec = hyperbios_spec.parse(copy)
         except hyperbios_spec.SpecError as e:
             raise hyperbios_spec.SpecError(str(e).replace(str(copy), str(spec_dir))) from None
+        for entry in list(spec["requirements"].values()) + [spec["version"] or {}]:
+            if "where" in entry:
+                entry["where"] = entry["where"].replace(str(copy), str(spec_dir))
+        return spec
 
 
 class Document:
@@ -651,6 +671,8 @@ class Document:
                 parts.append(self.table_html(chapter, block))
             elif isinstance(block, ListBlock):
                 parts.append(self.list_html(chapter, block))
+            elif isinstance(block, ThematicBreak):
+                parts.append("<hr>")
         return "\n".join(parts)
 
     def table_html(self, chapter, table):

@@ -8,16 +8,17 @@
    it; every heading has an id, and no id is used twice; every href="#..."
    names an id of the file, and nothing is loaded from outside (no src, no
    <link>, no <script>, no url() in the CSS); no Markdown is left in the text
-   outside <pre> and <code> (`**`, backticks, `](`, `*emphasis*`, `\\|`,
-   table rows, bullets, `#` headings); html.parser reads it with every tag
-   closed in order.
+   outside <pre> and <code> (`**`, backticks, `](`, `*emphasis*`, `\\|`, table
+   rows, bullets, `#` headings, setext underlines, block quotes); html.parser
+   reads it with every tag closed in order.
 2. Renders made-up specs and compares fragments of the HTML with the expected
    ones: the chapter order of the chapter table, a requirement and a withdrawn
-   one (item ids, index entries), a table with `\\|` and alignment, nested and
-   numbered lists, a fenced code block with `<` and `&`, entities and Unicode,
-   links between chapters, requirement mentions; and expects the renderer to
-   refuse a link to a missing heading, a mention of a requirement that does not
-   exist and a chapter missing from the chapter table.
+   one (item ids, index entries), a table with `\\|` and alignment, nested,
+   numbered and loose lists, a thematic break, a fenced code block with `<` and
+   `&`, entities and Unicode, links between chapters, requirement mentions; and
+   expects the renderer to refuse a link to a missing heading, a mention of a
+   requirement that does not exist, a chapter missing from the chapter table, a
+   requirement given twice and one the parser would not read.
 3. Feeds the file checks of 1 documents with each fault, so that they are shown
    to fail.
 
@@ -30,7 +31,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import textwrap
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -48,6 +48,8 @@ LEFTOVER_MARKDOWN = [
     (re.compile(r"^\s*\|.*\|\s*$", re.MULTILINE), "a table row"),
     (re.compile(r"^\s*[-+] \S", re.MULTILINE), "a list bullet"),
     (re.compile(r"^\s*#{1,6} \S", re.MULTILINE), "a '#' heading"),
+    (re.compile(r"^\s*(?:={3,}|-{3,})\s*$", re.MULTILINE), "a setext underline (not read)"),
+    (re.compile(r"^\s*>\s", re.MULTILINE), "a block quote (not read)"),
 ]
 failures = []
 
@@ -163,7 +165,8 @@ def test_real_spec(spec_dir):
     with tempfile.TemporaryDirectory(prefix="hyperbios-render-test-") as tmp:
         run = subprocess.run([PYTHON, str(HERE / "render_html.py"), str(spec_dir), "--output-dir", tmp],
                              capture_output=True, text=True)
-        check(run.returncode == 0, "render_html.py renders the spec" + (f": {run.stderr.strip()}" if run.stderr else ""))
+        check(run.returncode == 0,
+              "render_html.py renders the spec" + (f": {run.stderr.strip()}" if run.stderr else ""))
         files = sorted(p.name for p in pathlib.Path(tmp).iterdir())
         name = f"hyperbios-spec-{spec['version']['version']}.html"
         check(files == [name], f"it writes one file, {name} (wrote {files})")
@@ -227,6 +230,14 @@ See HB-TST-001, [the alpha timers](services/alpha.md#31-timers) and [ZETA](servi
 ```c
 if (a < b && c > 0) return "**not bold**";
 ```
+
+---
+
+A loose list:
+
+- one
+
+- two
 """
 
 ZETA = """\
@@ -275,6 +286,8 @@ EXPECTED_FRAGMENTS = [
      '<ul>\n<li>outer one\ncontinued\n<ul>\n<li>inner, see <a class="req" href="#HB-TST-002">HB-TST-002</a></li>\n'
      "</ul></li>\n<li>outer two</li>\n</ul>"),
     ("a numbered list", "<ol>\n<li>first</li>\n<li>second</li>\n</ol>"),
+    ("a thematic break and a loose list",
+     "<hr>\n<p>A loose list:</p>\n<ul>\n<li><p>one</p></li>\n<li><p>two</p></li>\n</ul>"),
     ("a fenced code block, escaped and left alone",
      '<pre><code class="language-c">if (a &lt; b &amp;&amp; c &gt; 0) return "**not bold**";</code></pre>'),
     ("a link back to the main chapter and one inside the chapter",
@@ -377,6 +390,8 @@ def test_file_checks_fail():
         ("an escaped bar left", good.replace("text", "a \\| b"), "escaped bar"),
         ("a bullet left", good.replace("<p>text", "<p>- item\ntext"), "a list bullet"),
         ("a heading left", good.replace("<p>text", "<p>## Title\ntext"), "a '#' heading"),
+        ("a setext heading", good.replace("<p>text", "<p>Title\n=====\ntext"), "a setext underline"),
+        ("a block quote", good.replace("<p>text", "<p>&gt; quoted\ntext"), "a block quote"),
         ("a script", good.replace("</body>", "<script>x()</script></body>"), "loads something"),
         ("an image", good.replace("</body>", '<img src="x.png"></body>'), "loads something"),
         ("CSS that loads", good.replace("p{}", "p{background:url(x.png)}"), "the CSS loads something"),
