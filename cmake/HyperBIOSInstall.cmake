@@ -4,7 +4,7 @@
 #   bin/hbvm                           the reference host
 #   bin/hyperbios-conform              the conformance driver, on the suite below
 #   lib/hyperbios/conformance/         the conformance suite: driver, images, spec
-#   share/doc/hyperbios/spec/          the specification (Markdown)
+#   share/doc/hyperbios/spec/          the specification (Markdown, and as one HTML file)
 #   lib/cmake/hyperbios/               find_package(hyperbios): hyperbios_add_kernel()
 #   lib/pkgconfig/hyperbios.pc         pkg-config: include path, kernel flags, linker script
 # (lib is the multiarch lib/<triplet> under /usr on Debian.)
@@ -48,8 +48,8 @@ file(RELATIVE_PATH conform_from_bin ${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BIND
 configure_file(${CMAKE_CURRENT_LIST_DIR}/hyperbios-conform.in ${PROJECT_BINARY_DIR}/install/hyperbios-conform @ONLY)
 install(PROGRAMS ${PROJECT_BINARY_DIR}/install/hyperbios-conform DESTINATION ${CMAKE_INSTALL_BINDIR})
 
-# The specification, to read.
-install(FILES ${spec_pages} DESTINATION ${CMAKE_INSTALL_DOCDIR}/spec)
+# The specification, to read: the Markdown, and the single HTML file (spec-html).
+install(FILES ${spec_pages} ${HYPERBIOS_SPEC_HTML} DESTINATION ${CMAKE_INSTALL_DOCDIR}/spec)
 install(FILES ${spec_service_pages} DESTINATION ${CMAKE_INSTALL_DOCDIR}/spec/services)
 
 # find_package(hyperbios 0.N): the package's version is the spec's, and a request

@@ -30,7 +30,9 @@ REQUIRED_FILES = ("VERSION", "conformance/hyperbios-conform", "conformance/confo
 
 
 def check_layout(top, spec_version):
-    problems = [f"{name} is missing" for name in REQUIRED_FILES if not (top / name).is_file()]
+    # The spec rendered as one HTML file, named after the version the bundle certifies against.
+    required = REQUIRED_FILES + (f"spec/hyperbios-spec-{spec_version}.html",)
+    problems = [f"{name} is missing" for name in required if not (top / name).is_file()]
     images = top / "conformance" / "images"
     elves = sorted(p.stem for p in images.glob("conformance-*.elf"))
     if not elves:

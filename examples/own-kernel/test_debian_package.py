@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """The Debian package, as a user gets it: builds hyperbios_*.deb with CPack,
 checks it with lintian (no errors), installs it with `apt-get install ./...`,
-lists what it installed (dpkg -L), certifies the installed hbvm with the
-installed hyperbios-conform, builds examples/own-kernel/cmake against the
-system install (no prefix given) and boots it, reads the man pages, then purges
-the package and checks that none of its files is left.
+lists what it installed (dpkg -L; the spec's HTML file must be among it),
+certifies the installed hbvm with the installed hyperbios-conform, builds
+examples/own-kernel/cmake against the system install (no prefix given) and
+boots it, reads the man pages, then purges the package and checks that none of
+its files is left.
 
 Changes the machine (installs and removes a package): runs as root only, and
 skips (exit 77) where hyperbios is already installed, so that a user's own
@@ -44,6 +45,7 @@ def installed(package):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", required=True, help="the CMake build folder of HyperBIOS (built)")
+    parser.add_argument("--spec-version", required=True, help="the spec version the package carries, e.g. 0.4")
     args = parser.parse_args()
     build = pathlib.Path(args.build).resolve()
     if os.geteuid() != 0:
@@ -76,6 +78,10 @@ def main():
         files = [pathlib.Path(p) for p in listing.stdout.splitlines() if p.strip() and pathlib.Path(p).is_file()]
         print(f"  {len(files)} files, e.g. " + ", ".join(str(p) for p in files if p.name in
                                                         ("hbvm", "hyperbios-conform", "hyperbios.pc", "hbvm.1.gz")))
+        spec_html = pathlib.Path(f"/usr/share/doc/hyperbios/spec/hyperbios-spec-{args.spec_version}.html")
+        print(f"{'PASS' if spec_html in files else 'FAIL'} the package holds the spec as one HTML file, {spec_html}")
+        if spec_html not in files:
+            failures.append("no spec HTML")
         host = ("/usr/bin/hbvm run {image} --accel soft --timeout 30 --end-report {end} --disk {disk0} "
                 "--disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3}")
         step("the installed hyperbios-conform certifies the installed hbvm",
