@@ -977,6 +977,16 @@ def find_images(folder, suffix, only):
     return images
 
 
+def usage_problems(runs):
+    """What images said about how the run was set up (USAGE lines: too little RAM,
+    say), as one message; "" when nothing. A usage error of the run, not a verdict."""
+    misuse = [f"{r.name}: {text}" for r in runs for text in r.usage]
+    if not misuse:
+        return ""
+    return ("the host was set up wrongly for the conformance images (a usage error of this run, not a verdict "
+            "about the host):\n  " + "\n  ".join(misuse))
+
+
 def profile_text(profile, offered):
     """How the certificate names the profile: which services were demanded, and why."""
     names = ", ".join(profile["services"] or []) or "none"
@@ -999,10 +1009,9 @@ def certify(host, images, profile="advertised", expectations=None, timeout=60, j
     expected = load_expectations(expectations, spec)
     start = time.monotonic()
     runs = run_all(images, host, timeout, EXIT_STYLES[exit_style], jobs, progress)
-    misuse = [f"{r.name}: {text}" for r in runs for text in r.usage]
+    misuse = usage_problems(runs)
     if misuse:
-        raise SuiteError("the host was set up wrongly for the conformance images (a usage error of this run, not a "
-                         "verdict about the host):\n  " + "\n  ".join(misuse))
+        raise SuiteError(misuse)
     unique_checks(runs)
     for run in runs:
         unknown = unknown_requirements(spec, [run])

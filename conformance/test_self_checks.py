@@ -4,9 +4,11 @@ that keeps a broken or unproven host from being called conformant is shown to
 fire, and its opposite to pass. (conformance/mutation-test proves the same
 against the real reference host with injected faults.)"""
 
+import os
 import pathlib
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import conform  # noqa: E402
@@ -17,9 +19,11 @@ MUSTS = sorted(r for r, req in SPEC["requirements"].items() if req["level"] == "
 EVERY_SERVICE = sum(1 << int(s["id"], 16) for s in SPEC["services"])  # what a full host advertises
 
 
-def make_run(name, lines, exit_status=0, stdout=b""):
+def make_run(name, lines, exit_status=0, stdout=b"", end_report="shutdown 0"):
     run = conform.ImageRun(f"conformance-{name}.elf")
     run.exit_status = exit_status
+    # The host was given {end} and reported the shutdown the SUMMARY below asks for.
+    run.end_file, run.end_report = pathlib.Path("end-report.txt"), end_report
     run.stdout_bytes = stdout
     run.stdout = stdout.decode(errors="replace")
     run.stderr = "\n".join(["BOOT", f"INFO services {EVERY_SERVICE:#x}", "INFO gates 0x1"] + lines +
@@ -52,15 +56,20 @@ def main():
 
     victim = "HB-CON-001"
     verdicts, (text, ok) = verdict([make_run("most", every_must_passes(skip=(victim,)))])
-    expect("a MUST that no check reached fails (not n/a)",
-           verdicts[victim]["result"] == "fail" and not ok and "no check" in verdicts[victim]["note"],
-           f"{verdicts[victim]} / {text}")
+    expect("a MUST that no check reached is not tested (not a pass, not n/a), and the verdict says so",
+           verdicts[victim]["result"] == "not tested" and not ok and "no check" in verdicts[victim]["note"] and
+           text == "NOT CONFORMANT — 1 MUST requirement not tested", f"{verdicts[victim]} / {text}")
 
     lines = every_must_passes(skip=(victim,)) + [f"FAIL {victim} it broke"]
     verdicts, (text, ok) = verdict([make_run("broken", lines)], expectations={victim: "we know"})
     expect("a failure named in an expectations file still fails, and the verdict says so",
            verdicts[victim]["result"] == "fail" and verdicts[victim]["known"] and not ok and
-           text == "NOT CONFORMANT — 1 known deviation", text)
+           text == "NOT CONFORMANT — 1 MUST requirement failed (1 known deviation)", text)
+
+    not_tested_rules()
+    outside_rules()
+    profile_rules()
+    live_rules()
 
     try:
         conform.load_expectations(None, SPEC)
@@ -130,7 +139,8 @@ def main():
         "\nSUMMARY: 0 checks, 0 failed, 0 skipped"
     conform.parse_report(garbled, conform.EXIT_STYLES["plain"])
     expect("malformed EXPECT numbers fail their requirement instead of stopping the driver",
-           [c[0] for c in garbled.checks] == ["FAIL", "FAIL"], str(garbled.checks))
+           [c[0] for c in garbled.checks if c[1] in ("HB-PWR-001", "HB-PWR-003")] == ["FAIL", "FAIL"],
+           str(garbled.checks))
 
     echo = make_run("console", every_must_passes(skip=("HB-CON-002",)),
                     stdout=b"EXPECT-CONSOLE HB-CON-002 line one\n")
@@ -150,6 +160,152 @@ def main():
         print("FAIL", f)
     print(f"{'all verdict rules hold' if not failures else f'{len(failures)} verdict rules broken'}")
     return 1 if failures else 0
+
+
+def not_tested_rules():
+    """A check that could not run ("not tested: ...") never counts as a pass."""
+    victim = "HB-BLK-010"
+    lines = every_must_passes() + [f"SKIP {victim} read-only devices (not tested: no device has the read_only flag)"]
+    verdicts, (text, ok) = verdict([make_run("block", lines)])
+    expect("a MUST with a 'not tested' check is not tested, even when another check of it passed",
+           verdicts[victim]["result"] == "not tested" and "read_only" in verdicts[victim]["note"] and not ok and
+           "1 MUST requirement not tested" in text, f"{verdicts[victim]} / {text}")
+
+    # A BLOCK host whose command names no disk: the block image tests nothing and says so.
+    block = sorted(r for r in MUSTS if r.startswith("HB-BLK-") and r != "HB-BLK-001")
+    lines = [x for x in every_must_passes() if not any(r in x for r in block)] + \
+        [f"SKIP {r} BLOCK's checks need devices (not tested: the host offers BLOCK with no devices)" for r in block]
+    verdicts, (text, ok) = verdict([make_run("block", lines)])
+    expect("a BLOCK host given no disks is not CONFORMANT: its BLOCK MUSTs are not tested",
+           not ok and all(verdicts[r]["result"] == "not tested" for r in block) and
+           f"{len(block)} MUST requirements not tested" in text, text)
+
+    should = next(r for r, req in SPEC["requirements"].items() if req["level"] == "SHOULD")
+    verdicts, (text, ok) = verdict([make_run("all", every_must_passes())])
+    expect("a SHOULD that no check reached is not tested (not n/a), and does not decide the verdict",
+           verdicts[should]["result"] == "not tested" and ok, f"{verdicts[should]} / {text}")
+
+    lines = every_must_passes() + ["PASS HB-BLK-009 disk0's file holds the bytes after the kill"]
+    verdicts, _ = verdict([make_run("block", lines)])
+    expect("a pass of a partly observable MUST says what was observed and what cannot be",
+           verdicts["HB-BLK-009"]["result"] == "pass" and "not observable: a crash of the host machine" in
+           verdicts["HB-BLK-009"]["note"], str(verdicts["HB-BLK-009"]))
+
+
+def outside_rules():
+    """What the driver sees from outside: the end report, readings across reboots,
+    the host's CPU time, and images that say the run was set up wrongly."""
+    def pwr005(run):
+        return [c for c in run.checks if c[1] == "HB-PWR-005"]
+
+    run = make_run("time", [], end_report="shutdown 0")
+    expect("an end report of the shutdown the image made passes HB-PWR-005", [c[0] for c in pwr005(run)] == ["PASS"],
+           str(pwr005(run)))
+    run = make_run("time", [], end_report="shutdown 3")
+    expect("an end report of another code fails HB-PWR-005", [c[0] for c in pwr005(run)] == ["FAIL"], str(pwr005(run)))
+    for report in (None, "", "finished 0", "shutdown", "shutdown zero"):
+        run = make_run("time", [], end_report=report)
+        expect(f"an end report of {report!r} fails HB-PWR-005", [c[0] for c in pwr005(run)] == ["FAIL"],
+               str(pwr005(run)))
+    run = make_run("time", [])
+    run.end_file = None
+    run.checks = []
+    conform.parse_report(run, conform.EXIT_STYLES["plain"])
+    verdicts, (text, ok) = verdict([run])
+    expect("a host command without {end} leaves HB-PWR-005 not tested: not CONFORMANT",
+           verdicts["HB-PWR-005"]["result"] == "not tested" and "{end}" in verdicts["HB-PWR-005"]["note"] and not ok,
+           f"{verdicts['HB-PWR-005']} / {text}")
+    for report, killed, want in (("halted HLT with interrupts off", None, "PASS"), ("shutdown 71", None, "FAIL"),
+                                 ("crashed a triple fault", None, "PASS"),
+                                 ("failed hbvm is still running", "kept it running", "SKIP")):
+        run = conform.ImageRun("conformance-idle.elf")
+        run.end_file, run.end_report, run.killed = pathlib.Path("end-report.txt"), report, killed
+        run.exit_status = None if killed else 71
+        run.end_expected = ("HB-PWR-005", "halted")
+        run.stderr = "BOOT\nSUMMARY: 0 checks, 0 failed, 0 skipped\nEXPECT-END HB-PWR-005 halted 5"
+        conform.parse_report(run, conform.EXIT_STYLES["plain"])
+        got = [c[0] for c in pwr005(run)]
+        expect(f"a machine that can never wake, reported {report!r}{' and kept running' if killed else ''}: {want}",
+               got == [want] and run.problem is None, f"{run.checks} {run.problem}")
+        if want == "SKIP":
+            expect("a host that keeps a machine that cannot wake asleep is allowed (HB-EVT-012)",
+                   conform.allowed_skip(run.checks[-1][2])[0], run.checks[-1][2])
+
+    for values, want in (((1, 5), "PASS"), ((5, 5), "FAIL"), ((9, 2), "FAIL"), ((1, 2, 3), "PASS")):
+        run = make_run("power", [f"EXPECT-INCREASING HB-TIME-005 {v:#x}" for v in values])
+        got = [c[0] for c in run.checks if c[1] == "HB-TIME-005"]
+        expect(f"readings {values} across reboots: {want}", got == [want], str(run.checks))
+    run = make_run("power", ["EXPECT-INCREASING HB-TIME-005 0x10"])
+    expect("a single reading (no reboot) makes no check", not [c for c in run.checks if c[1] == "HB-TIME-005"])
+
+    what = "EVT.wait for 0.5 s"
+    for measured, want in (((0.01, 0.5), "PASS"), ((0.5, 0.5), "FAIL"), (None, "SKIP")):
+        run = conform.ImageRun("conformance-idle.elf")
+        run.cpu[("HB-EVT-015", what)] = measured
+        check = conform.cpu_check(run, "HB-EVT-015", what)
+        expect(f"a waiting host measured at {measured}: {want}", check[0] == want and
+               (want != "SKIP" or "not tested" in check[2]), str(check))
+
+    run = make_run("block", ["USAGE the block image needs 20 MiB of RAM; give the host more RAM"])
+    message = conform.usage_problems([run])
+    expect("an image that needs more RAM than it got is a usage error of the run, not a verdict",
+           "block: the block image needs 20 MiB" in message and "usage error" in message, message)
+
+
+def profile_rules():
+    """Without --profile a host is certified for the services it advertises."""
+    minimal = sum(1 << int(s["id"], 16) for s in SPEC["services"] if s["name"] in ("base", "console", "time", "power"))
+    services = {s["name"] for s in SPEC["services"] if (minimal >> int(s["id"], 16)) & 1}
+    lines = [x for x in every_must_passes() if conform.requirement_service(SPEC, x.split()[1]) in services | {None}]
+    run = make_run("minimal", lines)
+    run.info["services"] = hex(minimal)
+    verdicts, (text, ok) = verdict([run], profile="advertised")
+    expect("a host advertising BASE, CONSOLE, TIME and POWER is CONFORMANT by default, the rest n/a",
+           ok and verdicts["HB-BLK-001"]["result"] == "n/a" and verdicts["HB-CON-001"]["result"] == "pass", text)
+    verdicts, (text, ok) = verdict([run], profile="full")
+    expect("the same host under --profile full is not CONFORMANT", not ok and
+           verdicts["HB-BLK-001"]["result"] == "fail", text)
+    prof = conform.load_profile("advertised", SPEC)
+    conform.judge(SPEC, [run], prof, {})
+    shown = conform.profile_text(prof, None)
+    expect("the certificate names the advertised profile and its services",
+           shown.startswith("advertised") and "base, console, power, time" in shown, shown)
+
+
+def live_rules():
+    """The driver acts on lines a host prints while it runs (a made-up host: a shell)."""
+    run = conform.ImageRun("conformance-block.elf")
+    start = time.monotonic()
+    status, out, err, problem, killed = conform.capture(
+        ["sh", "-c", "echo BOOT >&2; echo 'KILL-NOW HB-BLK-009' >&2; sleep 30"], 20,
+        live=lambda pid: conform.LiveRun(run, pid))
+    took = time.monotonic() - start
+    expect("KILL-NOW makes the driver kill the host at once", killed and "KILL-NOW" in killed and problem is None and
+           status is None and took < 5, f"{killed} {problem} {took:.1f} s")
+
+    run = conform.ImageRun("conformance-idle.elf")
+    start = time.monotonic()
+    status, out, err, problem, killed = conform.capture(
+        ["sh", "-c", "echo 'EXPECT-END HB-PWR-005 halted 1' >&2; sleep 30"], 20,
+        live=lambda pid: conform.LiveRun(run, pid))
+    took = time.monotonic() - start
+    expect("EXPECT-END gives the host its seconds, then the driver stops it", killed and problem is None and
+           0.9 < took < 5 and run.end_expected == ("HB-PWR-005", "halted"), f"{killed} {problem} {took:.1f} s")
+
+    if not os.path.isdir("/proc/self"):
+        expect("CPU time is measured from /proc", False, "no /proc here")
+        return
+    for label, body, busy in (("a host that sleeps", "sleep 0.6", False),
+                              ("a host that spins", "end=$(($(date +%s%N) + 600000000)); "
+                                                    "while [ $(date +%s%N) -lt $end ]; do :; done", True)):
+        run = conform.ImageRun("conformance-idle.elf")
+        conform.capture(["sh", "-c", f"echo 'MEASURE-CPU BEGIN HB-EVT-015 w' >&2; {body}; "
+                                     f"echo 'MEASURE-CPU END HB-EVT-015 w' >&2"], 20,
+                        live=lambda pid: conform.LiveRun(run, pid))
+        measured = run.cpu.get(("HB-EVT-015", "w"))
+        share = measured[0] if measured else None
+        expect(f"the CPU of {label} is measured from outside",
+               share is not None and (share > 0.5 if busy else share < conform.IDLE_CPU_LIMIT), str(measured))
 
 
 def disk_rules():
