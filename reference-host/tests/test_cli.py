@@ -7,6 +7,7 @@ import argparse
 import errno
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -47,6 +48,25 @@ def case(name, args, status, stderr_has=(), stdout_has=(), **kw):
         print(f"PASS {name}")
 
 
+def end_case(name, args, status, report, tmp, **kw):
+    """Like case(), with --end-report: the file must hold one line starting `report`."""
+    path = pathlib.Path(tmp) / "end-report.txt"
+    path.unlink(missing_ok=True)
+    code, out, err = run([*args, "--end-report", str(path)], **kw)
+    line = path.read_text() if path.exists() else None
+    ok = code == status and line is not None and line.startswith(report) and line.endswith("\n") and \
+        line.count("\n") == 1
+    print(f"{'PASS' if ok else 'FAIL'} {name}: exit status {code}, end report {line!r}")
+    if not ok:
+        failures.append(name)
+        print("  stderr:", err.strip().replace("\n", "\n          "))
+
+
+def spec_version():
+    text = (pathlib.Path(__file__).resolve().parents[2] / "spec" / "hyperbios.md").read_text()
+    return re.search(r"\*\*Version (\d+\.\d+)", text).group(1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hbvm", required=True)
@@ -61,7 +81,7 @@ def main():
 
     case("help", [hbvm, "--help"], 0, stdout_has=["Usage:", "--timeout", "Exit status"])
     case("run --help", [hbvm, "run", "--help"], 0, stdout_has=["--accel"])
-    case("version", [hbvm, "--version"], 0, stdout_has=["HyperBIOS spec 0.4"])
+    case("version", [hbvm, "--version"], 0, stdout_has=[f"HyperBIOS spec {spec_version()}"])
     case("no command", [hbvm], 64, stderr_has=["missing command", "hbvm --help"])
     case("unknown command", [hbvm, "boot"], 64, stderr_has=["unknown command 'boot'"])
     case("run without image", [hbvm, "run"], 64, stderr_has=["which image?"])
@@ -70,7 +90,7 @@ def main():
     case("too little --mem", [hbvm, "run", hello, "--mem", "1M"], 64, stderr_has=["between 2M and 3G"])
     case("bad --accel", [hbvm, "run", hello, "--accel", "fast"], 64, stderr_has=["expected auto, kvm or soft"])
     case("bad --profile", [hbvm, "run", hello, "--profile", "ps9"], 64,
-         stderr_has=["--profile ps9: no such profile; expected one of full, no-reboot"])
+         stderr_has=["--profile ps9: no such profile; expected one of full, no-reboot, minimal"])
     case("bad --timeout", [hbvm, "run", hello, "--timeout", "-1"], 64, stderr_has=["--timeout -1"])
     case("missing image", [hbvm, "run", "/nonexistent/kernel.elf"], 65,
          stderr_has=["cannot open image '/nonexistent/kernel.elf'", "No such file"])
@@ -145,6 +165,25 @@ def main():
          timeout=30, signal_after=2)
     case("reboot", [hbvm, "run", guest("reboot_once"), *accel], 7,
          stderr_has=["first boot, rebooting", "guest requested a reboot", "second boot after a reboot"])
+
+    # How the run ended, in a file (spec 8.5): a shutdown with any code told apart
+    # from every other end, whatever the exit status.
+    with tempfile.TemporaryDirectory() as tmp:
+        end_case("end report: shutdown", [hbvm, "run", hello, *accel], 0, "shutdown 0\n", tmp)
+        end_case("end report: the debug-exit port", [hbvm, "run", guest("debug_exit"), *accel], 0x43,
+                 "shutdown 67\n", tmp)
+        end_case("end report: halted for good", [hbvm, "run", guest("halt_forever"), *accel], 71,
+                 "halted the guest halted (HLT)", tmp)
+        end_case("end report: crashed", [hbvm, "run", guest("crash_invalid_opcode"), *accel], 70, "crashed ", tmp)
+        end_case("end report: --timeout", [hbvm, "run", guest("spin_forever"), "--timeout", "0.5", *accel], 124,
+                 "stopped ", tmp)
+        end_case("end report: Ctrl-C", [hbvm, "run", guest("spin_forever"), *accel], 130, "stopped ", tmp,
+                 signal_after=2)
+        end_case("end report: a machine that could not start", [hbvm, "run", "/nonexistent/kernel.elf"], 65,
+                 "failed hbvm could not run the machine", tmp)
+        case("end report in a folder that does not exist",
+             [hbvm, "run", hello, "--end-report", str(pathlib.Path(tmp) / "no" / "end.txt")], 64,
+             stderr_has=["--end-report ", "cannot create"])
 
     print(f"{len(failures)} failed" if failures else "all passed")
     return 1 if failures else 0
