@@ -498,7 +498,7 @@ void check_function(harness& h, size_t profile_index, const hbvm::profile& p, co
         break;
     }
     case fn::base_get_impl_id:
-        FUZZ_CHECK(ok && res.value != 0 && res.value == h.identity.id, "HB-BASE-004: status %s, value 0x%" PRIx64,
+        FUZZ_CHECK(ok && abi::is_implementation_id(res.value) && res.value == h.identity.id, "HB-BASE-004: status %s, value 0x%" PRIx64,
                    status_text(int64_t(status)), res.value);
         break;
     case fn::base_get_impl_version:
@@ -527,6 +527,10 @@ void check_function(harness& h, size_t profile_index, const hbvm::profile& p, co
         if (r.args[1] > res.value)
             check_unchanged_since_shadow(h, r.args[0] + res.value, r.args[1] - res.value,
                                          "HB-CON-004: byte beyond the count");
+        break;
+    case fn::console_input_state:  // /dev/null: the input has ended from the start
+        FUZZ_CHECK(ok && res.value == abi::console_input_state::ended, "HB-CON-006: status %s, value %" PRIu64,
+                   status_text(int64_t(status)), res.value);
         break;
     case fn::time_monotonic_ns:
         FUZZ_CHECK(ok && res.value >= h.last_monotonic, "HB-TIME-001: status %s, value %" PRIu64 " after %" PRIu64,
