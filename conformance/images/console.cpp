@@ -117,6 +117,84 @@ void check_hostile_buffers()
     }
 }
 
+// input_state (since 0.5): open while the driver's bytes are on their way, ended
+// once they are all read and the driver has closed the host's stdin (it does,
+// right after writing them). Called before check_input reads anything.
+bool input_state_offered()
+{
+    const auto version = hb::base::spec_version();
+    return version.ok() && version.value >= hb::abi::make_version(0, 5);
+}
+
+// What input_state said before anything was read: ended is a promise that no
+// byte will arrive, which the bytes read afterwards may break (with the
+// driver's input, they do; with a host whose stdin is /dev/null, none come).
+raw_result state_before_reading;
+
+void check_input_state_before_reading()
+{
+    if (!input_state_offered()) {
+        skip("HB-CON-006", "input_state is open while input is waiting",
+             "not advertised: the host implements a version before 0.5, which has no input_state");
+        return;
+    }
+    state_before_reading = raw_call(uint64_t(fn::console_input_state));
+    line why;
+    why.put("status ").put(hb::abi::status_name(state_before_reading.code()));
+    check("HB-CON-006",
+          state_before_reading.code() == hb::status::success &&
+              (state_before_reading.value == hb::abi::console_input_state::open ||
+               state_before_reading.value == hb::abi::console_input_state::ended),
+          "input_state returns SUCCESS and open or ended", why.c_str());
+}
+
+// After check_input: an input said to have ended must not have delivered bytes.
+void check_input_state_promise(size_t bytes_read)
+{
+    if (!input_state_offered() || state_before_reading.code() != hb::status::success)
+        return;
+    const bool said_ended = state_before_reading.value == hb::abi::console_input_state::ended;
+    line why;
+    why.put("input_state said ended before reading, then read delivered ").dec(bytes_read).put(" bytes");
+    check("HB-CON-006", !(said_ended && bytes_read > 0),
+          "input_state is open, not ended, while input is waiting (the driver's bytes)", why.c_str());
+}
+
+void check_input_state_at_the_end()
+{
+    if (!input_state_offered())
+        return;
+    // The host learns of the end when it looks; the spec gives it a second.
+    constexpr uint64_t patience_ns = 2'000'000'000ull;
+    const auto start = hb::time::monotonic_ns();
+    raw_result r{};
+    uint64_t polls = 0;
+    for (;;) {
+        uint8_t scratch[16];
+        const raw_result left = console_read(uint64_t(&scratch[0]), sizeof scratch);  // nothing more should come
+        r = raw_call(uint64_t(fn::console_input_state));
+        if (r.code() != hb::status::success || r.value == hb::abi::console_input_state::ended ||
+            left.code() != hb::status::success || left.value != 0)
+            break;
+        const auto now = hb::time::monotonic_ns();
+        if (start.ok() ? (!now.ok() || now.value - start.value >= patience_ns) : ++polls >= input_wait_polls)
+            break;
+    }
+    line why;
+    why.put("status ").put(hb::abi::status_name(r.code())).put(", value ").hex(r.value).put(" after 2 s");
+    check("HB-CON-006", r.code() == hb::status::success && r.value == hb::abi::console_input_state::ended,
+          "input_state is ended within a second once every input byte was read and the input was closed",
+          why.c_str());
+    uint8_t scratch[16];
+    const raw_result after = console_read(uint64_t(&scratch[0]), sizeof scratch);
+    const raw_result again = raw_call(uint64_t(fn::console_input_state));
+    check("HB-CON-006",
+          again.code() == hb::status::success && again.value == hb::abi::console_input_state::ended &&
+              after.code() == hb::status::success && after.value == 0,
+          "an ended input stays ended, and read returns 0");
+}
+
+
 // Polls read until the driver's bytes have arrived or the wait is over, with
 // buffers of several lengths, checking after each call that no byte beyond the
 // returned count was written; then compares what arrived with what was fed.
@@ -197,66 +275,10 @@ void check_input()
     check("HB-CON-005", got == expected_input_length && first_difference == expected_input_length,
           "the bytes fed to the console arrive exactly: all 256 byte values, none translated, dropped or added",
           why.c_str());
+    check_input_state_promise(got);
 
     auto zero = hb::console::read(&arena[0], 0);
     check("HB-CON-003", zero.ok() && zero.value == 0, "read of zero bytes succeeds with 0");
-}
-
-// input_state (since 0.5): open while the driver's bytes are on their way, ended
-// once they are all read and the driver has closed the host's stdin (it does,
-// right after writing them). Called before check_input reads anything.
-bool input_state_offered()
-{
-    const auto version = hb::base::spec_version();
-    return version.ok() && version.value >= hb::abi::make_version(0, 5);
-}
-
-void check_input_state_before_reading()
-{
-    if (!input_state_offered()) {
-        skip("HB-CON-006", "input_state is open while input is waiting",
-             "not advertised: the host implements a version before 0.5, which has no input_state");
-        return;
-    }
-    const raw_result r = raw_call(uint64_t(fn::console_input_state));
-    line why;
-    why.put("status ").put(hb::abi::status_name(r.code())).put(", value ").hex(r.value);
-    check("HB-CON-006", r.code() == hb::status::success && r.value == hb::abi::console_input_state::open,
-          "input_state is open before the driver's input has been read", why.c_str());
-}
-
-void check_input_state_at_the_end()
-{
-    if (!input_state_offered())
-        return;
-    // The host learns of the end when it looks; the spec gives it a second.
-    constexpr uint64_t patience_ns = 2'000'000'000ull;
-    const auto start = hb::time::monotonic_ns();
-    raw_result r{};
-    uint64_t polls = 0;
-    for (;;) {
-        uint8_t scratch[16];
-        const raw_result left = console_read(uint64_t(&scratch[0]), sizeof scratch);  // nothing more should come
-        r = raw_call(uint64_t(fn::console_input_state));
-        if (r.code() != hb::status::success || r.value == hb::abi::console_input_state::ended ||
-            left.code() != hb::status::success || left.value != 0)
-            break;
-        const auto now = hb::time::monotonic_ns();
-        if (start.ok() ? (!now.ok() || now.value - start.value >= patience_ns) : ++polls >= input_wait_polls)
-            break;
-    }
-    line why;
-    why.put("status ").put(hb::abi::status_name(r.code())).put(", value ").hex(r.value).put(" after 2 s");
-    check("HB-CON-006", r.code() == hb::status::success && r.value == hb::abi::console_input_state::ended,
-          "input_state is ended within a second once every input byte was read and the input was closed",
-          why.c_str());
-    uint8_t scratch[16];
-    const raw_result after = console_read(uint64_t(&scratch[0]), sizeof scratch);
-    const raw_result again = raw_call(uint64_t(fn::console_input_state));
-    check("HB-CON-006",
-          again.code() == hb::status::success && again.value == hb::abi::console_input_state::ended &&
-              after.code() == hb::status::success && after.value == 0,
-          "an ended input stays ended, and read returns 0");
 }
 
 }  // namespace

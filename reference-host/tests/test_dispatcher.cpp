@@ -154,7 +154,7 @@ TEST_F(DispatcherTest, ConsoleReadNeverBlocksAndWritesOnlyWhatItRead)
 
 TEST_F(DispatcherTest, ProbeServiceReportsVersionsAndAbsence)
 {
-    EXPECT_EQ(call(abi::function::base_probe_service, uint64_t(abi::service::console)).value, 1u);
+    EXPECT_EQ(call(abi::function::base_probe_service, uint64_t(abi::service::console)).value, abi::find_service(uint64_t(abi::service::console))->version);
     call_result absent = call(abi::function::base_probe_service, 0x1234);
     EXPECT_EQ(absent.status, abi::status::success);
     EXPECT_EQ(absent.value, 0u);
