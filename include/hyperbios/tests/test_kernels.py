@@ -114,6 +114,8 @@ def day_one(build, target):
     check_arguments(c, "" if pvh else str(kernel), ["alpha", "two words", "key=value", "flag", "then=exit"], "value",
                     True)
     c.line("arguments: text [" + " ".join(given) + "]")
+    # The words without the loader's quoting, one space apart (kernel_arguments::joined).
+    c.line("arguments: joined [alpha two words key=value flag then=exit]")
     check_memory_map(c, present)
     check_thread_locals(c)
     c.line("day-one: done")
