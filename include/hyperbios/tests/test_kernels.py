@@ -10,12 +10,20 @@ they end:
   panic.qemu              QEMU: the same on the debug port, status (80 << 1) | 1
   path-with-space         hbvm with the image at a path holding a space
   foreign-script          hbvm: a kernel linked with a minimal foreign linker
-                          script (foreign.ld)
+                          script (foreign.ld), without TLS (HYPERBIOS_BOOT_NO_TLS)
+  default-handler.soft    hbvm: a kernel's own default exception handler
+  default-handler.kvm     (interrupts::set_default_handler) takes the vectors
+                          without a handler of their own and ends the run with
+                          the kernel's exit code 42; on KVM where /dev/kvm opens
+  default-handler.built-in  set_default_handler(nullptr) brings back the
+                          built-in report and exit code 70
 
 Exit status 0 when every check holds, 1 otherwise, 77 (skipped) when the host
-writes a command line the guest cannot split (see path-with-space)."""
+writes a command line the guest cannot split (see path-with-space) or /dev/kvm
+cannot be opened (the KVM cases)."""
 
 import argparse
+import os
 import pathlib
 import re
 import shutil
@@ -40,6 +48,26 @@ class Checks:
     def line(self, text):
         """The whole line `text` must be in the output."""
         self.expect(text in self.output.splitlines(), f"missing line: {text!r}")
+
+    def lines_in_order(self, texts):
+        """Each whole line of `texts` in the output, in that order."""
+        lines = self.output.splitlines()
+        at = 0
+        for text in texts:
+            try:
+                at = lines.index(text, at) + 1
+            except ValueError:
+                self.problems.append(f"missing line, or out of order: {text!r}")
+                return
+
+
+def kvm_problem():
+    """Why /dev/kvm cannot be used, or None (hbvm opens it read-write)."""
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC))
+        return None
+    except OSError as e:
+        return f"/dev/kvm: {e.strerror}"
 
 
 def run(command):
@@ -177,10 +205,44 @@ def foreign_script(build):
     return c
 
 
+def default_handler(build, variant):
+    kernel = build / "include" / "hyperbios" / "tests" / "default_handler_kernel.elf"
+    accel = "kvm" if variant == "kvm" else "soft"
+    if accel == "kvm" and kvm_problem():
+        print(f"SKIP: {kvm_problem()}")
+        return None
+    built_in = variant == "built-in"
+    status, out = hbvm(build, kernel, ["then=built-in"] if built_in else [], accel)
+    c = Checks(out)
+    c.lines_in_order([
+        "default-handler: the kernel's handler: vector 0 (#DE divide error), error code 0",
+        "default-handler: the kernel's handler: vector 14 (#PF page fault), error code 0",
+        "default-handler: the kernel's handler: vector 13 (#GP general protection), error code 0",
+        "default-handler: vector 6's own handler",
+        "default-handler: the kernel's handler: vector 6 (#UD invalid opcode), error code 0",
+        "default-handler: resumed after each",
+    ])
+    if built_in:
+        c.line("default-handler: built-in handler restored")
+        c.expect(re.search(r"^HyperBIOS boot stub: unhandled CPU exception 6 \(#UD invalid opcode\) at RIP 0x[0-9a-f]+, "
+                           r".*shutting down with exit code 70$", out, re.M),
+                 "no report from the built-in handler")
+        c.expect("shuts down with 42" not in out, "the kernel's handler ran after set_default_handler(nullptr)")
+        expected = 70
+    else:
+        c.line("default-handler: the kernel's handler shuts down with 42")
+        c.expect("unhandled CPU exception" not in out, "the built-in handler ran although the kernel replaced it")
+        expected = 42
+    c.expect("still running" not in out, "the last ud2 did not end the run")
+    c.expect(status == expected, f"exit status {status}, expected {expected}")
+    return c
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("case", choices=["day-one.reference-host", "day-one.qemu", "day-one.qemu-pvh", "panic",
-                                         "assert", "check", "panic.qemu", "path-with-space", "foreign-script"])
+                                         "assert", "check", "panic.qemu", "path-with-space", "foreign-script",
+                                         "default-handler.soft", "default-handler.kvm", "default-handler.built-in"])
     parser.add_argument("--build", required=True, type=pathlib.Path, help="the CMake build folder")
     args = parser.parse_args()
     if args.case.startswith("day-one."):
@@ -191,10 +253,12 @@ def main():
         c = stop(args.build, "panic", "qemu")
     elif args.case == "path-with-space":
         c = path_with_space(args.build)
-        if c is None:
-            return SKIPPED
+    elif args.case.startswith("default-handler."):
+        c = default_handler(args.build, args.case.split(".", 1)[1])
     else:
         c = foreign_script(args.build)
+    if c is None:
+        return SKIPPED
     if c.problems:
         for p in c.problems:
             print("FAIL:", p)
