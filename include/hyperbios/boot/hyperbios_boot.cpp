@@ -5,7 +5,9 @@
 //
 //   - the Multiboot header and the PVH note (both ways in),
 //   - 32-bit entry -> long mode with the first 4 GiB identity-mapped, x87/SSE on,
-//     thread-local storage, a 64 KiB stack,
+//     thread-local storage (the linker script defines the four __hyperbios_tls_*
+//     symbols, as multiboot.ld does; a script without TLS sets
+//     __hyperbios_tls_tcb = 0 and the other three to 0), a 64 KiB stack,
 //   - the IDT with the default crash handler (it reports an unhandled exception on
 //     the HyperBIOS console, or the emulators' debug port, and shuts down with
 //     exit code 70), then the kernel's constructors (.init_array), then

@@ -206,6 +206,7 @@ def foreign_script(build):
     c.line("foreign-script: host HyperBIOS, vendor [HyperBIOSRef]")
     for what in ("detect() cached", "library state in .bss", "IDT in .bss", "debug channel chosen"):
         c.line(f"foreign-script: {what} yes")
+    c.line("foreign-script: no TLS set up (FS base 0)")
     c.line("foreign-script: debug port works")
     c.line("foreign-script: done")
     c.expect(status == 0, f"exit status {status}, expected 0")
