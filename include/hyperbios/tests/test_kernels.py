@@ -23,6 +23,9 @@ they end:
                           the kernel's exit code 42; on KVM where /dev/kvm opens
   default-handler.built-in  set_default_handler(nullptr) brings back the
                           built-in report and exit code 70
+  c-boot-library.soft     hbvm: a C kernel on libhyperbios-boot.a gets its
+  c-boot-library.kvm      arguments as one unquoted string and its own #DE and
+                          default handlers (boot/hyperbios_boot.h), exit 43
 
 Exit status 0 when every check holds, 1 otherwise, 77 (skipped) when the host
 writes a command line the guest cannot split (see path-with-space) or /dev/kvm
@@ -370,12 +373,32 @@ def default_handler(build, variant):
     return c
 
 
+def c_boot_library(build, accel):
+    if accel == "kvm" and kvm_problem():
+        print(f"SKIP: {kvm_problem()}")
+        return None
+    kernel = build / "include" / "hyperbios" / "tests" / "c_boot_library_kernel.elf"
+    status, out = hbvm(build, kernel, ["alpha", "two words", 'say "hi"', "a\\b"], accel)
+    c = Checks(out)
+    c.lines_in_order([
+        'c-boot-library: arguments joined [alpha two words say "hi" a\\b]',
+        "c-boot-library: vector 0's own handler: #DE divide error",
+        "c-boot-library: resumed after #DE",
+        "c-boot-library: the kernel's default handler: #UD invalid opcode; shutting down with 43",
+    ])
+    c.expect("unhandled CPU exception" not in out, "the built-in handler ran although the kernel replaced it")
+    c.expect("still running" not in out, "ud2 did not end the run")
+    c.expect(status == 43, f"exit status {status}, expected 43")
+    return c
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("case", choices=["day-one.reference-host", "day-one.qemu", "day-one.qemu-pvh", "panic",
                                          "assert", "check", "panic.qemu", "path-with-space", "foreign-script",
                                          "default-handler.soft", "default-handler.kvm", "default-handler.built-in",
-                                         "own-note.reference-host", "own-note.qemu", "own-note.qemu-pvh"])
+                                         "own-note.reference-host", "own-note.qemu", "own-note.qemu-pvh",
+                                         "c-boot-library.soft", "c-boot-library.kvm"])
     parser.add_argument("--build", required=True, type=pathlib.Path, help="the CMake build folder")
     args = parser.parse_args()
     if args.case.startswith("day-one."):
@@ -388,6 +411,8 @@ def main():
         c = path_with_space(args.build)
     elif args.case.startswith("own-note."):
         c = own_note(args.build, args.case.split(".", 1)[1])
+    elif args.case.startswith("c-boot-library."):
+        c = c_boot_library(args.build, args.case.split(".", 1)[1])
     elif args.case.startswith("default-handler."):
         c = default_handler(args.build, args.case.split(".", 1)[1])
     else:
