@@ -72,11 +72,11 @@ inline void install() noexcept { hyperbios_interrupts_install(); }
 inline void set_handler(uint8_t vector, handler h) noexcept { hyperbios_interrupt_handlers[vector] = h; }
 
 // `h` handles every vector that has no handler of its own (set_handler), from
-// now on: one call for a kernel that wants its own report or exit code for any
-// exception, where 256 set_handler calls would also take the vectors from the
-// handlers it sets later. nullptr restores the built-in crash_handler. Like any
-// handler it may return (IRETQ resumes at f.rip) or end the run; for the
-// vectors it does not want it can call crash_handler(f).
+// now on: one call, not 256 set_handler calls, for a kernel that wants its own
+// report or exit code for any exception, and the handler set_handler(v,
+// nullptr) gives a vector back to. nullptr restores the built-in
+// crash_handler. Like any handler it may return (IRETQ resumes at f.rip) or end
+// the run; for the vectors it does not want it can call crash_handler(f).
 inline void set_default_handler(handler h) noexcept { hyperbios_interrupt_default_handler = h; }
 
 // The built-in default: reports the vector, RIP, the error code, CR2 and RSP on

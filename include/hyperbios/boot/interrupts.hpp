@@ -1,7 +1,7 @@
 // The definitions behind <hyperbios/interrupts.hpp>: the IDT, 256 entry stubs,
-// the dispatcher, the handler tables and the built-in crash handler. Include in exactly ONE
-// translation unit of a kernel; <hyperbios/boot/multiboot.hpp> includes it and
-// installs the IDT before kernel_main.
+// the dispatcher, the handlers and the built-in crash handler. Include in
+// exactly ONE translation unit of a kernel; <hyperbios/boot/multiboot.hpp>
+// includes it and installs the IDT before kernel_main.
 #ifndef HYPERBIOS_BOOT_INTERRUPTS_HPP
 #define HYPERBIOS_BOOT_INTERRUPTS_HPP
 
