@@ -1,14 +1,17 @@
 // Exceptions and interrupts for a 64-bit kernel: an IDT of 256 vectors whose
 // entry stubs save every general register into a `frame` and call a C++
-// handler, and a default handler for whatever the kernel does not handle: it
-// prints the vector, RIP, CR2 and the error code and shuts the machine down with
-// exit code 70 (crash_exit_code), instead of a triple fault that loses them.
+// handler, and a default handler for every vector the kernel gives no handler
+// of its own. The built-in default, crash_handler(), prints the vector, RIP,
+// CR2 and the error code and shuts the machine down with exit code 70
+// (crash_exit_code), instead of a triple fault that loses them.
 //
 // The boot stub (<hyperbios/boot/multiboot.hpp>) installs the IDT before
-// kernel_main, so a kernel gets the default handler for free; it then replaces
-// handlers vector by vector with set_handler(). A kernel with its own boot code
-// includes <hyperbios/boot/interrupts.hpp> in one translation unit and calls
-// install() itself.
+// kernel_main, so a kernel gets the built-in handler for free; it then gives
+// vectors handlers of their own with set_handler(), and replaces the default
+// for all the others at once with set_default_handler() (its own report, its
+// own exit code). A kernel with its own boot code includes
+// <hyperbios/boot/interrupts.hpp> in one translation unit and calls install()
+// itself.
 #ifndef HYPERBIOS_INTERRUPTS_HPP
 #define HYPERBIOS_INTERRUPTS_HPP
 
@@ -55,15 +58,31 @@ inline const char* exception_name(uint64_t vector) noexcept
 // Defined by <hyperbios/boot/interrupts.hpp>, in the one translation unit that
 // includes it (the boot stub includes it).
 extern "C" handler hyperbios_interrupt_handlers[256];
+extern "C" handler hyperbios_interrupt_default_handler;
 extern "C" void hyperbios_interrupts_install() noexcept;
+extern "C" [[noreturn]] void hyperbios_interrupt_crash_handler(frame& f) noexcept;
 
 // Builds the IDT (interrupt gates to the entry stubs, the current code segment)
-// and loads it. The boot stub calls it; calling it again resets every handler
-// to the default.
+// and loads it. The boot stub calls it; calling it again resets every handler,
+// and the default, to the built-in one.
 inline void install() noexcept { hyperbios_interrupts_install(); }
 
-// `h` handles `vector` from now on; nullptr restores the default handler.
+// `h` handles `vector` from now on; nullptr gives the vector back to the
+// default handler (the kernel's, when it set one).
 inline void set_handler(uint8_t vector, handler h) noexcept { hyperbios_interrupt_handlers[vector] = h; }
+
+// `h` handles every vector that has no handler of its own (set_handler), from
+// now on: one call, not 256 set_handler calls, for a kernel that wants its own
+// report or exit code for any exception, and the handler set_handler(v,
+// nullptr) gives a vector back to. nullptr restores the built-in
+// crash_handler. Like any handler it may return (IRETQ resumes at f.rip) or end
+// the run; for the vectors it does not want it can call crash_handler(f).
+inline void set_default_handler(handler h) noexcept { hyperbios_interrupt_default_handler = h; }
+
+// The built-in default: reports the vector, RIP, the error code, CR2 and RSP on
+// the HyperBIOS console (or the emulators' debug port, or COM1) and shuts down
+// with crash_exit_code.
+[[noreturn]] inline void crash_handler(frame& f) noexcept { hyperbios_interrupt_crash_handler(f); }
 
 }  // namespace hyperbios::interrupts
 

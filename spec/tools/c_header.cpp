@@ -121,6 +121,10 @@ std::string header()
  * Buffers are passed as pointers; a kernel that does not identity-map the memory
  * it passes defines HYPERBIOS_VIRT_TO_PHYS(pointer) (a guest-physical address, as
  * uint64_t) before including this header, as with the C++ library.
+ *
+ * A kernel on the prebuilt boot stub (libhyperbios-boot.a) finds what that
+ * library adds -- exception handlers, a default handler of its own, its
+ * arguments as one string -- in <hyperbios/boot/hyperbios_boot.h>.
  */
 #ifndef HYPERBIOS_H
 #define HYPERBIOS_H

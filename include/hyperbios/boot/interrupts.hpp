@@ -1,7 +1,7 @@
 // The definitions behind <hyperbios/interrupts.hpp>: the IDT, 256 entry stubs,
-// the dispatcher and the default crash handler. Include in exactly ONE
-// translation unit of a kernel; <hyperbios/boot/multiboot.hpp> includes it and
-// installs the IDT before kernel_main.
+// the dispatcher, the handlers and the built-in crash handler. Include in
+// exactly ONE translation unit of a kernel; <hyperbios/boot/multiboot.hpp>
+// includes it and installs the IDT before kernel_main.
 #ifndef HYPERBIOS_BOOT_INTERRUPTS_HPP
 #define HYPERBIOS_BOOT_INTERRUPTS_HPP
 
@@ -77,10 +77,12 @@ inline void say(const char* text) noexcept
 
 extern "C" {
 hyperbios::interrupts::handler hyperbios_interrupt_handlers[256];  // zero: the default handler
+hyperbios::interrupts::handler hyperbios_interrupt_default_handler;  // zero: the built-in crash handler
 }
 
-// The default handler: what went wrong, then power off with crash_exit_code.
-[[noreturn]] inline void hyperbios_default_crash_handler(hyperbios::interrupts::frame& f) noexcept
+// The built-in default handler: what went wrong, then power off with
+// crash_exit_code.
+extern "C" [[noreturn]] void hyperbios_interrupt_crash_handler(hyperbios::interrupts::frame& f) noexcept
 {
     namespace hi = hyperbios::interrupts;
     uint64_t cr2;
@@ -98,8 +100,10 @@ extern "C" void hyperbios_interrupt_dispatch(hyperbios::interrupts::frame* f) no
 {
     if (const hyperbios::interrupts::handler h = hyperbios_interrupt_handlers[f->vector & 0xFF])
         h(*f);
+    else if (const hyperbios::interrupts::handler d = hyperbios_interrupt_default_handler)
+        d(*f);
     else
-        hyperbios_default_crash_handler(*f);
+        hyperbios_interrupt_crash_handler(*f);
 }
 
 extern "C" void hyperbios_interrupts_install() noexcept
@@ -112,6 +116,7 @@ extern "C" void hyperbios_interrupts_install() noexcept
         d::idt[v] = {uint16_t(entry), cs, 0, 0x8E, uint16_t(entry >> 16), uint32_t(entry >> 32), 0};  // interrupt gate
         hyperbios_interrupt_handlers[v] = nullptr;
     }
+    hyperbios_interrupt_default_handler = nullptr;
     struct [[gnu::packed]] {
         uint16_t limit;
         uint64_t base;

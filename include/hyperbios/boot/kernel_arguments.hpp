@@ -61,9 +61,39 @@ public:
     // The image path the loader put first ("" when there is none, as with PVH).
     constexpr const char* image_path() const noexcept { return words_; }
 
-    // The arguments as the loader wrote them (quotes and backslashes kept), from
-    // the first one on; never null. It stays in the loader's memory.
+    // The arguments as the loader wrote them (quotes and backslashes kept: the
+    // quotes GRUB and hbvm put around a word with a space are in it), from the
+    // first one on; never null. It stays in the loader's memory. For the words
+    // without the loader's quoting, iterate, or see joined().
     constexpr const char* text() const noexcept { return text_ ? text_ : ""; }
+
+    // The arguments as one string, for a kernel or binding that takes its
+    // command line whole (Solo5's cmdline): the words of the iteration below,
+    // unquoted, one space between two, the image path left out. Written as
+    // snprintf writes: at most capacity - 1 bytes and a NUL into `buffer`
+    // (nothing when capacity is 0; buffer may then be null). Returns the length
+    // of the whole string, so a result >= capacity means it was cut. That length
+    // is never more than max_command_line: a buffer of max_command_line + 1
+    // bytes always holds it. The words themselves cannot be told apart again
+    // ("two words" joins as two); iterate for them.
+    constexpr size_t joined(char* buffer, size_t capacity) const noexcept
+    {
+        size_t length = 0;
+        const auto put = [&](char c) {
+            if (length + 1 < capacity)
+                buffer[length] = c;
+            ++length;
+        };
+        for (const char* argument : *this) {
+            if (length != 0)
+                put(' ');
+            for (const char* p = argument; *p; ++p)
+                put(*p);
+        }
+        if (capacity != 0)
+            buffer[length < capacity ? length : capacity - 1] = 0;
+        return length;
+    }
 
     // The number of words after the path.
     constexpr size_t size() const noexcept { return count_; }

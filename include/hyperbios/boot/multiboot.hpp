@@ -19,7 +19,8 @@
 // unless the loader's information lies there), enters 64-bit long mode, turns on
 // x87 and SSE (CR0.MP/NE, CR4.OSFXSR/OSXMMEXCPT), sets up the boot CPU's
 // thread-local storage (FS base; __thread variables start with their initial
-// values, see multiboot.ld), installs an IDT whose default
+// values, see multiboot.ld; HYPERBIOS_BOOT_NO_TLS leaves it out, for a linker
+// script without the __hyperbios_tls_* symbols), installs an IDT whose default
 // handler reports any exception and shuts down with exit code 70
 // (<hyperbios/interrupts.hpp>; HYPERBIOS_BOOT_NO_INTERRUPTS leaves it out), runs
 // the kernel's global constructors and calls
@@ -62,6 +63,53 @@
 #define HYPERBIOS_DETAIL_INSTALL_IDT "    callq hyperbios_interrupts_install\n"
 #else
 #define HYPERBIOS_DETAIL_INSTALL_IDT ""
+#endif
+
+// Thread-local storage for the boot CPU (x86-64 ELF TLS, variant II): the TLS
+// block ends at the thread control block, whose first word points to itself
+// (%fs:0, which code reads to take a __thread variable's address), and FS's base
+// is the TCB. .tdata's initial values are copied into the block and the rest
+// (.tbss, padding) zeroed, so a __thread variable starts as declared.
+// multiboot.ld reserves block and TCB at the end of .bss and defines the four
+// __hyperbios_tls_* symbols read here. They are ordinary (not weak) references,
+// so a linker script that defines some of them but not all fails the link and
+// names each one missing, instead of giving a TLS block of size 0; a kernel
+// whose script has no TLS says so by defining HYPERBIOS_BOOT_NO_TLS (then none
+// of them is referenced), or sets __hyperbios_tls_tcb to 0 in its script (for
+// the prebuilt libhyperbios-boot.a, which cannot see the kernel's macros). The
+// code lies in a function of its own, whose name the linker's message gives:
+// "in function `hyperbios_boot_set_up_tls_or_define_HYPERBIOS_BOOT_NO_TLS':
+// undefined reference to `__hyperbios_tls_block_size'".
+#ifndef HYPERBIOS_BOOT_NO_TLS
+#define HYPERBIOS_DETAIL_SET_UP_TLS "    callq hyperbios_boot_set_up_tls_or_define_HYPERBIOS_BOOT_NO_TLS\n"
+asm(R"(
+    .pushsection .text.hyperbios_boot, "ax"
+    .code64
+    .type hyperbios_boot_set_up_tls_or_define_HYPERBIOS_BOOT_NO_TLS, @function
+hyperbios_boot_set_up_tls_or_define_HYPERBIOS_BOOT_NO_TLS:
+    movq $__hyperbios_tls_tcb, %rdx
+    testq %rdx, %rdx
+    jz 1f
+    movq %rdx, (%rdx)
+    movq %rdx, %rdi
+    subq $__hyperbios_tls_block_size, %rdi
+    movq $__hyperbios_tls_start, %rsi
+    movq $__hyperbios_tls_image_size, %rcx
+    rep movsb
+    movq $__hyperbios_tls_block_size, %rcx
+    subq $__hyperbios_tls_image_size, %rcx
+    xorl %eax, %eax
+    rep stosb
+    movl $0xC0000100, %ecx          # IA32_FS_BASE
+    movl %edx, %eax
+    shrq $32, %rdx
+    wrmsr
+1:  ret
+    .size hyperbios_boot_set_up_tls_or_define_HYPERBIOS_BOOT_NO_TLS, . - hyperbios_boot_set_up_tls_or_define_HYPERBIOS_BOOT_NO_TLS
+    .popsection
+)");
+#else
+#define HYPERBIOS_DETAIL_SET_UP_TLS ""
 #endif
 
 namespace hyperbios::boot {
@@ -308,33 +356,7 @@ hyperbios_boot_entry64:
     orq $0x600, %rax                # OSFXSR | OSXMMEXCPT
     movq %rax, %cr4
     fninit
-    # Thread-local storage for this CPU (x86-64 ELF TLS, variant II): the TLS
-    # block ends at the thread control block, whose first word points to itself
-    # (%fs:0, which code reads to take a __thread variable's address), and FS's
-    # base is the TCB. .tdata's initial values are copied into the block and the
-    # rest (.tbss, padding) zeroed, so a __thread variable starts as declared.
-    # multiboot.ld reserves block and TCB at the end of .bss; a kernel whose own
-    # linker script defines no __hyperbios_tls_tcb (weak: then 0) gets no TLS.
-    .weak __hyperbios_tls_tcb, __hyperbios_tls_block_size, __hyperbios_tls_start, __hyperbios_tls_image_size
-    movq $__hyperbios_tls_tcb, %rdx
-    testq %rdx, %rdx
-    jz .Lhyperbios_boot_tls_done
-    movq %rdx, (%rdx)
-    movq %rdx, %rdi
-    subq $__hyperbios_tls_block_size, %rdi
-    movq $__hyperbios_tls_start, %rsi
-    movq $__hyperbios_tls_image_size, %rcx
-    rep movsb
-    movq $__hyperbios_tls_block_size, %rcx
-    subq $__hyperbios_tls_image_size, %rcx
-    xorl %eax, %eax
-    rep stosb
-    movl $0xC0000100, %ecx          # IA32_FS_BASE
-    movl %edx, %eax
-    shrq $32, %rdx
-    wrmsr
-.Lhyperbios_boot_tls_done:
-)" HYPERBIOS_DETAIL_INSTALL_IDT R"(
+)" HYPERBIOS_DETAIL_SET_UP_TLS HYPERBIOS_DETAIL_INSTALL_IDT R"(
     xorl %ebp, %ebp
     movq $__hyperbios_init_array_start, %rbx
 5:  cmpq $__hyperbios_init_array_end, %rbx

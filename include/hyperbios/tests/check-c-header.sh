@@ -4,7 +4,8 @@
 # header (written by the generator, so a call added to the ABI table is in it)
 # compiles freestanding with -Wall -Wextra -Wpedantic -Werror under -std=c99 and
 # -std=c11 (C), or -std=c++20 (C++), and nm -u finds no undefined symbol in the
-# object; in C++ also next to <hyperbios/hyperbios.hpp> in one file. Then, as
+# object; in C++ also next to <hyperbios/hyperbios.hpp> in one file. The boot
+# library's <hyperbios/boot/hyperbios_boot.h> compiles with the same flags. Then, as
 # an ordinary program on this machine, where no HyperBIOS host answers CPUID,
 # every call returns NOT_SUPPORTED without touching a port (an OUT in user mode
 # would kill the program). WORK_DIR is the compiler's own: ctest -j runs these
@@ -35,6 +36,10 @@ for std in $standards; do
     # The header on its own, first in a file, with the strictest standard mode.
     printf '#include <hyperbios/hyperbios.h>\n' > "$work/alone.c"
     "$compiler" $language -std=$std $flags $warnings -c "$work/alone.c" -o "$work/alone.$name.$std.o"
+    # The boot library's declarations (boot/hyperbios_boot.h), first in a file
+    # and with hyperbios.h: the same flags, no clash of names.
+    printf '#include <hyperbios/boot/hyperbios_boot.h>\n#include <hyperbios/hyperbios.h>\n' > "$work/boot.c"
+    "$compiler" $language -std=$std $flags $warnings -c "$work/boot.c" -o "$work/boot.$name.$std.o"
     if [ "$lang" = c++ ]; then
         # Next to the C++ library in one translation unit: no clash of names.
         printf '#include <hyperbios/hyperbios.hpp>\n#include <hyperbios/hyperbios.h>\n' > "$work/both.cpp"

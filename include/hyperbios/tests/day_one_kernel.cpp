@@ -1,7 +1,8 @@
 // A kernel that uses what the guest library gives on day one and prints what it
-// sees, for test_kernels.py to compare: printf, the kernel's arguments, the
-// memory map, two __thread variables. Its last argument `then=...` says how to
-// end: exit (POWER.shutdown(0), or the emulator's exit), panic, assert, check.
+// sees, for test_kernels.py to compare: printf, the kernel's arguments (word by
+// word and joined), the memory map, two __thread variables. Its last argument
+// `then=...` says how to end: exit (POWER.shutdown(0), or the emulator's exit),
+// panic, assert, check.
 #include <hyperbios/boot/boot_info.hpp>
 #include <hyperbios/boot/multiboot.hpp>
 #include <hyperbios/hyperbios.hpp>
@@ -52,6 +53,9 @@ void print_arguments()
     const hb::boot::kernel_arguments& arguments = boot.arguments();
     hb::printf("arguments: image path [%s]\n", boot.image_path());
     hb::printf("arguments: text [%s]\n", arguments.text());
+    char joined[64];
+    const size_t joined_length = arguments.joined(joined, sizeof joined);
+    hb::printf("arguments: joined [%s]%s\n", joined, joined_length >= sizeof joined ? " (cut)" : "");
     hb::printf("arguments: count %zu\n", arguments.size());
     size_t index = 0;
     for (const char* argument : arguments)

@@ -2,6 +2,10 @@
 // library needs no section a foreign script does not name: the library's state
 // (detect()'s cache, the debug channel) and the IDT must lie inside the .bss the
 // loader zeroes, detect() must answer the same twice, and printf must work.
+// The script has no thread-local storage, which the kernel says with
+// HYPERBIOS_BOOT_NO_TLS (without it the link fails on the missing
+// __hyperbios_tls_* symbols); the stub then leaves FS's base at 0.
+#define HYPERBIOS_BOOT_NO_TLS
 #include <hyperbios/boot/multiboot.hpp>
 #include <hyperbios/hyperbios.hpp>
 
@@ -30,6 +34,10 @@ extern "C" void kernel_main(uint32_t, uint32_t)
                in_bss(&hb::detail::state, sizeof hb::detail::state) ? "yes" : "no");
     hb::printf("foreign-script: IDT in .bss %s\n",
                in_bss(hb::interrupts::detail::idt, sizeof hb::interrupts::detail::idt) ? "yes" : "no");
+    uint32_t fs_base_low, fs_base_high;
+    asm volatile("rdmsr" : "=a"(fs_base_low), "=d"(fs_base_high) : "c"(0xC0000100));  // IA32_FS_BASE
+    hb::printf("foreign-script: no TLS set up (FS base %#llx)\n",
+               static_cast<unsigned long long>(fs_base_high) << 32 | fs_base_low);
     hb::fallback::debug_write("foreign-script: debug port works\n");
     hb::printf("foreign-script: debug channel chosen %s\n",
                hb::detail::state.debug_channel != hb::fallback::debug_channel::unchosen ? "yes" : "no");

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -160,6 +161,111 @@ TEST(KernelArguments, LongerLineDropsTheWordThatDoesNotFit)
     EXPECT_TRUE(a.truncated());
     EXPECT_EQ(words(a), (list{"first"}));
     EXPECT_EQ(std::string(a.text()), line.substr(7));  // the loader's text is all there
+}
+
+// joined(): the words after the path, unquoted, one space apart (Solo5's
+// cmdline is such a string); snprintf's contract: at most capacity - 1 bytes
+// and a NUL, and the length the whole needs.
+std::string joined(const kernel_arguments& arguments)
+{
+    const size_t length = arguments.joined(nullptr, 0);
+    std::string out(length + 1, '?');
+    EXPECT_EQ(arguments.joined(out.data(), out.size()), length);
+    EXPECT_EQ(out[length], '\0');
+    out.resize(length);
+    return out;
+}
+
+TEST(KernelArgumentsJoined, HbvmQuotingIsUndone)
+{
+    // What `hbvm run /k.elf -- alpha "two words" 'say "hi"' "it's" 'a\b'` writes.
+    static kernel_arguments a;
+    a.parse(R"(/k.elf alpha "two words" "say \"hi\"" "it\'s" "a\\b")", true);
+    EXPECT_EQ(joined(a), R"(alpha two words say "hi" it's a\b)");
+    EXPECT_EQ(words(a), (list{"alpha", "two words", "say \"hi\"", "it's", R"(a\b)"}));
+}
+
+TEST(KernelArgumentsJoined, GrubQuotedPathIsLeftOut)
+{
+    static kernel_arguments a;
+    a.parse(R"("/boot/my kernels/k.elf" "title=two words" quote=\"x\")", true);
+    EXPECT_EQ(joined(a), R"(title=two words quote="x")");
+}
+
+TEST(KernelArgumentsJoined, PvhLineHasNoPathToLeaveOut)
+{
+    static kernel_arguments a;
+    a.parse("seed=7 console=com1", false);
+    EXPECT_EQ(joined(a), "seed=7 console=com1");
+}
+
+TEST(KernelArgumentsJoined, WhitespaceRunsBecomeOneSpace)
+{
+    static kernel_arguments a;
+    a.parse("  /k.elf   a\t\tb \n c  \r\n", true);
+    EXPECT_EQ(joined(a), "a b c");
+}
+
+TEST(KernelArgumentsJoined, NoArgumentsIsEmpty)
+{
+    static kernel_arguments a;
+    char buffer[4] = {'x', 'x', 'x', 'x'};
+    a.parse("/k.elf", true);
+    EXPECT_EQ(a.joined(buffer, sizeof buffer), 0u);
+    EXPECT_EQ(buffer[0], '\0');
+    a.parse(nullptr, false);
+    EXPECT_EQ(a.joined(buffer, sizeof buffer), 0u);
+    EXPECT_EQ(buffer[0], '\0');
+    static const kernel_arguments never_parsed;
+    EXPECT_EQ(never_parsed.joined(buffer, sizeof buffer), 0u);
+    EXPECT_EQ(buffer[0], '\0');
+}
+
+TEST(KernelArgumentsJoined, ShortBufferIsCutAndStillTerminated)
+{
+    static kernel_arguments a;
+    a.parse(R"(/k.elf alpha "two words" flag)", true);
+    const std::string whole = "alpha two words flag";
+    for (size_t capacity = 1; capacity <= whole.size() + 2; ++capacity) {
+        std::string buffer(capacity + 1, '#');  // one guard byte past the capacity
+        EXPECT_EQ(a.joined(buffer.data(), capacity), whole.size()) << "capacity " << capacity;
+        const size_t kept = std::min(capacity - 1, whole.size());
+        EXPECT_EQ(buffer.substr(0, kept), whole.substr(0, kept)) << "capacity " << capacity;
+        EXPECT_EQ(buffer[kept], '\0') << "capacity " << capacity;
+        EXPECT_EQ(buffer[capacity], '#') << "wrote past the capacity " << capacity;
+    }
+}
+
+TEST(KernelArgumentsJoined, CapacityZeroWritesNothingAndMeasures)
+{
+    static kernel_arguments a;
+    a.parse("k one two", true);
+    char untouched = '#';
+    EXPECT_EQ(a.joined(&untouched, 0), 7u);
+    EXPECT_EQ(untouched, '#');
+    EXPECT_EQ(a.joined(nullptr, 0), 7u);
+}
+
+TEST(KernelArgumentsJoined, LongestLineFitsInMaxCommandLinePlusOne)
+{
+    std::string line(hyperbios::boot::max_command_line, 'a');
+    for (size_t i = 1; i < line.size(); i += 2)
+        line[i] = ' ';
+    static kernel_arguments a;
+    a.parse(line.c_str(), false);
+    static char buffer[hyperbios::boot::max_command_line + 1];
+    EXPECT_EQ(a.joined(buffer, sizeof buffer), line.size());
+    EXPECT_EQ(std::string(buffer), line);
+}
+
+TEST(KernelArgumentsJoined, WordsCutByTheLineLimitAreNotJoined)
+{
+    std::string line = "/k.elf first ";
+    line += std::string(hyperbios::boot::max_command_line, 'x');
+    static kernel_arguments a;
+    a.parse(line.c_str(), true);
+    EXPECT_TRUE(a.truncated());
+    EXPECT_EQ(joined(a), "first");
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ extern "C" uint64_t hyperbios_uses_kernel_helpers(char* buffer, size_t size, con
         sum += uint8_t(*argument);
     if (const char* seed = boot.arguments().value("seed"))
         sum += uint8_t(*seed) + boot.arguments().contains("verbose");
+    sum += boot.arguments().joined(buffer, size);
     hb::print(boot.image_path());
     hb::check(sum != 1, "sum is not 1");
     HYPERBIOS_ASSERT(sum != 2);
