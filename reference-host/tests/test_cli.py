@@ -8,6 +8,7 @@ import errno
 import os
 import pathlib
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -136,13 +137,26 @@ def main():
              stderr_has=["accelerator: software engine (Unicorn), because"])
         case("--accel kvm without /dev/kvm", [hbvm, "run", hello, "--accel", "kvm"], 74,
              stderr_has=["--accel kvm: ", "use --accel soft"])
-    # A user outside the 'kvm' group, where this test runs as root and can become one.
-    if os.geteuid() == 0 and os.path.exists("/dev/kvm") and not os.stat("/dev/kvm").st_mode & 0o006:
-        nobody = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
-        case("auto without permission for /dev/kvm", [*nobody, hbvm, "run", hello], 0,
-             stderr_has=["accelerator: software engine (Unicorn), because no permission to open /dev/kvm"])
-        case("--accel kvm without permission for /dev/kvm", [*nobody, hbvm, "run", hello, "--accel", "kvm"], 74,
-             stderr_has=["--accel kvm: no permission to open /dev/kvm", "kvm' group", "use --accel soft"])
+    # Another user, where this test runs as root and can become one: 'nobody',
+    # outside the 'kvm' group. The build tree may lie in a folder only root can
+    # enter (a clone in /root or in a `mktemp -d` folder, mode 0700), so hbvm and
+    # the image are copied to a folder 'nobody' can read first.
+    if os.geteuid() == 0:
+        with tempfile.TemporaryDirectory(prefix="hbvm-as-nobody-") as shared:
+            os.chmod(shared, 0o755)
+            nobody_hbvm, nobody_hello = pathlib.Path(shared) / "hbvm", pathlib.Path(shared) / "hello.elf"
+            shutil.copy2(hbvm, nobody_hbvm)
+            shutil.copy2(hello, nobody_hello)
+            nobody = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+            # Whether or not /dev/kvm exists: an unprivileged user runs a guest.
+            case("an unprivileged user runs hello on the software engine",
+                 [*nobody, nobody_hbvm, "run", nobody_hello, "--accel", "soft"], 0, stdout_has=["Goodbye."])
+            if os.path.exists("/dev/kvm") and not os.stat("/dev/kvm").st_mode & 0o006:
+                case("auto without permission for /dev/kvm", [*nobody, nobody_hbvm, "run", nobody_hello], 0,
+                     stderr_has=["accelerator: software engine (Unicorn), because no permission to open /dev/kvm"])
+                case("--accel kvm without permission for /dev/kvm",
+                     [*nobody, nobody_hbvm, "run", nobody_hello, "--accel", "kvm"], 74,
+                     stderr_has=["--accel kvm: no permission to open /dev/kvm", "kvm' group", "use --accel soft"])
     case("hello", [hbvm, "run", hello, *accel], 0, stderr_has=[accel_line],
          stdout_has=["Hello from a HyperBIOS guest!", "Host: HyperBIOS reference host", "Goodbye."])
     case("hello as ELF64 with address fields", [hbvm, "run", hello + "64", *accel], 0, stdout_has=["Goodbye."])
