@@ -93,6 +93,9 @@ NOT_TESTED_REASON = "not tested"
 PARTLY_OBSERVABLE = {
     "HB-BLK-009": ("a crash of the host process (SIGKILL right after an announced flush, then the disk file read)",
                    "a crash of the host machine (power loss): no driver can cause one"),
+    "HB-BLK-004": ("writes stored and read back, in the image and in the disk files; writes of 0 bytes",
+                   "that a write failing with IO_ERROR leaves every sector whole: no driver can make a host's "
+                   "storage fail"),
     "HB-RNG-001": ("every byte written, nothing else, a monobit count",
                    "whether the generator is cryptographically secure"),
     "HB-RNG-002": ("no repeats between the calls and the machines of this certification",

@@ -1207,8 +1207,82 @@ void write_and_flush_for_the_crash()
     power_off();
 }
 
+// ---------------------------------------------------------------------------
+// HB-BLK-011: every device's name, over all the devices (not only those tested).
+// ---------------------------------------------------------------------------
+
+// The name field holds 1 to 32 bytes of UTF-8 without NUL or control bytes,
+// then only NULs; its length, or 0 when it does not.
+size_t name_length(const uint8_t (&field)[32])
+{
+    size_t length = 0;
+    while (length < 32 && field[length])
+        ++length;
+    for (size_t i = length; i < 32; ++i)
+        if (field[i])
+            return 0;  // something after the NUL padding began
+    for (size_t i = 0; i < length;) {
+        const uint8_t c = field[i];
+        if (c < 0x20 || c == 0x7F)
+            return 0;
+        const size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        if (n == 0 || i + n > length)
+            return 0;
+        uint32_t cp = n == 1 ? c : c & (0x7F >> n);
+        for (size_t k = 1; k < n; ++k) {
+            if ((field[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (field[i + k] & 0x3F);
+        }
+        constexpr uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += n;
+    }
+    return length;
+}
+
+void check_names(uint64_t count)
+{
+    constexpr uint64_t most = 1024;  // names compared; a host with more devices has the rest unchecked (a NOTE)
+    static uint8_t names[most][32];
+    const uint64_t n = count < most ? count : most;
+    bool well_formed = true, distinct = true;
+    line why_form, why_same;
+    for (uint64_t i = 0; i < n; ++i) {
+        blk_info record{};
+        const raw_result r = block_info(uint16_t(i), &record, sizeof record);
+        if (r.code() != hb::status::success) {
+            well_formed = false;
+            outcome(why_form.put("info of device ").dec(i).put(": "), r);
+            break;
+        }
+        copy_bytes(names[i], record.name, 32);
+        if (well_formed && name_length(record.name) == 0) {
+            well_formed = false;
+            why_form.put("device ").dec(i).put("'s name field:");
+            for (uint8_t b : record.name)
+                why_form.put(' ').hex(b, 2);
+        }
+        for (uint64_t j = 0; distinct && j < i; ++j)
+            if (first_difference(names[i], names[j], 32) == 32) {
+                distinct = false;
+                why_same.put("devices ").dec(j).put(" and ").dec(i).put(" are both named ");
+                for (uint8_t b : names[i])
+                    if (b)
+                        why_same.put(char(b));
+            }
+    }
+    line what;
+    what.put("every device's name (").dec(n).put(" devices) is 1 to 32 bytes of UTF-8 without control characters, then NULs");
+    check("HB-BLK-011", well_formed, what.c_str(), why_form.c_str());
+    check("HB-BLK-011", distinct, "no two devices of the machine have the same name", why_same.c_str());
+    if (count > most)
+        note("only the names of the first 1024 devices were compared");
+}
+
 constexpr const char* every_requirement[] = {"HB-BLK-002", "HB-BLK-003", "HB-BLK-004", "HB-BLK-005", "HB-BLK-006",
-                                             "HB-BLK-007", "HB-BLK-008", "HB-BLK-009", "HB-BLK-010"};
+                                             "HB-BLK-007", "HB-BLK-008", "HB-BLK-009", "HB-BLK-010", "HB-BLK-011"};
 constexpr const char* give_disks =
     "give the host the driver's disks, e.g. --disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro";
 
@@ -1253,6 +1327,7 @@ void run_checks()
     ram_outside = ram_end ? ram_end + 16 * MiB : 0x100000000000ull;
     device_count = n < max_devices ? unsigned(n) : max_devices;
     uint64_t biggest = MiB + 4096;
+    check_names(n);
     for (unsigned i = 0; i < device_count; ++i) {
         learn_device(devices[i], uint16_t(i));
         const uint64_t need = devices[i].max_transfer + 4096;

@@ -58,10 +58,12 @@ const char usage_text[] =
     "                  'crashed', 'stopped' or 'failed' and the reason, so that a\n"
     "                  shutdown with any code is told apart from every other end\n"
     "  --disk PATH[,ro][,name=NAME][,sector=512|4096]\n"
-    "                  a raw disk image for the BLOCK service, repeatable: devices\n"
-    "                  disk0, disk1... in order (or NAME); ro refuses writes; the\n"
-    "                  file's size must be a multiple of the sector size (default\n"
-    "                  512); a writable one is locked against a second hbvm\n"
+    "                  a raw disk image for the BLOCK service, repeatable up to 256\n"
+    "                  times: devices 0, 1... in order, named disk0, disk1... or\n"
+    "                  NAME (1 to 32 bytes of UTF-8, distinct within the machine);\n"
+    "                  ro refuses writes; the file's size must be a multiple of the\n"
+    "                  sector size (default 512); a writable one is locked against\n"
+    "                  a second hbvm. PATH cannot contain a comma\n"
     "  --profile NAME  what the host offers: full (every service, the default),\n"
     "                  no-reboot (POWER.reboot is refused with DENIED) or minimal\n"
     "                  (BASE, CONSOLE, TIME and POWER only)\n"
@@ -192,8 +194,6 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
                 usage_error("--end-report needs a file name");
         } else if (a == "--disk") {
             config.disks.push_back(parse_disk_spec(value("--disk")));
-            if (config.disks.size() > 16)
-                usage_error("--disk: at most 16 disks");
         } else if (a == "--profile") {
             const std::string& name = value("--profile");
             const profile* p = find_profile(name);
@@ -221,6 +221,7 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
     }
     if (!have_image)
         usage_error("run: which image? e.g. hbvm run build/examples/hello/hello.elf");
+    name_disks(config.disks);
     if (!end_report_path.empty()) {
         // Written now, so that a file that cannot be written is a usage error
         // before anything boots, not a report lost at the end.

@@ -36,7 +36,7 @@ std::vector<std::unique_ptr<disk>> open_disks(const std::vector<disk_spec>& spec
     std::vector<std::unique_ptr<disk>> disks;
     for (const disk_spec& spec : specs)
         disks.push_back(
-            std::make_unique<disk>(spec, spec.name.empty() ? "disk" + std::to_string(disks.size()) : spec.name));
+            std::make_unique<disk>(spec, spec.name.empty() ? "disk" + std::to_string(disks.size()) : spec.name));  // name_disks named them on the command line
     return disks;
 }
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,7 +21,50 @@ namespace {
     throw error(exit_status::bad_disk, "--disk " + path + ": " + what);
 }
 
+// UTF-8 (no overlong forms, no surrogates) without C0 or DEL control bytes:
+// what a guest prints as the device's name.
+bool valid_name(const std::string& name)
+{
+    for (size_t i = 0; i < name.size();) {
+        const auto c = static_cast<unsigned char>(name[i]);
+        if (c < 0x20 || c == 0x7F)
+            return false;
+        const size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        if (n == 0 || i + n > name.size())
+            return false;
+        uint32_t cp = n == 1 ? c : c & (0x7F >> n);
+        for (size_t k = 1; k < n; ++k) {
+            const auto d = static_cast<unsigned char>(name[i + k]);
+            if ((d & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (d & 0x3F);
+        }
+        static constexpr uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += n;
+    }
+    return true;
+}
+
 }  // namespace
+
+void name_disks(std::vector<disk_spec>& specs)
+{
+    if (specs.size() > max_disks)
+        throw error(exit_status::usage, "--disk is given " + std::to_string(specs.size()) + " times; hbvm takes at most " +
+                                            std::to_string(max_disks) + " disks");
+    for (size_t i = 0; i < specs.size(); ++i)
+        if (specs[i].name.empty())
+            specs[i].name = "disk" + std::to_string(i);
+    for (size_t i = 0; i < specs.size(); ++i)
+        for (size_t j = 0; j < i; ++j)
+            if (specs[i].name == specs[j].name)
+                throw error(exit_status::usage, "--disk " + specs[i].path + ": the name '" + specs[i].name +
+                                                    "' is disk " + std::to_string(j) + "'s (" + specs[j].path +
+                                                    ") already; a machine's disks need distinct names: give one "
+                                                    "another name=");
+}
 
 disk_spec parse_disk_spec(const std::string& text)
 {
@@ -39,13 +83,19 @@ disk_spec parse_disk_spec(const std::string& text)
             spec.read_only = true;
         } else if (part.rfind("name=", 0) == 0) {
             spec.name = part.substr(5);
-            if (spec.name.empty() || spec.name.size() > 31)
-                throw error(exit_status::usage, "--disk " + text + ": name= takes 1 to 31 bytes");
+            if (spec.name.empty() || spec.name.size() > max_disk_name)
+                throw error(exit_status::usage, "--disk " + text + ": name= takes 1 to " +
+                                                    std::to_string(max_disk_name) + " bytes (" +
+                                                    std::to_string(spec.name.size()) + " given)");
+            if (!valid_name(spec.name))
+                throw error(exit_status::usage, "--disk " + text +
+                                                    ": name= must be UTF-8 text without control characters");
         } else if (part == "sector=512" || part == "sector=4096") {
             spec.sector_size = part == "sector=512" ? 512 : 4096;
         } else {
             throw error(exit_status::usage, "--disk " + text + ": unknown option '" + part +
-                                                "'; expected ro, name=NAME or sector=512|4096");
+                                                "'; expected ro, name=NAME or sector=512|4096 (a path "
+                                                "cannot contain a comma)");
         }
         if (comma == std::string::npos)
             break;
@@ -123,6 +173,19 @@ bool disk::read(uint64_t offset, std::span<std::byte> out) const
 
 bool disk::write(uint64_t offset, std::span<const std::byte> in)
 {
+    // A file-size limit inside the transfer would let pwrite stop in the middle
+    // of a sector: write the whole sectors below it, then fail as pwrite would.
+    rlimit limit{};
+    if (getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+        offset + in.size() > uint64_t(limit.rlim_cur)) {
+        const uint64_t room = uint64_t(limit.rlim_cur) > offset ? uint64_t(limit.rlim_cur) - offset : 0;
+        const size_t whole = size_t(room / sector_size_ * sector_size_);
+        if (whole > 0 && !write(offset, in.first(whole)))
+            return false;
+        errno = EFBIG;
+        lost_writes_ = true;
+        return false;
+    }
     if (deviate.writes_kept_in_memory) {
         for (size_t at = 0; at < in.size(); at += sector_size_)
             kept_[(offset + at) / sector_size_].assign(in.begin() + long(at), in.begin() + long(at + sector_size_));

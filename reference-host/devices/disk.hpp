@@ -27,6 +27,21 @@ struct disk_spec {
 // Parses the text after --disk; throws hbvm::error (usage) naming what is wrong.
 disk_spec parse_disk_spec(const std::string& text);
 
+// The most disks a machine takes (--disk given this often at most). The spec
+// allows device numbers up to 0xFFFE; a guest learns the host's number from
+// BLOCK.count. 256 leaves room for a unikernel's test that attaches 63 and for
+// the descriptors a process may hold (one each).
+inline constexpr size_t max_disks = 256;
+
+// The bytes of the blk_info name field (spec 12.3.1): a name fills it, or is
+// followed by NUL bytes.
+inline constexpr size_t max_disk_name = 32;
+
+// Gives every disk without name= its default name (disk0, disk1, ... by
+// position) and checks that no two disks of the machine share a name (spec
+// HB-BLK-011); throws hbvm::error (usage) naming both.
+void name_disks(std::vector<disk_spec>& specs);
+
 class disk {
 public:
     // Opens and locks the file (writable: exclusively, so that a second hbvm
@@ -45,6 +60,9 @@ public:
     const std::array<uint8_t, 20>& id() const { return id_; }
 
     // Whole transfers at a byte offset; false on a host I/O error (errno kept).
+    // A failed write leaves each sector with its old or its new content, never
+    // a mix (spec 12.5): a file-size limit (ulimit -f) that falls inside a
+    // sector stops the write at the sector before it.
     bool read(uint64_t offset, std::span<std::byte> out) const;
     bool write(uint64_t offset, std::span<const std::byte> in);
     // Every completed write reaches stable storage (fdatasync). After a failed

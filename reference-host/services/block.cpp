@@ -51,7 +51,8 @@ private:
                        (dev.read_only() ? uint32_t(abi::blk_flags::read_only) : 0u);
         record.max_transfer = max_transfer;
         record.max_segments = max_segments;
-        std::memcpy(record.name, dev.name().data(), std::min(dev.name().size(), sizeof record.name - 1));
+        // Up to the whole field: a 32-byte name has no NUL after it (spec 12.3.1).
+        std::memcpy(record.name, dev.name().data(), std::min(dev.name().size(), sizeof record.name));
         std::memcpy(record.id, dev.id().data(), sizeof record.id);
         std::copy_n(reinterpret_cast<const std::byte*>(&record), std::min(out.size(), sizeof record), out.begin());
         return succeed(sizeof record);

@@ -19,6 +19,7 @@ import argparse
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -83,6 +84,35 @@ def sync_order(args, disk, fault):
     return None, "no write of 'flushed' in the strace log"
 
 
+def torn_sector_check(args, work):
+    """Spec 12.5: a failed write leaves each sector whole, old or new. A file-size
+    limit (ulimit -f, in KiB) inside sector 2 of a 4096-byte-sector disk stops
+    the guest's five-sector write there: sectors 0 and 1 may be new, 2 to 4 must
+    each be all old (zeros) or all new, and the guest gets IO_ERROR."""
+    disk = os.path.join(work, "torn.img")
+    with open(disk, "wb") as f:
+        f.truncate(64 << 10)
+    limit_kib = 10  # 10240 bytes: 2048 bytes into sector 2
+    command = f"ulimit -f {limit_kib}; exec {shlex.quote(args.hbvm)} run {shlex.quote(args.guest)} " \
+              f"--accel {args.accel} --timeout 60 --disk {shlex.quote(disk)},sector=4096 -- 4"
+    proc = subprocess.run(["bash", "-c", command], capture_output=True, text=True)
+    data = open(disk, "rb").read()
+    sector = 4096
+    states = ["new" if data[n * sector:(n + 1) * sector] == pattern_sector(n, sector) else
+              "old" if not any(data[n * sector:(n + 1) * sector]) else "mixed" for n in range(5)]
+    report(proc.returncode == 0 and "write IO_ERROR" in proc.stdout and "mixed" not in states and
+           states[2:] == ["old", "old", "old"],
+           f"a write cut by ulimit -f inside sector 2 answers IO_ERROR and leaves every sector whole "
+           f"(sectors 0-4: {', '.join(states)})",
+           f"exit status {proc.returncode}, console {proc.stdout.strip()!r}; "
+           f"stderr: {proc.stderr.strip()[-300:]}")
+
+
+def pattern_sector(n, size):
+    """What disk_writer's mode 4 writes to sector n (its pattern())."""
+    return bytes(((n * 131 + i * 7 + (i >> 8) * 13 + 1) ^ (n >> 8)) & 0xFF for i in range(size))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hbvm", required=True)
@@ -103,6 +133,7 @@ def main():
             report(last >= 0 and intact >= last + 1,
                    f"round {r + 1}: killed after 'wrote {last}' (SIGKILL); a new hbvm finds blocks 0..{intact - 1} intact",
                    f"block {intact} of the {last + 1} reported written is missing")
+        torn_sector_check(args, work)
         if not shutil.which("strace"):
             report(False, "strace is installed (scripts/install-deps installs it)")
         else:

@@ -6,7 +6,10 @@
 //   2  check the blocks and print "intact-through M": blocks 0..M-1 hold their
 //      pattern (block M does not, or the disk ends);
 //   3  write block 0, flush, then print "flushed" (the strace test checks that
-//      the host's sync comes before this line).
+//      the host's sync comes before this line);
+//   4  write sectors 0-4 in one call, sector n holding pattern(n) over its
+//      bytes, and print "write STATUS" (the test gives hbvm a file-size limit
+//      inside sector 2 and looks at what each sector holds afterwards).
 #include "guest_args.hpp"
 #include "report.hpp"
 
@@ -78,6 +81,17 @@ extern "C" void kernel_main(uint32_t magic, uint32_t info)
         (void)hb::console::write("flushed\n");
         (void)hb::power::shutdown(0);
     }
-    (void)hb::console::write("disk_writer: give a mode: 1 write, 2 check, 3 write+flush\n");
+    if (mode == 4 && d.sector_size <= 4096) {
+        static uint8_t sectors[5 * 4096];
+        for (uint64_t n = 0; n < 5; ++n)
+            for (size_t i = 0; i < d.sector_size; ++i)
+                sectors[n * d.sector_size + i] = pattern(n, i);
+        const auto r = hb::block::write(0, 0, sectors, 5 * d.sector_size);
+        hb::text::line<64> l;
+        l.put("write ").put(hb::abi::status_name(r.code)).put('\n');
+        (void)hb::console::write(l.c_str(), l.size());
+        (void)hb::power::shutdown(0);
+    }
+    (void)hb::console::write("disk_writer: give a mode: 1 write, 2 check, 3 write+flush, 4 five sectors\n");
     (void)hb::power::shutdown(2);
 }
