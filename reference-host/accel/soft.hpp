@@ -60,6 +60,7 @@ private:
     // has one), INT n / INT3 / INTO (the gate's DPL is checked; RIP is past the
     // instruction), or an external interrupt (neither).
     enum class delivery { exception, software_interrupt, external_interrupt };
+    uint32_t idt_error_code(uint32_t vector, delivery kind) const;
     std::optional<fault> try_deliver(uint32_t vector, uint32_t error_code, delivery kind);
     std::optional<fault> try_deliver_protected(uint32_t vector, uint32_t error_code, delivery kind);
     void deliver_exception(uint32_t vector, uint32_t error_code, delivery kind);

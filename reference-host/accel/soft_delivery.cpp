@@ -51,6 +51,15 @@ paging_state soft_accelerator::paging()
 
 paging_state soft_accelerator::paging_registers() { return paging(); }
 
+// The error code of a fault on the way through the IDT: the entry's index, the IDT
+// bit, and EXT unless INT n, INT3 or INTO was being delivered -- an external
+// interrupt or an earlier exception is an event from outside the program
+// (HB-EVT-018 for the event vector).
+uint32_t soft_accelerator::idt_error_code(uint32_t vector, delivery kind) const
+{
+    return vector * 8 + 2 + (kind == delivery::software_interrupt ? 0 : 1);
+}
+
 // Copies linear memory, page by page; on a fault returns the #PF it raises.
 std::optional<soft_accelerator::fault> soft_accelerator::access_linear(uint64_t linear, void* data, size_t size,
                                                                        bool write, unsigned cpl)
@@ -88,7 +97,7 @@ std::optional<soft_accelerator::fault> soft_accelerator::try_deliver(uint32_t ve
                                                                      delivery kind)
 {
     const paging_state st = paging();
-    const uint32_t idt_error = vector * 8 + 2;  // the IDT bit and the index
+    const uint32_t idt_error = idt_error_code(vector, kind);
     if (!(st.efer & efer_lma))
         return try_deliver_protected(vector, error_code, kind);
     uc_x86_mmr idtr{};
@@ -162,7 +171,7 @@ std::optional<soft_accelerator::fault> soft_accelerator::try_deliver_protected(u
                                                                                delivery kind)
 {
     const paging_state st = paging();
-    const uint32_t idt_error = vector * 8 + 2;
+    const uint32_t idt_error = idt_error_code(vector, kind);
     if (!(st.cr0 & 1))
         return fault{8, 0, 0, "the software engine does not deliver exceptions in real mode"};
     uc_x86_mmr idtr{};
