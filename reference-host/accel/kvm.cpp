@@ -418,7 +418,7 @@ std::optional<kvm_accelerator::idt_fault> kvm_accelerator::idt_refuses(uint8_t v
         return std::nullopt;  // real mode: an interrupt vector table, not an IDT
     const bool long_mode = sregs.efer & (1u << 10);
     const uint64_t gate_size = long_mode ? 16 : 8;
-    const uint32_t error_code = vector * 8 + 3;
+    const uint32_t error_code = vector * 8 + (deviate.event_error_code_without_ext ? 2 : 3);
     if (uint64_t(vector) * gate_size + gate_size - 1 > sregs.idt.limit)
         return idt_fault{13, error_code};
     const paging_state st{sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer, sregs.cr2};

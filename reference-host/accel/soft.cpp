@@ -327,7 +327,17 @@ bool soft_accelerator::interrupts_enabled() { return reg(uc_, UC_X86_REG_RFLAGS)
 // shadow, or the HLT, which it wakes (its frame then points past the HLT).
 bool soft_accelerator::can_interrupt()
 {
-    return interrupts_enabled() && !in_interrupt_shadow();
+    if (!interrupts_enabled())
+        return false;
+    if (deviate.interrupt_shadow_ignored) {
+        // evt-shadow-ignored: the host before spec 0.5, which kept only `sti; hlt`
+        // whole, by counting a HLT right after an STI as executed and woken.
+        const auto code = code_around_rip();
+        if (code && (*code)[0] == 0xFB && (*code)[1] == 0xF4)
+            set_reg(uc_, UC_X86_REG_RIP, reg(uc_, UC_X86_REG_RIP) + 1);
+        return true;
+    }
+    return !in_interrupt_shadow();
 }
 
 std::optional<vm_exit> soft_accelerator::event_point_reply(const event_reply& reply)

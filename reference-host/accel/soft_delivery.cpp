@@ -57,7 +57,9 @@ paging_state soft_accelerator::paging_registers() { return paging(); }
 // (HB-EVT-018 for the event vector).
 uint32_t soft_accelerator::idt_error_code(uint32_t vector, delivery kind) const
 {
-    return vector * 8 + 2 + (kind == delivery::software_interrupt ? 0 : 1);
+    const bool external = kind != delivery::software_interrupt &&
+                          !(kind == delivery::external_interrupt && deviate.event_error_code_without_ext);
+    return vector * 8 + 2 + (external ? 1 : 0);
 }
 
 // Copies linear memory, page by page; on a fault returns the #PF it raises.
@@ -352,6 +354,8 @@ void soft_accelerator::find_interrupt_shadow()
 // already set too, which only holds an interrupt off one instruction longer.)
 bool soft_accelerator::in_interrupt_shadow()
 {
+    if (deviate.interrupt_shadow_ignored)
+        return false;
     if (interrupt_shadow_offset_ && uc_context_save(uc_, context_) == UC_ERR_OK) {
         uint32_t hflags;
         std::memcpy(&hflags, reinterpret_cast<unsigned char*>(context_) + *interrupt_shadow_offset_, sizeof hflags);
