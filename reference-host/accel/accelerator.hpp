@@ -174,6 +174,13 @@ public:
     virtual void request_stop() = 0;
 
     virtual accelerator_stats stats() const = 0;
+
+    // Deliberate deviations, set only by hbvm --inject-fault (core/fault_injection).
+    struct deviations {
+        bool interrupt_shadow_ignored = false;      // external interrupts come inside the shadow of STI and MOV SS
+        bool event_error_code_without_ext = false;  // an external interrupt the IDT cannot deliver faults without EXT
+    };
+    deviations deviate;
 };
 
 }  // namespace hbvm

@@ -8,6 +8,7 @@
 #include "core/guest_memory.hpp"
 
 #include <atomic>
+#include <optional>
 #include <string>
 
 struct kvm_run;
@@ -49,6 +50,11 @@ private:
     kvm_run* run_ = nullptr;
     size_t run_size_ = 0;
     bool can_interrupt() const;
+    struct idt_fault {
+        uint8_t vector;
+        uint32_t error_code;
+    };
+    std::optional<idt_fault> idt_refuses(uint8_t vector);
 
     std::atomic<bool> stop_requested_{false};
     std::atomic<bool> wake_{false};

@@ -153,6 +153,7 @@ soft_accelerator::soft_accelerator(guest_memory& memory) : memory_(memory)
     check(uc_hook_add(uc_, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(&on_block), this, 1, 0),
           "hooking translation blocks");
     find_exception_in_flight();
+    find_interrupt_shadow();
 }
 
 soft_accelerator::~soft_accelerator()
@@ -300,6 +301,16 @@ std::optional<std::array<uint8_t, 2>> soft_accelerator::code_around_rip()
     return bytes;
 }
 
+// The two bytes before RIP, likewise.
+std::optional<std::array<uint8_t, 2>> soft_accelerator::code_before_rip()
+{
+    const uint64_t rip = reg(uc_, UC_X86_REG_RIP);
+    std::array<uint8_t, 2> bytes{};
+    if (rip < 2 || access_linear(rip - 2, bytes.data(), bytes.size(), false, 0))
+        return std::nullopt;
+    return bytes;
+}
+
 bool soft_accelerator::at_halt()
 {
     const auto code = code_around_rip();
@@ -308,20 +319,25 @@ bool soft_accelerator::at_halt()
 
 bool soft_accelerator::interrupts_enabled() { return reg(uc_, UC_X86_REG_RFLAGS) & (1u << 9); }
 
-// STI holds interrupts off for one more instruction, so that `sti; hlt` cannot
-// lose a wake-up to an interrupt taken between the two: the interrupt wakes the
-// HLT instead, and its frame points past it. Unicorn does not show that shadow,
-// and on_block can stop between the two; at an event point there, the HLT counts
-// as executed (and woken). A byte FB that is not an STI only makes that HLT end
-// early, which the spec allows.
+// An STI that sets IF, and MOV SS or POP SS, hold external interrupts off until
+// the next instruction has completed (spec 13.5, HB-EVT-017): `sti; hlt` cannot
+// lose a wake-up, `mov ss, ax; mov rsp, ...` is never split. Here that next
+// instruction has not run yet, so the core is told no; the interrupt comes at the
+// next event point -- the window, which on_block does not open inside the
+// shadow, or the HLT, which it wakes (its frame then points past the HLT).
 bool soft_accelerator::can_interrupt()
 {
     if (!interrupts_enabled())
         return false;
-    const auto code = code_around_rip();
-    if (code && (*code)[0] == 0xFB && (*code)[1] == 0xF4)
-        set_reg(uc_, UC_X86_REG_RIP, reg(uc_, UC_X86_REG_RIP) + 1);
-    return true;
+    if (deviate.interrupt_shadow_ignored) {
+        // evt-shadow-ignored: the host before spec 0.5, which kept only `sti; hlt`
+        // whole, by counting a HLT right after an STI as executed and woken.
+        const auto code = code_around_rip();
+        if (code && (*code)[0] == 0xFB && (*code)[1] == 0xF4)
+            set_reg(uc_, UC_X86_REG_RIP, reg(uc_, UC_X86_REG_RIP) + 1);
+        return true;
+    }
+    return !in_interrupt_shadow();
 }
 
 std::optional<vm_exit> soft_accelerator::event_point_reply(const event_reply& reply)
@@ -346,6 +362,10 @@ void soft_accelerator::on_block(uc_engine* uc, uint64_t, uint32_t, void* self)
     auto* s = static_cast<soft_accelerator*>(self);
     const bool woken = s->stop_at_block_.load(std::memory_order_relaxed);
     if (!woken && !(s->window_wanted_.load(std::memory_order_relaxed) && s->interrupts_enabled()))
+        return;
+    // Inside the shadow of STI or MOV SS the window is not open yet; QEMU ends
+    // this block after its one instruction, so the next block opens it.
+    if (!woken && s->in_interrupt_shadow())
         return;
     s->stop_at_block_ = false;
     ++s->kicks_;

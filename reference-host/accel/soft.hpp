@@ -60,11 +60,14 @@ private:
     // has one), INT n / INT3 / INTO (the gate's DPL is checked; RIP is past the
     // instruction), or an external interrupt (neither).
     enum class delivery { exception, software_interrupt, external_interrupt };
+    uint32_t idt_error_code(uint32_t vector, delivery kind) const;
     std::optional<fault> try_deliver(uint32_t vector, uint32_t error_code, delivery kind);
     std::optional<fault> try_deliver_protected(uint32_t vector, uint32_t error_code, delivery kind);
     void deliver_exception(uint32_t vector, uint32_t error_code, delivery kind);
     void find_exception_in_flight();
     void clear_exception_in_flight();
+    void find_interrupt_shadow();
+    bool in_interrupt_shadow();
     static uint64_t scratch_code_address();
     void map_host_identity_tables();
 
@@ -72,6 +75,7 @@ private:
     bool can_interrupt();
     bool at_halt();
     std::optional<std::array<uint8_t, 2>> code_around_rip();
+    std::optional<std::array<uint8_t, 2>> code_before_rip();
     std::optional<vm_exit> event_point_reply(const event_reply& reply);
 
     void check(uc_err err, const char* what);
@@ -98,6 +102,7 @@ private:
     uint64_t last_error_code_ = 0;
     uc_context* context_ = nullptr;                     // for clear_exception_in_flight
     std::optional<size_t> exception_in_flight_offset_;  // in a saved context; unknown: not cleared
+    std::optional<size_t> interrupt_shadow_offset_;     // QEMU's hflags in a saved context (find_interrupt_shadow)
     bool discovering_ = false;
     uint64_t* identity_tables_ = nullptr;  // map_host_identity_tables
     size_t identity_tables_size_ = 0;

@@ -37,6 +37,8 @@ bool has_error_code(uint32_t vector)
 }
 bool contributory(uint32_t vector) { return vector == 0 || (vector >= 10 && vector <= 13); }
 
+constexpr uint32_t qemu_inhibit_irq = 1u << 3;  // HF_INHIBIT_IRQ_MASK in QEMU's CPUX86State::hflags
+
 }  // namespace
 
 paging_state soft_accelerator::paging()
@@ -48,6 +50,17 @@ paging_state soft_accelerator::paging()
 }
 
 paging_state soft_accelerator::paging_registers() { return paging(); }
+
+// The error code of a fault on the way through the IDT: the entry's index, the IDT
+// bit, and EXT unless INT n, INT3 or INTO was being delivered -- an external
+// interrupt or an earlier exception is an event from outside the program
+// (HB-EVT-018 for the event vector).
+uint32_t soft_accelerator::idt_error_code(uint32_t vector, delivery kind) const
+{
+    const bool external = kind != delivery::software_interrupt &&
+                          !(kind == delivery::external_interrupt && deviate.event_error_code_without_ext);
+    return vector * 8 + 2 + (external ? 1 : 0);
+}
 
 // Copies linear memory, page by page; on a fault returns the #PF it raises.
 std::optional<soft_accelerator::fault> soft_accelerator::access_linear(uint64_t linear, void* data, size_t size,
@@ -86,7 +99,7 @@ std::optional<soft_accelerator::fault> soft_accelerator::try_deliver(uint32_t ve
                                                                      delivery kind)
 {
     const paging_state st = paging();
-    const uint32_t idt_error = vector * 8 + 2;  // the IDT bit and the index
+    const uint32_t idt_error = idt_error_code(vector, kind);
     if (!(st.efer & efer_lma))
         return try_deliver_protected(vector, error_code, kind);
     uc_x86_mmr idtr{};
@@ -160,7 +173,7 @@ std::optional<soft_accelerator::fault> soft_accelerator::try_deliver_protected(u
                                                                                delivery kind)
 {
     const paging_state st = paging();
-    const uint32_t idt_error = vector * 8 + 2;
+    const uint32_t idt_error = idt_error_code(vector, kind);
     if (!(st.cr0 & 1))
         return fault{8, 0, 0, "the software engine does not deliver exceptions in real mode"};
     uc_x86_mmr idtr{};
@@ -276,6 +289,86 @@ void soft_accelerator::find_exception_in_flight()
     uc_context_restore(uc_, context_);
     std::memcpy(context_, fresh.data(), size);
     uc_context_restore(uc_, context_);
+}
+
+// QEMU keeps the interrupt shadow of STI and MOV SS / POP SS as a flag of the
+// CPU state that Unicorn's API does not reach either (HF_INHIBIT_IRQ in
+// CPUX86State::hflags): the block that ends with such an instruction sets it,
+// and the next block, of one instruction, clears it. Its place in a saved
+// context is found once, at start, like the exception in flight: scratch code is
+// stopped (by a block hook bounded to one address) in the shadow of an STI, one
+// instruction later, and in the shadow of a MOV SS; the field is the word whose
+// bit 3 alone tells the first from the second, and is set in the third.
+void soft_accelerator::find_interrupt_shadow()
+{
+    if (!context_)
+        return;
+    const size_t size = uc_context_size(uc_);
+    auto snapshot = [&] {
+        uc_context_save(uc_, context_);
+        std::vector<unsigned char> bytes(size);
+        std::memcpy(bytes.data(), context_, size);
+        return bytes;
+    };
+    const std::vector<unsigned char> fresh = snapshot();
+    const uint64_t scratch = scratch_code_address();
+    auto stopped_at = [&](const unsigned char* code, size_t length, uint64_t stop) {
+        memory_.copy_in(guest_address{scratch}, std::as_bytes(std::span(code, length)));
+        uc_ctl_remove_cache(uc_, scratch, scratch + length);
+        scratch_resume_ = scratch + length - 1;  // the HLT
+        uc_hook hook;
+        const auto stop_here = +[](uc_engine* uc, uint64_t, uint32_t, void*) { uc_emu_stop(uc); };
+        if (uc_hook_add(uc_, &hook, UC_HOOK_BLOCK, reinterpret_cast<void*>(stop_here), nullptr, scratch + stop,
+                        scratch + stop) != UC_ERR_OK)
+            return std::vector<unsigned char>();
+        uc_emu_start(uc_, scratch, 0, 0, 0);
+        uc_hook_del(uc_, hook);
+        return snapshot();
+    };
+    const unsigned char sti[] = {0xFA, 0xFB, 0x90, 0x90, 0xF4};          // cli; sti; nop; nop; hlt
+    const unsigned char mov_ss[] = {0x8C, 0xD0, 0x8E, 0xD0, 0x90, 0xF4};  // mov eax, ss; mov ss, eax; nop; hlt
+    discovering_ = true;
+    const std::vector<unsigned char> after_sti = stopped_at(sti, sizeof sti, 2);
+    const std::vector<unsigned char> after_shadow = stopped_at(sti, sizeof sti, 3);
+    const std::vector<unsigned char> after_mov_ss = stopped_at(mov_ss, sizeof mov_ss, 4);
+    discovering_ = false;
+    uc_ctl_remove_cache(uc_, scratch, scratch + 0x1000);
+    std::vector<size_t> candidates;
+    if (after_sti.size() == size && after_shadow.size() == size && after_mov_ss.size() == size)
+        for (size_t at = 0; at + 4 <= size; at += 4) {
+            uint32_t a, b, c;
+            std::memcpy(&a, after_sti.data() + at, 4);
+            std::memcpy(&b, after_shadow.data() + at, 4);
+            std::memcpy(&c, after_mov_ss.data() + at, 4);
+            if ((a ^ b) == qemu_inhibit_irq && (a & qemu_inhibit_irq) && (c & qemu_inhibit_irq))
+                candidates.push_back(at);
+        }
+    if (candidates.size() == 1)
+        interrupt_shadow_offset_ = candidates.front();
+    std::memcpy(context_, fresh.data(), size);
+    uc_context_restore(uc_, context_);
+}
+
+// True while the instruction at RIP is the one after an STI or a MOV SS / POP SS,
+// which no external interrupt may come before. (QEMU counts an STI that found IF
+// already set too, which only holds an interrupt off one instruction longer.)
+bool soft_accelerator::in_interrupt_shadow()
+{
+    if (deviate.interrupt_shadow_ignored)
+        return false;
+    if (interrupt_shadow_offset_ && uc_context_save(uc_, context_) == UC_ERR_OK) {
+        uint32_t hflags;
+        std::memcpy(&hflags, reinterpret_cast<unsigned char*>(context_) + *interrupt_shadow_offset_, sizeof hflags);
+        return hflags & qemu_inhibit_irq;
+    }
+    // The field was not found (a Unicorn other than 2.1): the instruction before
+    // RIP, judged by its bytes -- STI (FB), POP SS (17) or MOV SS from a register
+    // (8E /2). A byte that only looks like one of them holds an interrupt off for
+    // one more instruction, which the architecture allows; MOV SS from memory is
+    // not recognised.
+    const auto code = code_before_rip();
+    return code && ((*code)[1] == 0xFB || (*code)[1] == 0x17 ||
+                    ((*code)[0] == 0x8E && ((*code)[1] & 0xF8) == 0xD0));
 }
 
 void soft_accelerator::clear_exception_in_flight()

@@ -97,6 +97,17 @@ const std::vector<fault_info>& all_faults()
         {fault::evt_wrong_vector, "evt-wrong-vector",
          "event interrupts arrive on the vector after the one EVT.set_vector named"},
         {fault::evt_mask_ignored, "evt-mask-ignored", "masked sources raise the event vector too (EVT.set_mask ignored)"},
+        {fault::evt_shadow_ignored, "evt-shadow-ignored",
+         "event interrupts come inside the one-instruction shadow of STI and MOV SS; only `sti; hlt` is kept whole, "
+         "as before spec 0.5 (software engine only: on KVM the CPU keeps the shadow)"},
+        {fault::evt_event_error_code_no_ext, "evt-event-error-code-no-ext",
+         "an event vector past the IDT limit or not present faults with error code vector*8+2, without EXT"},
+        {fault::evt_spurious_interrupt, "evt-spurious-interrupt",
+         "after each event interrupt the vector is raised once more, when the handler has consumed every source"},
+        {fault::evt_vector_zero_ignored, "evt-vector-zero-ignored",
+         "EVT.set_vector(0) does not stop delivery: events still arrive on the vector set before"},
+        {fault::evt_phantom_source, "evt-phantom-source",
+         "EVT.poll and EVT.wait report source 45 pending, a source this host does not have"},
     };
     return faults;
 }
@@ -261,7 +272,8 @@ void fault_injector::after_call(const call_request& request, call_result& result
     case fault::evt_poll_hides_masked:
     case fault::evt_low_vector_accepted:
     case fault::evt_boot_state:
-    case fault::evt_console_source_missing: distort_evt(request, result); break;
+    case fault::evt_console_source_missing:
+    case fault::evt_phantom_source: distort_evt(request, result); break;
     case fault::console_write_short:
         if (is(fn::console_write) && result.status == abi::status::success && result.value > 0)
             result.value -= 1;
@@ -393,6 +405,7 @@ void fault_injector::distort_evt(const call_request& request, call_result& resul
             result.value &= ~evt_mask_;
         break;
     case fault::evt_console_source_missing: result.value &= ~(uint64_t(1) << unsigned(abi::evt_source::console_input)); break;
+    case fault::evt_phantom_source: result.value |= uint64_t(1) << 45; break;
     default: break;
     }
 }

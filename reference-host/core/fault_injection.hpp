@@ -81,6 +81,14 @@ enum class fault {
     // EVT delivery, which the machine asks the injector about (delivered_vector, delivery_ignores_mask).
     evt_wrong_vector,             // event interrupts arrive on the vector after the one the guest set
     evt_mask_ignored,             // masked sources raise the vector too
+    // EVT delivery by the accelerator (accelerator_deviations) and by the machine
+    // (event_vector, spurious_interrupt_owed).
+    evt_shadow_ignored,           // event interrupts come inside the shadow of STI and MOV SS (software engine only)
+    evt_event_error_code_no_ext,  // an undeliverable event vector faults with error code vector*8+2 (no EXT)
+    evt_spurious_interrupt,       // after each delivery the vector comes once more, with nothing pending
+    evt_vector_zero_ignored,      // set_vector(0) does not stop delivery: the vector set before is raised
+    // EVT calls (after_call).
+    evt_phantom_source,           // poll and wait report source 45 pending, which the host does not have
 };
 
 struct fault_info {
@@ -121,6 +129,26 @@ public:
     uint8_t delivered_vector(uint8_t v) const { return fault_ == fault::evt_wrong_vector ? uint8_t(v + 1) : v; }
     // True when masked sources must raise the event vector too.
     bool delivery_ignores_mask() const { return fault_ == fault::evt_mask_ignored; }
+    // What the accelerator must get wrong (evt_shadow_ignored, evt_event_error_code_no_ext).
+    accelerator::deviations accelerator_deviations() const
+    {
+        return {fault_ == fault::evt_shadow_ignored, fault_ == fault::evt_event_error_code_no_ext};
+    }
+    // The vector the machine raises events on while the guest has set `v`
+    // (evt_vector_zero_ignored: the last vector other than 0).
+    uint8_t event_vector(uint8_t v)
+    {
+        if (fault_ != fault::evt_vector_zero_ignored)
+            return v;
+        return v ? (evt_last_vector_ = v) : evt_last_vector_;
+    }
+    // evt_spurious_interrupt: whether the machine owes the guest a raise of the
+    // vector with nothing pending, and the news of each raise (`pending`: a real one).
+    bool spurious_interrupt_owed() const { return evt_spurious_owed_; }
+    void event_interrupt_raised(bool pending)
+    {
+        evt_spurious_owed_ = fault_ == fault::evt_spurious_interrupt && pending;
+    }
 
     // True when a 32-bit write to the gate whose value differs from EAX (an OUTS
     // element) must be served as a call.
@@ -144,6 +172,8 @@ private:
     uint64_t evt_mask_ = ~uint64_t(0);
     bool evt_first_mask_call_ = true;
     uint64_t evt_last_call_end_ = 0;  // CLOCK_MONOTONIC at the end of the guest's last call
+    uint8_t evt_last_vector_ = 0;      // evt_vector_zero_ignored
+    bool evt_spurious_owed_ = false;   // evt_spurious_interrupt
 
     fault fault_;
     uint64_t monotonic_calls_ = 0;

@@ -136,6 +136,7 @@ void machine::boot()
     load_multiboot_image(image_, image_file_, memory_);
     const uint32_t info = write_multiboot_info(memory_, config_.cmdline);
     auto accel = create_accelerator(selection_.kind, memory_);
+    accel->deviate = faults_.accelerator_deviations();
     std::vector<cpuid_entry> leaves = discovery_leaves({discovery_base_leaf, vendor_signature, abi::spec_version,
                                                         abi::gate_port_io, ports::hyperbios_gate,
                                                         dispatcher_.service_bitmap()});
@@ -352,7 +353,7 @@ event_reply machine::halt(bool can_interrupt)
 // unmasked sources so that the vCPU is woken when one becomes pending.
 void machine::look_at_events(bool can_interrupt)
 {
-    const uint8_t vector = events_.vector();
+    const uint8_t vector = faults_.event_vector(events_.vector());
     if (!vector) {
         accel_->request_interrupt_window(false);
         events_.watch(0, {});
@@ -360,11 +361,13 @@ void machine::look_at_events(bool can_interrupt)
     }
     const uint64_t unmasked = (faults_.delivery_ignores_mask() ? ~uint64_t(0) : ~events_.mask()) & events_.attached();
     const uint64_t pending = events_.pending(unmasked);
-    if (pending && can_interrupt)
+    if ((pending || faults_.spurious_interrupt_owed()) && can_interrupt) {
         accel_->inject_vector(faults_.delivered_vector(vector), true);
+        faults_.event_interrupt_raised(pending != 0);
+    }
     // After an injection the source stays pending until the handler consumes
     // it; if it does not, the vector is raised again once the guest can take it.
-    accel_->request_interrupt_window(pending != 0);
+    accel_->request_interrupt_window(pending != 0 || faults_.spurious_interrupt_owed());
     events_.watch(unmasked & ~pending, [a = accel_.get()] { a->wake(); });
 }
 

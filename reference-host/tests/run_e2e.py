@@ -17,8 +17,11 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # Faults whose effect goes through the accelerator: registers written back, a
-# port exit decoded, guest memory written, interrupts raised, timing.
-KVM_FAULTS = "clobbers-rsi,string-element-is-a-call,stray-write,evt-timer-early,evt-wrong-vector,evt-mask-ignored"
+# port exit decoded, guest memory written, interrupts raised (or refused by the
+# IDT), timing. Not evt-shadow-ignored: it lives in the software engine alone
+# (its description says so, and mutation-test leaves such faults out on KVM).
+KVM_FAULTS = ("clobbers-rsi,string-element-is-a-call,stray-write,evt-timer-early,evt-wrong-vector,evt-mask-ignored,"
+              "evt-event-error-code-no-ext,evt-spurious-interrupt,evt-vector-zero-ignored")
 
 
 def main():
