@@ -1052,7 +1052,9 @@ void check_console_source()
 }
 
 // ---------------------------------------------------------------------------
-// HB-EVT-015 (SHOULD): measured, not checkable from inside.
+// HB-EVT-015 (SHOULD) cannot be seen from inside: the driver measures the
+// host's CPU time while the idle image waits. Here, for the record, how late
+// a 200 ms wait comes back.
 // ---------------------------------------------------------------------------
 
 void measure_idle_wait()
@@ -1061,9 +1063,6 @@ void measure_idle_wait()
     (void)evt::wait(deadline, 0);
     const uint64_t back = now();
     info("evt-wait-200ms-overshoot-ns", back >= deadline ? back - deadline : 0);
-    skip("HB-EVT-015", "a waiting vCPU costs the host no CPU",
-         "not measurable from inside the guest, which cannot see the host's CPU time; INFO "
-         "evt-wait-200ms-overshoot-ns is a 200 ms wait's lateness");
 }
 
 void run_evt_checks()
