@@ -96,6 +96,8 @@ PARTLY_OBSERVABLE = {
     "HB-BLK-004": ("writes stored and read back, in the image and in the disk files; writes of 0 bytes",
                    "that a write failing with IO_ERROR leaves every sector whole: no driver can make a host's "
                    "storage fail"),
+    "HB-PWR-004": ("0 at power-on and 1 after POWER.reboot, with the boots counted from outside",
+                   "2 after a reset the host starts: the driver has no host-neutral way to ask for one"),
     "HB-RNG-001": ("every byte written, nothing else, a monobit count",
                    "whether the generator is cryptographically secure"),
     "HB-RNG-002": ("no repeats between the calls and the machines of this certification",
