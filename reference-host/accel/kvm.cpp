@@ -285,6 +285,16 @@ vm_exit kvm_accelerator::run(exit_handler& handler)
             return {vm_exit::kind::internal_error, 0, 0, std::string("KVM_RUN failed: ") + std::strerror(errno)};
         }
         ++exits_;
+        if (stepping_) {
+            // The step out of an interrupt shadow ended (KVM_EXIT_DEBUG), or the
+            // instruction exited on its own (an OUT, a HLT): either way it ran.
+            stop_stepping();
+            if (run_->exit_reason == KVM_EXIT_DEBUG) {
+                if (auto end = ending(handler.on_event_point(event_point::interrupt_window, can_interrupt())))
+                    return *end;
+                continue;
+            }
+        }
         switch (run_->exit_reason) {
         case KVM_EXIT_IO: {
             // One exit may carry several accesses (string I/O with a REP prefix). Each
@@ -460,9 +470,97 @@ void kvm_accelerator::inject_vector(uint8_t vector, bool external, uint32_t erro
     checked_ioctl(vcpu_fd_, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS");
 }
 
-bool kvm_accelerator::can_interrupt() const
+// Whether an external interrupt may come now: IF set and KVM ready to inject.
+// KVM keeps the one-instruction shadow of STI and MOV SS itself on hardware
+// (ready_for_interrupt_injection is 0 inside it), but under QEMU's emulation of
+// SVM -- the nested lane -- it sees no shadow after a MOV SS, and injects right
+// after it (HB-EVT-017); told of the shadow, that engine ignores it too. So
+// hbvm also looks at the instruction that ended at RIP: when it is STI or MOV
+// SS, hbvm single-steps the next instruction (KVM_GUESTDBG_SINGLESTEP) and says
+// "not now"; the interrupt comes at the end of the step. Bytes that only look
+// like such an instruction hold the interrupt off for one instruction, which
+// the architecture allows.
+bool kvm_accelerator::can_interrupt()
 {
-    return run_->ready_for_interrupt_injection && run_->if_flag;
+    if (!run_->ready_for_interrupt_injection || !run_->if_flag || stepping_)
+        return false;
+    if (!shadow_before_rip())
+        return true;
+    kvm_guest_debug debug{};
+    debug.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+    checked_ioctl(vcpu_fd_, KVM_SET_GUEST_DEBUG, &debug, "KVM_SET_GUEST_DEBUG");
+    stepping_ = true;
+    run_->request_interrupt_window = 0;  // KVM would open it at once, inside the shadow
+    return false;
+}
+
+void kvm_accelerator::stop_stepping()
+{
+    if (!stepping_)
+        return;
+    kvm_guest_debug debug{};
+    checked_ioctl(vcpu_fd_, KVM_SET_GUEST_DEBUG, &debug, "KVM_SET_GUEST_DEBUG");
+    stepping_ = false;
+    // The step began because an interrupt was due: ask for the window again, in
+    // case the exit that ended the step (an OUT, say) does not look at events.
+    run_->request_interrupt_window = 1;
+}
+
+namespace {
+
+// Whether p[0, n) is exactly one MOV SS (8E /2, any operand form, with
+// prefixes) in 32- or 64-bit code.
+bool is_mov_ss(const uint8_t* p, size_t n, bool long_mode)
+{
+    size_t i = 0;
+    while (i < n && (p[i] == 0x26 || p[i] == 0x2E || p[i] == 0x36 || p[i] == 0x3E || p[i] == 0x64 || p[i] == 0x65 ||
+                     p[i] == 0x66 || p[i] == 0x67))
+        ++i;
+    if (long_mode && i < n && (p[i] & 0xF0) == 0x40)
+        ++i;  // REX, the last prefix
+    if (i + 2 > n || p[i] != 0x8E || ((p[i + 1] >> 3) & 7) != 2)
+        return false;
+    const unsigned mod = p[i + 1] >> 6, rm = p[i + 1] & 7;
+    size_t length = i + 2;
+    if (mod != 3) {
+        const bool sib = rm == 4;
+        if (sib && length >= n)
+            return false;
+        const unsigned base = sib ? p[length] & 7 : rm;
+        length += sib;
+        length += mod == 1 ? 1 : mod == 2 ? 4 : (base == 5 ? 4 : 0);
+    }
+    return length == n;
+}
+
+}  // namespace
+
+// Whether the instruction that ends at RIP starts an interrupt shadow: STI,
+// POP SS (outside 64-bit mode) or MOV SS, judged by the bytes before RIP.
+bool kvm_accelerator::shadow_before_rip()
+{
+    kvm_sregs sregs{};
+    checked_ioctl(vcpu_fd_, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
+    const bool long_mode = (sregs.efer & (1u << 10)) && sregs.cs.l;
+    const uint64_t linear_rip = long_mode ? run_->s.regs.regs.rip : uint32_t(sregs.cs.base + run_->s.regs.regs.rip);
+    constexpr size_t most = 15;  // the longest x86 instruction
+    if (linear_rip < most)
+        return false;
+    uint8_t code[most];
+    const paging_state st{sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer, sregs.cr2};
+    for (size_t i = 0; i < most; ++i) {
+        const page_walk_result w = walk_page_tables(memory_, st, linear_rip - most + i);
+        const auto byte = w.present ? memory_.read(guest_address{w.physical}, 1) : std::nullopt;
+        if (!byte)
+            return false;
+        code[i] = uint8_t((*byte)[0]);
+    }
+    if (code[most - 1] == 0xFB || (!long_mode && code[most - 1] == 0x17))
+        return true;
+    for (size_t length = 2; length <= most; ++length)
+        if (is_mov_ss(code + most - length, length, long_mode))
+            return true;
+    return false;
 }
 
 void kvm_accelerator::wake()
@@ -471,7 +569,10 @@ void kvm_accelerator::wake()
     stop::kick_vcpu();
 }
 
-void kvm_accelerator::request_interrupt_window(bool wanted) { run_->request_interrupt_window = wanted ? 1 : 0; }
+void kvm_accelerator::request_interrupt_window(bool wanted)
+{
+    run_->request_interrupt_window = wanted && !stepping_ ? 1 : 0;  // a step ends in its own exit
+}
 
 void kvm_accelerator::request_stop()
 {

@@ -49,7 +49,10 @@ private:
     int kvm_fd_ = -1, vm_fd_ = -1, vcpu_fd_ = -1;
     kvm_run* run_ = nullptr;
     size_t run_size_ = 0;
-    bool can_interrupt() const;
+    bool can_interrupt();
+    bool shadow_before_rip();
+    void stop_stepping();
+    bool stepping_ = false;  // single-stepping out of an interrupt shadow (can_interrupt)
     struct idt_fault {
         uint8_t vector;
         uint32_t error_code;
