@@ -159,7 +159,8 @@ batch make_batch(size_t name_length)
     note(what.c_str());
     const size_t changed = first_changed_chunk(digest_before, digest_after);
     line why;
-    why.put("RAM changed in [").hex(changed * digest_chunk).put(", ").hex((changed + 1) * digest_chunk).put(")");
+    const uint64_t chunk = digest_after.chunk_size;
+    why.put("RAM changed in [").hex(changed * chunk).put(", ").hex((changed + 1) * chunk).put(")");
     check("HB-GEN-005", changed == digest_count && !covered.overflowed,
           "a batch of calls (get_impl_name and console.read with out buffers of many lengths, calls without "
           "buffers, refused calls) writes no byte of RAM outside their out buffers",
