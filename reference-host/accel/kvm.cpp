@@ -29,8 +29,9 @@ constexpr const char* device = "/dev/kvm";
 // a guest (unrestricted guests aside), three pages for a TSS and one for an
 // identity page table, in guest-physical memory that is not RAM: KVM writes them
 // there itself. Both lie in the hole below 4 GiB (ram_layout: from 3 GiB, never
-// RAM whatever --mem is), at the addresses KVM picks by default and QEMU's below;
-// the identity-map page right below the TSS. AMD's KVM uses neither.
+// RAM whatever --mem is), at KVM's own default addresses, the identity-map page
+// right below the TSS (QEMU puts them in its hole too, at 0xFEFFC000). AMD's KVM
+// uses neither.
 constexpr uint64_t tss_address = 0xFFFBD000;
 constexpr uint64_t identity_map_address = 0xFFFBC000;
 static_assert(identity_map_address >= ram_layout::hole_start && tss_address + 3 * 0x1000 <= ram_layout::high_start);
