@@ -51,17 +51,16 @@ struct range_list {
     }
 };
 
-// The boot stub identity-maps the first 4 GiB only; RAM above it cannot be read
-// without new page tables, so the fingerprint stops there.
-inline constexpr uint64_t mapped_limit = 0x100000000ull;
-
 // RAM as the boot protocol reports it: the memory map's available (type 1)
-// entries, below conformance::ram_end and the mapped 4 GiB. Without a memory
-// map: [1 MiB, ram_end), the range Multiboot's mem_upper describes.
+// entries, below conformance::ram_end and the end of the boot stub's identity
+// map (all RAM the loader reports, unless there is more than its page tables
+// reach: then what lies above cannot be read without new tables). Without a
+// memory map: [1 MiB, ram_end), the range Multiboot's mem_upper describes.
 inline range_list reported_ram()
 {
     range_list ram;
-    const uint64_t limit = ram_end < mapped_limit ? ram_end : mapped_limit;
+    const uint64_t mapped = hb::boot::identity_map_end();
+    const uint64_t limit = ram_end < mapped ? ram_end : mapped;
     if (loader_info.memory_map_from_loader())  // Multiboot or PVH, as the library read it
         for (const hb::memory_region& r : loader_info.memory_map())
             if (r.is_usable() && r.base < limit)
@@ -131,19 +130,26 @@ inline uint64_t fingerprint_bytes(const volatile uint8_t* p, uint64_t n, uint64_
 
 }  // namespace detail
 
-// Fingerprints of RAM in 1 MiB chunks, so that a changed fingerprint also says
-// where the host wrote: digest[k] covers the bytes of `ranges` in
-// [k MiB, (k + 1) MiB). Unaligned heads and tails go byte by byte, the rest by
+// Fingerprints of RAM in chunks, so that a changed fingerprint also says where
+// the host wrote: digest.chunk[k] covers the bytes of `ranges` in
+// [k * chunk_size, (k + 1) * chunk_size). Chunks are 1 MiB while RAM ends at or
+// below 4 GiB, and twice as large for each doubling of RAM above, so that the
+// digest keeps its size. Unaligned heads and tails go byte by byte, the rest by
 // words.
-inline constexpr uint64_t digest_chunk = 0x100000;
-inline constexpr size_t digest_count = mapped_limit / digest_chunk;
+inline constexpr size_t digest_count = 4096;
 
 struct ram_digest {
+    uint64_t chunk_size;
     uint64_t chunk[digest_count];
 };
 
 inline void fingerprint(const range_list& ranges, ram_digest& digest)
 {
+    uint64_t digest_chunk = 0x100000;
+    for (size_t i = 0; i < ranges.count; ++i)
+        while (ranges.items[i].end > digest_chunk * digest_count)
+            digest_chunk *= 2;
+    digest.chunk_size = digest_chunk;
     for (uint64_t& d : digest.chunk)
         d = detail::fingerprint_seed;
     // The bytes are read through pointers the compiler cannot see written; make
@@ -210,7 +216,7 @@ inline size_t page_table_ranges(byte_range (&out)[4])
     const hb::boot::page_tables t = hb::boot::boot_page_tables();
     out[0] = {uint64_t(t.pml4), uint64_t(t.pml4) + 4096};
     out[1] = {uint64_t(t.pdpt), uint64_t(t.pdpt) + 4096};
-    out[2] = {uint64_t(t.pd), uint64_t(t.pd) + 4 * 4096};
+    out[2] = {uint64_t(t.pd), uint64_t(t.pd) + hb::boot::page_directories * 4096ull};
     out[3] = {uint64_t(t.pt0), uint64_t(t.pt0) + 4096};
     return 4;
 }

@@ -159,7 +159,8 @@ batch make_batch(size_t name_length)
     note(what.c_str());
     const size_t changed = first_changed_chunk(digest_before, digest_after);
     line why;
-    why.put("RAM changed in [").hex(changed * digest_chunk).put(", ").hex((changed + 1) * digest_chunk).put(")");
+    const uint64_t chunk = digest_after.chunk_size;
+    why.put("RAM changed in [").hex(changed * chunk).put(", ").hex((changed + 1) * chunk).put(")");
     check("HB-GEN-005", changed == digest_count && !covered.overflowed,
           "a batch of calls (get_impl_name and console.read with out buffers of many lengths, calls without "
           "buffers, refused calls) writes no byte of RAM outside their out buffers",
@@ -219,11 +220,14 @@ void check_boot_protocol()
           "the boot protocol's memory map has no overlapping entries", overlap.c_str());
 
     // Every available range is RAM the guest can read and write: its first and
-    // last word and one word in every MiB (the image itself is left alone).
+    // last word and one word in every MiB (the image itself is left alone), as
+    // far as the boot stub's identity map reaches (all RAM the map reports,
+    // unless there is more than its page tables hold).
     const uint64_t image_start = uint64_t(uintptr_t(__hyperbios_load_start));
     const uint64_t image_end = uint64_t(uintptr_t(__hyperbios_bss_end));
+    const uint64_t mapped = hb::boot::identity_map_end();
     constexpr uint64_t MiB = 1 << 20;
-    bool usable = true;
+    bool usable = true, cut = false;
     unsigned probed = 0;
     line bad;
     for (const hb::memory_region& r : ranges) {
@@ -231,9 +235,11 @@ void check_boot_protocol()
             continue;
         // The boot stub leaves page 0 unmapped, to catch null pointers: from 4 KiB up.
         const uint64_t from = r.base < 4096 ? 4096 : r.base;
-        if (from >= r.end() || r.end() - from < 8)
+        const uint64_t end = r.end() < mapped ? r.end() : mapped;
+        cut = cut || end < r.end();
+        if (from >= end || end - from < 8)
             continue;
-        const uint64_t first = (from + 7) & ~7ull, last = (r.end() - 8) & ~7ull;
+        const uint64_t first = (from + 7) & ~7ull, last = (end - 8) & ~7ull;
         for (uint64_t at = first; usable;) {
             if (at + 8 <= image_start || at >= image_end) {
                 ++probed;
@@ -251,7 +257,10 @@ void check_boot_protocol()
     }
     line what;
     what.put("every range the map reports as available is RAM the guest reads and writes (").dec(probed).put(
-        " words: each range's first and last, one per MiB)");
+        " words: each range's first and last, one per MiB");
+    if (cut)
+        what.put("; none from ").hex(mapped).put(" up, past the boot stub's identity map");
+    what.put(")");
     check("HB-BOOT-002", usable, what.c_str(), bad.c_str());
 }
 
@@ -359,12 +368,23 @@ void run_checks()
         check_status("HB-GEN-003", hb::result<uint64_t>{r.code(), 0}, hb::status::invalid_address, d.c_str());
         check("HB-CALL-004", r.value == 0, "RDX is zero after INVALID_ADDRESS");
     }
-    if (ram_end != 0) {
+    // The end of the highest RAM the image can reach: RAM's end, or where the
+    // boot stub's identity map ends if RAM goes on past it (the end of a range
+    // below that, with no RAM after it).
+    uint64_t reachable_end = ram_end;
+    if (ram_end > hb::boot::identity_map_end()) {
+        reachable_end = 0;
+        for (const hb::memory_region& r : loader_info.memory_map())
+            if (r.is_usable() && r.length >= 8 && r.end() <= hb::boot::identity_map_end() &&
+                !loader_info.is_ram(r.end(), 1) && r.end() > reachable_end)
+                reachable_end = r.end();
+    }
+    if (reachable_end != 0) {
         // The part of a straddling buffer inside RAM must be untouched (no partial copy).
-        volatile uint8_t* last = reinterpret_cast<volatile uint8_t*>(ram_end - 8);
+        volatile uint8_t* last = reinterpret_cast<volatile uint8_t*>(reachable_end - 8);
         for (int i = 0; i < 8; ++i)
             last[i] = fill;
-        raw_result r = raw_call(fn::base_get_impl_name, ram_end - 8, 16);
+        raw_result r = raw_call(fn::base_get_impl_name, reachable_end - 8, 16);
         bool untouched = true;
         for (int i = 0; i < 8; ++i)
             untouched = untouched && last[i] == fill;

@@ -115,7 +115,7 @@ uint64_t first_not(const uint8_t* p, uint8_t value, uint64_t n)
 
 // ---------------------------------------------------------------------------
 // Memory: the buffers are taken from the largest RAM range the loader reported
-// above the image, below 4 GiB (what the boot stub maps): a transfer one sector
+// above the image, below 4 GiB (which the boot stub always maps): a transfer one sector
 // over max_transfer needs a buffer that large in RAM, whatever the host's
 // max_transfer is.
 // ---------------------------------------------------------------------------

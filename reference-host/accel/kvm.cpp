@@ -25,7 +25,16 @@ namespace hbvm {
 namespace {
 
 constexpr const char* device = "/dev/kvm";
-constexpr uint64_t tss_address = 0xFFFBD000;    // three pages below 4 GiB, above RAM (--mem caps at 3 GiB)
+// Intel's KVM needs, for the real-mode and protected-mode-without-paging parts of
+// a guest (unrestricted guests aside), three pages for a TSS and one for an
+// identity page table, in guest-physical memory that is not RAM: KVM writes them
+// there itself. Both lie in the hole below 4 GiB (ram_layout: from 3 GiB, never
+// RAM whatever --mem is), at KVM's own default addresses, the identity-map page
+// right below the TSS (QEMU puts them in its hole too, at 0xFEFFC000). AMD's KVM
+// uses neither.
+constexpr uint64_t tss_address = 0xFFFBD000;
+constexpr uint64_t identity_map_address = 0xFFFBC000;
+static_assert(identity_map_address >= ram_layout::hole_start && tss_address + 3 * 0x1000 <= ram_layout::high_start);
 
 
 // <linux/kvm.h> declares kvm_cpuid2's entries with __DECLARE_FLEX_ARRAY, whose
@@ -142,13 +151,23 @@ kvm_accelerator::kvm_accelerator(guest_memory& memory) : memory_(memory)
     vm_fd_ = checked_ioctl(kvm_fd_, KVM_CREATE_VM, nullptr, "KVM_CREATE_VM");
     if (ioctl(kvm_fd_, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0)  // needed on Intel, harmless elsewhere
         checked_ioctl(vm_fd_, KVM_SET_TSS_ADDR, reinterpret_cast<void*>(tss_address), "KVM_SET_TSS_ADDR");
+    if (ioctl(kvm_fd_, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {  // before the vCPU exists
+        // Said rather than left to KVM's default, which is the same address; a KVM
+        // that refuses it keeps that default, so a refusal is no failure.
+        uint64_t address = identity_map_address;
+        (void)ioctl(vm_fd_, KVM_SET_IDENTITY_MAP_ADDR, &address);
+    }
 
-    kvm_userspace_memory_region region{};
-    region.slot = 0;
-    region.guest_phys_addr = 0;
-    region.memory_size = memory_.size();
-    region.userspace_addr = reinterpret_cast<uint64_t>(memory_.host_base());
-    checked_ioctl(vm_fd_, KVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION");
+    // One memory slot per range of RAM: below the hole, and from 4 GiB.
+    uint32_t slot = 0;
+    for (const ram_range& r : memory_.ranges()) {
+        kvm_userspace_memory_region region{};
+        region.slot = slot++;
+        region.guest_phys_addr = r.base;
+        region.memory_size = r.length;
+        region.userspace_addr = reinterpret_cast<uint64_t>(r.host);
+        checked_ioctl(vm_fd_, KVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION");
+    }
 
     vcpu_fd_ = checked_ioctl(vm_fd_, KVM_CREATE_VCPU, nullptr, "KVM_CREATE_VCPU");
     run_size_ = size_t(checked_ioctl(kvm_fd_, KVM_GET_VCPU_MMAP_SIZE, nullptr, "KVM_GET_VCPU_MMAP_SIZE"));
@@ -327,11 +346,12 @@ vm_exit kvm_accelerator::run(exit_handler& handler)
                 return *end;
             break;
         case KVM_EXIT_MMIO:
-            // Guest RAM is the only memory slot, so an MMIO exit is an access outside it.
+            // Guest RAM is all the memory slots there are, so an MMIO exit is an access
+            // outside it: past its end, or in the hole below 4 GiB.
             return {vm_exit::kind::memory_fault, 0, run_->mmio.phys_addr,
                     std::string(run_->mmio.is_write ? "write" : "read") + " of " + std::to_string(run_->mmio.len) +
                         " bytes at " + hex(run_->mmio.phys_addr) + ", outside guest RAM (" +
-                        std::to_string(memory_.size() >> 20) + " MiB)"};
+                        memory_.describe() + ")"};
         case KVM_EXIT_SHUTDOWN:
             return {vm_exit::kind::triple_fault, 0, 0, ""};
         case KVM_EXIT_INTR:

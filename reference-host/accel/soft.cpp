@@ -130,7 +130,9 @@ soft_accelerator::soft_accelerator(guest_memory& memory) : memory_(memory)
     unsigned major = 0, minor = 0;
     uc_version(&major, &minor);
     name_ = "soft (Unicorn " + std::to_string(major) + "." + std::to_string(minor) + ")";
-    check(uc_mem_map_ptr(uc_, 0, memory_.size(), UC_PROT_ALL, memory_.host_base()), "mapping guest RAM");
+    // One mapping per range of RAM: below the hole, and from 4 GiB (ram_layout).
+    for (const ram_range& r : memory_.ranges())
+        check(uc_mem_map_ptr(uc_, r.base, r.length, UC_PROT_ALL, r.host), "mapping guest RAM");
     map_host_identity_tables();
 
 
@@ -169,14 +171,25 @@ soft_accelerator::~soft_accelerator()
 uint64_t soft_accelerator::scratch_code_address() { return trampoline_address; }
 
 // Identity page tables for all of guest RAM, for each paging mode, in host
-// memory that Unicorn sees above guest RAM and the guest is never told of: for
+// memory that Unicorn sees outside guest RAM and the guest is never told of: for
 // dropping translated code by physical address (guest_memory_written). Pages:
-// the 64-bit PML4, its PDPT, one page directory per GiB (2 MiB pages, shared by
-// 64-bit and PAE paging), the PAE PDPT, and a 32-bit page directory of 4 MiB pages.
+// the 64-bit PML4, its PDPT, one page directory per GiB up to the end of RAM
+// (2 MiB pages, the first four shared by 64-bit and PAE paging), the PAE PDPT,
+// and a 32-bit page directory of 4 MiB pages. They lie in the hole below 4 GiB
+// (ram_layout), which is never RAM whatever --mem is, and below KVM's pages
+// there (accel/kvm.cpp), so that one address plan holds for both engines.
+namespace {
+constexpr uint64_t identity_tables_base = 0xFFE00000;
+constexpr uint64_t identity_tables_limit = 0xFFFBC000;  // KVM's identity-map page and TSS from here
+constexpr uint64_t max_gigabytes = (ram_layout::high_start + ram_layout::max_size - ram_layout::hole_start) >> 30;
+static_assert(identity_tables_base >= ram_layout::hole_start &&
+              identity_tables_base + (4 + max_gigabytes) * 4096 <= identity_tables_limit);
+}  // namespace
+
 void soft_accelerator::map_host_identity_tables()
 {
-    constexpr uint64_t base = 0xFFE00000;  // above the 3 GiB --mem allows
-    const uint64_t gigabytes = (memory_.size() + (1ull << 30) - 1) >> 30;
+    constexpr uint64_t base = identity_tables_base;
+    const uint64_t gigabytes = (memory_.end() + (1ull << 30) - 1) >> 30;
     identity_tables_size_ = (4 + gigabytes) * 4096;
     void* tables = mmap(nullptr, identity_tables_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (tables == MAP_FAILED)
@@ -187,7 +200,8 @@ void soft_accelerator::map_host_identity_tables()
     t[0] = (base + 0x1000) | 3;
     for (uint64_t g = 0; g < gigabytes; ++g) {
         t[512 + g] = (pds + g * 0x1000) | 3;
-        t[(pae_pdpt - base) / 8 + g] = (pds + g * 0x1000) | 1;  // PAE PDPTEs: present, nothing else
+        if (g < 4)  // PAE paging translates 4 GiB of linear addresses
+            t[(pae_pdpt - base) / 8 + g] = (pds + g * 0x1000) | 1;  // PAE PDPTEs: present, nothing else
         for (uint64_t i = 0; i < 512; ++i)
             t[(pds - base) / 8 + g * 512 + i] = ((g << 30) + (i << 21)) | 0x83;
     }
@@ -410,7 +424,8 @@ void soft_accelerator::stop_with(vm_exit exit)
     // (stopping()); taking away guest RAM from the engine makes their memory
     // accesses fail as well, so that none of them has an effect (HB-PWR-001).
     // Guest RAM itself is untouched; this engine is not used again.
-    uc_mem_protect(uc_, 0, memory_.size(), UC_PROT_NONE);
+    for (const ram_range& r : memory_.ranges())
+        uc_mem_protect(uc_, r.base, r.length, UC_PROT_NONE);
     uc_emu_stop(uc_);
 }
 
@@ -569,7 +584,7 @@ bool soft_accelerator::on_unmapped(uc_engine*, uc_mem_type type, uint64_t addres
                                                        : "read";
     s->stop_with({vm_exit::kind::memory_fault, 0, address,
                   std::string(what) + " of " + std::to_string(size) + " bytes at " + hex(address) +
-                      ", outside guest RAM (" + std::to_string(s->memory_.size() >> 20) + " MiB)"});
+                      ", outside guest RAM (" + s->memory_.describe() + ")"});
     return false;
 }
 

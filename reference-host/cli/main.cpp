@@ -1,6 +1,7 @@
 // hbvm: the HyperBIOS reference host's command line.
 #include "core/diagnostics.hpp"
 #include "core/error.hpp"
+#include "core/guest_memory.hpp"
 #include "core/machine.hpp"
 #include "core/stop.hpp"
 #include "core/watchdog.hpp"
@@ -33,8 +34,8 @@ const char usage_text[] =
     "the address fields) and serves the HyperBIOS calls it makes: console, clocks,\n"
     "power, disks (--disk), the memory map, random bytes, timers, events and\n"
     "interrupts. The kernel's command line is IMAGE followed by KERNEL-ARGUMENTS.\n"
-    "IMAGE is a file, or a pipe, FIFO or device (read up to --mem bytes), e.g.\n"
-    "/dev/stdin.\n"
+    "IMAGE is a file, or a pipe, FIFO or device (read up to --mem bytes, at most\n"
+    "3G: images load below the hole), e.g. /dev/stdin.\n"
     "\n"
     "Commands:\n"
     "  run IMAGE       boot IMAGE with the options below\n"
@@ -44,8 +45,12 @@ const char usage_text[] =
     "  --version       print hbvm's version and the spec version it implements\n"
     "\n"
     "Options of run:\n"
-    "  --mem SIZE      guest RAM: bytes, or with a K, M or G suffix (default 128M;\n"
-    "                  from 2M to 3G)\n"
+    "  --mem SIZE      guest RAM: bytes, or with a K, M or G suffix, a multiple of\n"
+    "                  4K from 2M to 64G (default 128M). Up to 3G it lies from\n"
+    "                  address 0; above 3G the rest lies from 4 GiB up, leaving a\n"
+    "                  hole with no RAM from 3 to 4 GiB, as on a PC (the memory\n"
+    "                  map shows it). Host memory is used only for the pages the\n"
+    "                  guest touches\n"
     "  --accel MODE    auto, kvm or soft (default auto: KVM where /dev/kvm can be\n"
     "                  used, the software engine otherwise)\n"
     "  --timeout S     stop the guest after S seconds, a decimal number such as 10\n"
@@ -108,10 +113,10 @@ uint64_t parse_size(const std::string& text)
     if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0])) || errno == ERANGE)
         usage_error("--mem " + text + ": expected a number with an optional K, M or G suffix, e.g. 256M");
     const uint64_t bytes = value * scale;
-    // 3 GiB: RAM stays below the 32-bit PCI hole and KVM's TSS pages, and inside the
-    // boot stub's 4 GiB identity map.
-    if (value > (3ull << 30) / scale || bytes < (2ull << 20) || bytes > (3ull << 30))
-        usage_error("--mem " + text + ": guest RAM must be between 2M and 3G");
+    // RAM above 3 GiB lies from 4 GiB on (core/guest_memory.hpp, ram_layout); the
+    // limit keeps the host's own tables for guest RAM small (accel/soft.cpp).
+    if (value > ram_layout::max_size / scale || bytes < ram_layout::min_size || bytes > ram_layout::max_size)
+        usage_error("--mem " + text + ": guest RAM must be between 2M and 64G");
     if (bytes % 4096 != 0)
         usage_error("--mem " + text + ": guest RAM must be a multiple of 4K");
     return bytes;

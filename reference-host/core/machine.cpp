@@ -69,8 +69,9 @@ const char* exception_name(uint32_t vector)
 
 machine::machine(machine_config config)
     : config_(std::move(config)),
-      // Images come from files of any size, or from pipes of at most the guest's RAM.
-      image_file_(config_.image_path, config_.memory_size),
+      // Images come from files of any size, or from pipes of at most the guest's RAM
+      // below 4 GiB, where images load (Multiboot's addresses are 32-bit).
+      image_file_(config_.image_path, ram_layout::low_size(config_.memory_size)),
       image_(parse_multiboot_image(image_file_)),
       memory_(config_.memory_size),
       terminal_(STDIN_FILENO, STDOUT_FILENO),

@@ -373,9 +373,14 @@ void load_multiboot_image(const multiboot_image& image, const image_source& file
             reject("the image loads at " + hex(s.address) +
                    ", below 1 MiB; the reference host keeps low memory for boot data, link the kernel at 0x100000 or "
                    "above");
-        if (!memory.contains(guest_address{s.address}, s.memory_size))
+        if (!memory.contains(guest_address{s.address}, s.memory_size)) {
+            if (memory.size() > ram_layout::hole_start)  // an image lies below 4 GiB: it met the hole
+                reject("the image needs memory up to " + hex(s.address + s.memory_size) +
+                       " but RAM below 4 GiB ends at " + hex(ram_layout::hole_start) +
+                       " (the rest of the guest's RAM lies above 4 GiB); link the kernel lower");
             reject("the image needs memory up to " + hex(s.address + s.memory_size) + " but the guest has " +
                    std::to_string(memory.size() >> 20) + " MiB; give it more with --mem");
+        }
         if (!file.read_at(s.file_offset, *memory.write(guest_address{s.address}, s.file_size)))
             reject("the image file shrank while hbvm ran: the segment at " + hex(s.address) +
                    " can no longer be read from it");
@@ -423,13 +428,17 @@ std::vector<hyperbios::abi::mem_region> guest_memory_map(uint64_t ram_size)
         {layout::image_lowest, ~uint64_t(0) - layout::image_lowest, type::usable, 0},
     };
     // hbvm's RAM is at least 2 MiB; unit tests use less: the map ends with RAM.
+    // Then nothing (the hole, ram_layout) up to 4 GiB, and the rest of RAM from there.
+    const uint64_t low = ram_layout::low_size(ram_size), high = ram_layout::high_size(ram_size);
     std::vector<hyperbios::abi::mem_region> map;
     for (hyperbios::abi::mem_region r : layout_of_a_large_machine) {
-        if (r.base >= ram_size)
+        if (r.base >= low)
             break;
-        r.length = std::min(r.length, ram_size - r.base);
+        r.length = std::min(r.length, low - r.base);
         map.push_back(r);
     }
+    if (high)
+        map.push_back({ram_layout::high_start, high, type::usable, 0});
     return map;
 }
 
@@ -448,7 +457,9 @@ uint32_t write_multiboot_info(guest_memory& memory, const std::string& cmdline)
     mb::info info{};
     info.flags = mb::info_memory | mb::info_cmdline | mb::info_memory_map | mb::info_loader_name;
     info.mem_lower = uint32_t(layout::conventional_top / 1024);
-    info.mem_upper = uint32_t(std::min<uint64_t>((ram - layout::image_lowest) / 1024, 0xFFFFFFFFu));
+    // KiB of RAM from 1 MiB up to the first hole: up to the hole below 4 GiB at the most.
+    const uint64_t low = ram_layout::low_size(ram);
+    info.mem_upper = uint32_t(low > layout::image_lowest ? (low - layout::image_lowest) / 1024 : 0);
     info.cmdline = uint32_t(layout::cmdline);
     info.mmap_addr = uint32_t(layout::memory_map);
     info.mmap_length = uint32_t(map.size() * sizeof(mb::mmap_entry));

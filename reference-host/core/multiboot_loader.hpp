@@ -130,7 +130,9 @@ uint32_t write_multiboot_info(guest_memory& memory, const std::string& cmdline);
 
 // The guest-physical memory map of a machine with `ram_size` bytes of RAM,
 // sorted and without overlaps: what the Multiboot map says (a `hyperbios` range
-// there as reserved) and what MEM.get_map returns — one truth for both.
+// there as reserved) and what MEM.get_map returns — one truth for both. RAM lies
+// as ram_layout (core/guest_memory.hpp) says: the hole below 4 GiB is in
+// neither map, and RAM above it is one usable range from 4 GiB.
 std::vector<hyperbios::abi::mem_region> guest_memory_map(uint64_t ram_size);
 
 }  // namespace hbvm

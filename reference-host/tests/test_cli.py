@@ -88,7 +88,7 @@ def main():
     case("run without image", [hbvm, "run"], 64, stderr_has=["which image?"])
     case("unknown option", [hbvm, "run", hello, "--fast"], 64, stderr_has=["unknown option --fast"])
     case("bad --mem", [hbvm, "run", hello, "--mem", "lots"], 64, stderr_has=["--mem lots"])
-    case("too little --mem", [hbvm, "run", hello, "--mem", "1M"], 64, stderr_has=["between 2M and 3G"])
+    case("too little --mem", [hbvm, "run", hello, "--mem", "1M"], 64, stderr_has=["between 2M and 64G"])
     case("bad --accel", [hbvm, "run", hello, "--accel", "fast"], 64, stderr_has=["expected auto, kvm or soft"])
     case("bad --profile", [hbvm, "run", hello, "--profile", "ps9"], 64,
          stderr_has=["--profile ps9: no such profile; expected one of full, no-reboot, minimal"])
@@ -172,6 +172,11 @@ def main():
          stderr_has=["crash_invalid_opcode: executing ud2", "the guest crashed:"])
     case("read outside RAM", [hbvm, "run", guest("crash_unmapped_read"), *accel], 70,
          stderr_has=["read of 8 bytes at 0xc0000000, outside guest RAM", "rax="])
+    case("read in the hole below 4 GiB", [hbvm, "run", guest("crash_unmapped_read"), "--mem", "8G", *accel], 70,
+         stderr_has=["read of 8 bytes at 0xc0000000, outside guest RAM (8192 MiB: below 0xc0000000 and from "
+                     "0x100000000 to 0x240000000)"])
+    case("too much --mem", [hbvm, "run", hello, "--mem", "65G"], 64, stderr_has=["between 2M and 64G"])
+    case("--mem not a multiple of 4K", [hbvm, "run", hello, "--mem", "8193K"], 64, stderr_has=["multiple of 4K"])
     case("halt forever", [hbvm, "run", guest("halt_forever"), *accel], 71, stderr_has=["with interrupts disabled"])
     case("runaway guest --timeout", [hbvm, "run", guest("spin_forever"), "--timeout", "0.5", *accel], 124,
          stderr_has=["still running after 0.5 s (--timeout)"], timeout=30)

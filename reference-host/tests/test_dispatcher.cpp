@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <unistd.h>
 #include <limits>
@@ -103,6 +104,52 @@ TEST_F(DispatcherTest, BuffersOutsideRamAreInvalidAddress)
               abi::status::invalid_address);
     EXPECT_EQ(call(abi::function::console_read, 0x1000, std::numeric_limits<uint64_t>::max()).status,
               abi::status::invalid_address);
+}
+
+// RAM above 3 GiB lies from 4 GiB: a buffer in the hole between, or reaching into
+// it, is outside RAM (spec 1.4); RAM above it takes buffers up to its end, and
+// MEM's map shows the hole.
+TEST(Dispatcher, BuffersInTheHoleBelowFourGiBAreInvalidAddress)
+{
+    constexpr uint64_t gib = 1ull << 30;
+    guest_memory memory(6 * gib);  // address space only: MAP_NORESERVE
+    profile policy = full_profile();
+    dispatcher d(memory, policy);
+    int out_pipe[2], in_pipe[2];
+    ASSERT_EQ(pipe(out_pipe), 0);
+    ASSERT_EQ(pipe(in_pipe), 0);
+    terminal term(in_pipe[0], out_pipe[1]);
+    clock_source clock;
+    event_hub events;
+    service_set services(service_registry(),
+                         service_context{term, clock, {1, 0x0000000100020003ull, "test host"}, memory.size(), events},
+                         d);
+    services.reset(boot_cause::power_on);
+    auto get_map = [&](uint64_t address, uint64_t length) {
+        return d.dispatch({call_of(abi::function::mem_get_map), {address, length, 0, 0, 0}});
+    };
+    for (const auto& [address, length] : std::initializer_list<std::pair<uint64_t, uint64_t>>{
+             {3 * gib, 16}, {3 * gib + 0x1000, 16}, {4 * gib - 16, 16}, {3 * gib - 8, 16}, {4 * gib - 8, 16},
+             {3 * gib - 4096, gib + 8192}, {7 * gib - 8, 16}})
+        EXPECT_EQ(get_map(address, length).status, abi::status::invalid_address) << std::hex << address;
+
+    const call_result whole = get_map(4 * gib, 4096);
+    ASSERT_EQ(whole.status, abi::status::success);
+    const uint64_t size = whole.value;
+    EXPECT_EQ(get_map(7 * gib - size, size).status, abi::status::success);  // ending at the very end of RAM
+    abi::mem_map_header header;
+    std::memcpy(&header, memory.read(guest_address{4 * gib}, sizeof header)->data(), sizeof header);
+    ASSERT_GE(header.entry_count, 2u);
+    abi::mem_region last[2];
+    std::memcpy(last, memory.read(guest_address{4 * gib + sizeof header + (header.entry_count - 2) * sizeof(abi::mem_region)},
+                                  sizeof last)->data(), sizeof last);
+    EXPECT_EQ(last[0].base + last[0].length, 3 * gib);  // RAM below the hole ends at 3 GiB...
+    EXPECT_EQ(last[0].type, abi::mem_type::usable);
+    EXPECT_EQ(last[1].base, 4 * gib);                   // ...and the rest starts at 4 GiB
+    EXPECT_EQ(last[1].length, 3 * gib);
+    EXPECT_EQ(last[1].type, abi::mem_type::usable);
+    for (int fd : {out_pipe[0], out_pipe[1], in_pipe[0], in_pipe[1]})
+        close(fd);
 }
 
 TEST_F(DispatcherTest, ZeroLengthBufferIsNeverChecked)

@@ -315,4 +315,46 @@ TEST(MultibootLoader, InfoReportsMemoryAndCommandLine)
     EXPECT_THROW(write_multiboot_info(memory, std::string(5000, 'x')), error);
 }
 
+// Above 3 GiB: the Multiboot map has the hole (no entry) up to 4 GiB and the rest
+// of RAM from there; mem_upper counts the contiguous RAM above 1 MiB, up to the
+// hole; MEM's map is the same (guest_memory_map, one truth for both).
+TEST(MultibootLoader, InfoReportsTheHoleBelowFourGiB)
+{
+    constexpr uint64_t gib = 1ull << 30;
+    guest_memory memory(16 * gib);  // address space only: MAP_NORESERVE
+    const uint32_t address = write_multiboot_info(memory, "kernel.elf");
+    mb::info info;
+    std::memcpy(&info, memory.read(guest_address{address}, sizeof info)->data(), sizeof info);
+    EXPECT_EQ(info.mem_lower, 639u);
+    EXPECT_EQ(info.mem_upper, (3u << 20) - 1024u);  // KiB from 1 MiB to 3 GiB
+    ASSERT_EQ(info.mmap_length, 6 * sizeof(mb::mmap_entry));
+    mb::mmap_entry map[6];
+    std::memcpy(map, memory.read(guest_address{info.mmap_addr}, sizeof map)->data(), sizeof map);
+    EXPECT_EQ(map[4].addr, 0x100000u);
+    EXPECT_EQ(map[4].addr + map[4].len, 3 * gib);
+    EXPECT_EQ(map[4].type, 1u);
+    EXPECT_EQ(map[5].addr, 4 * gib);
+    EXPECT_EQ(map[5].len, 13 * gib);
+    EXPECT_EQ(map[5].type, 1u);
+    const auto regions = guest_memory_map(memory.size());
+    ASSERT_EQ(regions.size(), 6u);
+    for (size_t i = 0; i < 6; ++i) {
+        EXPECT_EQ(regions[i].base, map[i].addr) << i;
+        EXPECT_EQ(regions[i].length, map[i].len) << i;
+        EXPECT_EQ(regions[i].type == hyperbios::abi::mem_type::usable, map[i].type == 1) << i;
+    }
+    // Exactly 3 GiB: one range up to 3 GiB, as before the hole existed.
+    EXPECT_EQ(guest_memory_map(3 * gib).size(), 5u);
+    EXPECT_EQ(guest_memory_map(3 * gib).back().base + guest_memory_map(3 * gib).back().length, 3 * gib);
+
+    // An image reaching past 3 GiB meets the hole, however much RAM there is.
+    bytes image = make_address_field_image(0x100100, 0xC0001000);  // bss up to just past 3 GiB
+    try {
+        load_multiboot_image(parse_multiboot_image(image), image, memory);
+        FAIL() << "an image reaching into the hole was loaded";
+    } catch (const error& e) {
+        EXPECT_NE(std::string(e.what()).find("RAM below 4 GiB ends at 0xc0000000"), std::string::npos) << e.what();
+    }
+}
+
 }  // namespace hbvm

@@ -131,7 +131,8 @@ public:
     constexpr const pvh::start_info* pvh_start_info() const noexcept { return pvh_; }
 
 private:
-    // The boot stub identity-maps the first 4 GiB; nothing above is reachable.
+    // The loader's structures are read in the first 4 GiB, which the boot stub
+    // always identity-maps (and a 32-bit loader fills); above is ignored.
     static constexpr bool readable(uint64_t address, uint64_t size) noexcept
     {
         return address != 0 && address < (1ull << 32) && size <= (1ull << 32) - address;

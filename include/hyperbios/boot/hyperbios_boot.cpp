@@ -4,7 +4,8 @@
 // script <hyperbios/boot/multiboot.ld>:
 //
 //   - the Multiboot header and the PVH note (both ways in),
-//   - 32-bit entry -> long mode with the first 4 GiB identity-mapped, x87/SSE on,
+//   - 32-bit entry -> long mode with the first 4 GiB and all RAM the loader
+//     reports identity-mapped (hb_boot_identity_map_end), x87/SSE on,
 //     thread-local storage (the linker script defines the four __hyperbios_tls_*
 //     symbols, as multiboot.ld does; a script without TLS sets
 //     __hyperbios_tls_tcb = 0 and the other three to 0), a 64 KiB stack,
@@ -70,3 +71,5 @@ extern "C" void hb_interrupts_crash_handler(hb_interrupt_frame* frame)
 }
 
 extern "C" const char* hb_exception_name(uint64_t vector) { return hi::exception_name(vector); }
+
+extern "C" uint64_t hb_boot_identity_map_end(void) { return hyperbios::boot::identity_map_end(); }

@@ -1,6 +1,7 @@
 /* <hyperbios/boot/hyperbios_boot.h>: what libhyperbios-boot.a, the prebuilt boot
  * stub for kernels without a C++ file of their own, gives a C kernel besides
- * booting it -- exception handlers and the kernel's arguments as one string.
+ * booting it -- exception handlers, the kernel's arguments as one string and
+ * how far the stub's identity map reaches.
  * <hyperbios/hyperbios.h> is the HyperBIOS interface itself (generated from the
  * ABI table, all static inline); this header only declares functions the
  * library defines (boot/hyperbios_boot.cpp, boot/hyperbios_boot_arguments.cpp),
@@ -52,6 +53,13 @@ void hb_interrupts_crash_handler(struct hb_interrupt_frame* frame);
 
 /* A short name of an architecture exception vector ("#PF page fault"); "interrupt" above 21. */
 const char* hb_exception_name(uint64_t vector);
+
+/* One past the last byte the boot stub identity-mapped (a multiple of 1 GiB):
+ * at least 4 GiB, and up to the end of the highest RAM range the loader
+ * reported unless that lies beyond what the stub's page tables hold (32 GiB
+ * with 2 MiB pages, 512 GiB with 1 GiB pages; <hyperbios/boot/multiboot.hpp>).
+ * RAM above it is not mapped. */
+uint64_t hb_boot_identity_map_end(void);
 
 /* The kernel's arguments as one string: the words of the command line after
  * the image path, without the loader's quoting (GRUB and hbvm quote a word with

@@ -14,9 +14,8 @@
 //   EBX = the physical address of hvm_start_info, and the stub puts that
 //   structure's magic, 0x336ec578, where Multiboot has its own.
 // Both entries then take the same path: from 32-bit protected mode the stub
-// builds page tables that identity-map the first 4 GiB (2 MiB pages, and 4 KiB
-// pages for the first 2 MiB with page 0 left out, so that a null pointer faults,
-// unless the loader's information lies there), enters 64-bit long mode, turns on
+// builds page tables that identity-map the first 4 GiB and, above, all RAM the
+// loader's memory map reports (see "The identity map" below), enters 64-bit long mode, turns on
 // x87 and SSE (CR0.MP/NE, CR4.OSFXSR/OSXMMEXCPT), sets up the boot CPU's
 // thread-local storage (FS base; __thread variables start with their initial
 // values, see multiboot.ld; HYPERBIOS_BOOT_NO_TLS leaves it out, for a linker
@@ -33,6 +32,18 @@
 // command line from either protocol. If kernel_main returns, the CPU halts. On a
 // CPU without long mode the stub writes a message to the 0xE9 debug port and
 // halts.
+//
+// The identity map: from 0 up to the highest end of an available (type 1) range
+// of the loader's memory map (Multiboot's mmap, PVH's memmap), rounded up to a
+// GiB, and at least the first 4 GiB, holes and all. The first 4 GiB use 2 MiB
+// pages, and 4 KiB pages for the first 2 MiB with page 0 left out, so that a null
+// pointer faults, unless the loader's information, memory map or command line
+// lies there. Above 4 GiB the stub uses 1 GiB pages where CPUID says the CPU has
+// them (80000001h:EDX bit 26), up to 512 GiB (one page-directory-pointer table);
+// otherwise 2 MiB pages from the page directories it reserves in .bss, one per
+// GiB: HYPERBIOS_BOOT_PAGE_DIRECTORIES of them (default 32, at least 4, at most
+// 512; 4 KiB of .bss each), so 32 GiB by default. RAM beyond what fits is left
+// unmapped; hyperbios::boot::identity_map_end() says where the map ends.
 //
 // HYPERBIOS_BOOT_NO_MULTIBOOT leaves the Multiboot header out, HYPERBIOS_BOOT_NO_PVH
 // the PVH note (hyperbios_add_kernel's BOOT_PROTOCOLS sets them): a loader that
@@ -51,6 +62,9 @@
 #endif
 #ifndef HYPERBIOS_BOOT_STACK_SIZE
 #define HYPERBIOS_BOOT_STACK_SIZE 65536
+#endif
+#ifndef HYPERBIOS_BOOT_PAGE_DIRECTORIES
+#define HYPERBIOS_BOOT_PAGE_DIRECTORIES 32
 #endif
 
 #define HYPERBIOS_DETAIL_STR2(x) #x
@@ -113,23 +127,36 @@ hyperbios_boot_set_up_tls_or_define_HYPERBIOS_BOOT_NO_TLS:
 #endif
 
 namespace hyperbios::boot {
+// The page directories the stub reserves (HYPERBIOS_BOOT_PAGE_DIRECTORIES).
+inline constexpr unsigned page_directories = HYPERBIOS_BOOT_PAGE_DIRECTORIES;
+static_assert(page_directories >= 4 && page_directories <= 512,
+              "HYPERBIOS_BOOT_PAGE_DIRECTORIES: from 4 (the first 4 GiB) to 512 (one PDPT)");
+
 // The boot stub's page tables, for a kernel that changes its address space
-// (guard pages, a higher half): the PML4, the PDPT, four page directories that
-// map the first 4 GiB with 2 MiB pages, and the page table of the first 2 MiB
-// (4 KiB pages; page 0 not present unless the loader's information lies there).
+// (guard pages, a higher half): the PML4, the PDPT, the page directories (the
+// first four map the first 4 GiB with 2 MiB pages, pd[i] mapping i * 2 MiB; the
+// rest map RAM above 4 GiB the same way when the CPU has no 1 GiB pages, and
+// are zero where unused) and the page table of the first 2 MiB (4 KiB pages;
+// page 0 not present unless the loader's information lies there).
 // Identity-mapped, so these addresses are physical and virtual at once.
-extern "C" uint64_t hyperbios_boot_pml4[512], hyperbios_boot_pdpt[512], hyperbios_boot_pd[4 * 512],
-    hyperbios_boot_pt0[512];
+extern "C" uint64_t hyperbios_boot_pml4[512], hyperbios_boot_pdpt[512],
+    hyperbios_boot_pd[HYPERBIOS_BOOT_PAGE_DIRECTORIES * 512], hyperbios_boot_pt0[512];
+extern "C" uint64_t hyperbios_boot_identity_end;
 struct page_tables {
     uint64_t* pml4;
     uint64_t* pdpt;
-    uint64_t* pd;   // 4 tables, 2048 entries
+    uint64_t* pd;   // page_directories tables of 512 entries
     uint64_t* pt0;
 };
 inline page_tables boot_page_tables() noexcept
 {
     return {hyperbios_boot_pml4, hyperbios_boot_pdpt, hyperbios_boot_pd, hyperbios_boot_pt0};
 }
+
+// One past the last byte the stub identity-mapped: a multiple of 1 GiB, at
+// least 4 GiB, at least the end of the highest RAM range of the loader's map
+// unless that lies beyond what the tables can hold (see the top of this file).
+inline uint64_t identity_map_end() noexcept { return hyperbios_boot_identity_end; }
 }  // namespace hyperbios::boot
 
 extern "C" void HYPERBIOS_BOOT_ENTRY(uint32_t loader_magic, uint32_t loader_info);
@@ -192,10 +219,12 @@ asm(R"(
     .pushsection .bss, "aw", @nobits
     .balign 4096
     .global hyperbios_boot_pml4, hyperbios_boot_pdpt, hyperbios_boot_pd, hyperbios_boot_pt0
+    .global hyperbios_boot_identity_end
 hyperbios_boot_pml4: .skip 4096
 hyperbios_boot_pdpt: .skip 4096
-hyperbios_boot_pd:   .skip 4 * 4096
+hyperbios_boot_pd:   .skip )" HYPERBIOS_DETAIL_STR(HYPERBIOS_BOOT_PAGE_DIRECTORIES) R"( * 4096
 hyperbios_boot_pt0:  .skip 4096
+hyperbios_boot_identity_end: .skip 8
     .balign 16
 hyperbios_boot_stack: .skip )" HYPERBIOS_DETAIL_STR(HYPERBIOS_BOOT_STACK_SIZE) R"(
 hyperbios_boot_stack_top:
@@ -234,27 +263,123 @@ hyperbios_boot_entry32:
     btl $29, %edx
     jnc 9f
 
-    # PML4[0] -> PDPT; PDPT[0..3] -> PD 0..3; PD[i] -> i * 2 MiB (present, writable, large).
+    # How far to map, in GiB (EBP): at least 4, and up to the highest end of an
+    # available (type 1) range of the loader's memory map. Paging is off: the
+    # loader's structures are read where they are.
+    movl $4, %ebp
+    cmpl $0x2BADB002, %edi
+    jne 34f
+    testl $0x40, (%esi)             # Multiboot: the memory map is valid
+    jz 39f
+    movl 48(%esi), %ebx             # mmap_addr
+    movl 44(%esi), %ecx             # mmap_length
+    addl %ebx, %ecx                 # the map's end
+    jc 39f
+30: cmpl %ecx, %ebx                 # an entry: size, addr, len, type (24 bytes with its size)
+    jae 39f
+    movl %ecx, %eax
+    subl %ebx, %eax
+    cmpl $24, %eax
+    jb 39f
+    cmpl $20, (%ebx)                # entries too short to hold the fields end the map
+    jb 39f
+    cmpl $1, 20(%ebx)
+    jne 31f
+    movl 4(%ebx), %eax              # EDX:EAX = addr + len, CF when that wraps
+    movl 8(%ebx), %edx
+    addl 12(%ebx), %eax
+    adcl 16(%ebx), %edx
+    call .Lhyperbios_boot_note_ram_end
+31: movl (%ebx), %eax               # the next entry: size does not count itself
+    addl %eax, %ebx
+    jc 39f
+    addl $4, %ebx
+    jc 39f
+    jmp 30b
+34: cmpl $0x336ec578, %edi          # PVH: memmap_paddr and memmap_entries, from version 1 on
+    jne 39f
+    cmpl $1, 4(%esi)
+    jb 39f
+    cmpl $0, 44(%esi)
+    jne 39f
+    movl 40(%esi), %ebx
+    movl 48(%esi), %ecx
+35: testl %ecx, %ecx                # an entry: addr, size, type, reserved (24 bytes)
+    jz 39f
+    cmpl $1, 16(%ebx)
+    jne 36f
+    movl (%ebx), %eax
+    movl 4(%ebx), %edx
+    addl 8(%ebx), %eax
+    adcl 12(%ebx), %edx
+    call .Lhyperbios_boot_note_ram_end
+36: addl $24, %ebx
+    jc 39f
+    decl %ecx
+    jmp 35b
+39:
+    # Above 4 GiB: 1 GiB pages where the CPU has them (EBX != 0), up to 512 GiB;
+    # otherwise 2 MiB pages, as far as the page directories reserved reach.
+    movl $0x80000001, %eax
+    cpuid
+    movl %edx, %ebx
+    andl $0x4000000, %ebx           # CPUID.80000001h:EDX.Page1GB
+    jnz 1f
+    cmpl $)" HYPERBIOS_DETAIL_STR(HYPERBIOS_BOOT_PAGE_DIRECTORIES) R"(, %ebp
+    jbe 1f
+    movl $)" HYPERBIOS_DETAIL_STR(HYPERBIOS_BOOT_PAGE_DIRECTORIES) R"(, %ebp
+1:  movl %ebp, %eax                 # identity_map_end() = EBP GiB
+    shll $30, %eax
+    movl %eax, hyperbios_boot_identity_end
+    movl %ebp, %eax
+    shrl $2, %eax
+    movl %eax, hyperbios_boot_identity_end + 4
+
+    # PML4[0] -> PDPT; PDPT[g] -> PD g for the first 4 GiB (all of the map without
+    # 1 GiB pages); PD[i] -> i * 2 MiB (present, writable, large).
     movl $hyperbios_boot_pdpt + 3, %eax
     movl %eax, hyperbios_boot_pml4
     movl $0, hyperbios_boot_pml4 + 4
-    movl $hyperbios_boot_pd + 3, %eax
+    movl $4, %edx                   # the page directories used
+    testl %ebx, %ebx
+    jnz 1f
+    movl %ebp, %edx
+1:  movl $hyperbios_boot_pd + 3, %eax
     xorl %ecx, %ecx
 1:  movl %eax, hyperbios_boot_pdpt(,%ecx,8)
     movl $0, hyperbios_boot_pdpt + 4(,%ecx,8)
     addl $4096, %eax
     incl %ecx
-    cmpl $4, %ecx
+    cmpl %edx, %ecx
     jb 1b
+    shll $9, %edx                   # 512 entries each
     xorl %ecx, %ecx
 2:  movl %ecx, %eax
     shll $21, %eax
     orl $0x83, %eax
     movl %eax, hyperbios_boot_pd(,%ecx,8)
-    movl $0, hyperbios_boot_pd + 4(,%ecx,8)
+    movl %ecx, %eax
+    shrl $11, %eax
+    movl %eax, hyperbios_boot_pd + 4(,%ecx,8)
     incl %ecx
-    cmpl $2048, %ecx
+    cmpl %edx, %ecx
     jb 2b
+    # With 1 GiB pages: PDPT[g] -> g GiB for g from 4 up to EBP.
+    testl %ebx, %ebx
+    jz 2f
+    movl $4, %ecx
+1:  cmpl %ebp, %ecx
+    jae 2f
+    movl %ecx, %eax
+    shll $30, %eax
+    orl $0x83, %eax
+    movl %eax, hyperbios_boot_pdpt(,%ecx,8)
+    movl %ecx, %eax
+    shrl $2, %eax
+    movl %eax, hyperbios_boot_pdpt + 4(,%ecx,8)
+    incl %ecx
+    jmp 1b
+2:
     # The first 2 MiB through 4 KiB pages, page 0 left out so that a null pointer
     # faults -- unless the loader put there something the kernel reads: its
     # information structure (Multiboot info, PVH start info), the memory map or
@@ -323,6 +448,28 @@ hyperbios_boot_entry32:
 4:  cli
     hlt
     jmp 4b
+
+    # EDX:EAX is the end of a RAM range (CF: it wrapped past 2^64): EBP becomes
+    # at least that many GiB, rounded up, and at most 512 (one PDPT's reach).
+.Lhyperbios_boot_note_ram_end:
+    jc 2f
+    cmpl $0x80, %edx                # 512 GiB or more
+    jae 2f
+    pushl %ecx
+    xorl %ecx, %ecx
+    testl $0x3FFFFFFF, %eax         # a part of a GiB counts as one
+    setnz %cl
+    shrl $30, %eax
+    shll $2, %edx
+    orl %edx, %eax
+    addl %ecx, %eax
+    popl %ecx
+    cmpl %eax, %ebp
+    jae 1f
+    movl %eax, %ebp
+1:  ret
+2:  movl $512, %ebp
+    ret
 
     # Maps page 0 when EAX, an address the kernel will read, lies in it; 0 is
     # the loaders' "none".

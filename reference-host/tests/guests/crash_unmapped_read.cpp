@@ -1,4 +1,5 @@
-// Reads at 3 GiB, inside the boot stub's identity map but far outside guest RAM.
+// Reads at 3 GiB, inside the boot stub's identity map but outside guest RAM: far
+// past its end, or at the start of the hole below 4 GiB when RAM lies above it.
 #include <hyperbios/boot/multiboot.hpp>
 #include <hyperbios/fallback.hpp>
 
