@@ -53,25 +53,23 @@ inline bool check(const char* requirement, bool passed, const char* description,
     return passed;
 }
 
+// A check that did not run: "SKIP requirement description (reason)".
+inline void skip(const char* requirement, const char* description, const char* reason,
+                 const char* reason_prefix = "")
+{
+    ++totals.checks;
+    ++totals.skipped;
+    line l;
+    l.put("SKIP ").put(requirement).put(' ').put(description).put(" (").put(reason_prefix).put(reason).put(')');
+    emit(l);
+}
+
 // A check that could not run here (no device of the kind it needs, say): the
 // driver reports the requirement "not tested" with the reason, never a pass,
 // and a MUST not tested keeps a host from CONFORMANT.
 inline void not_tested(const char* requirement, const char* description, const char* reason)
 {
-    ++totals.checks;
-    ++totals.skipped;
-    line l;
-    l.put("SKIP ").put(requirement).put(' ').put(description).put(" (not tested: ").put(reason).put(')');
-    emit(l);
-}
-
-inline void skip(const char* requirement, const char* description, const char* reason)
-{
-    ++totals.checks;
-    ++totals.skipped;
-    line l;
-    l.put("SKIP ").put(requirement).put(' ').put(description).put(" (").put(reason).put(')');
-    emit(l);
+    skip(requirement, description, reason, "not tested: ");
 }
 
 // Checks that a call returned `expected`; names both statuses on failure.

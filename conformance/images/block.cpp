@@ -1221,25 +1221,7 @@ size_t name_length(const uint8_t (&field)[32])
     for (size_t i = length; i < 32; ++i)
         if (field[i])
             return 0;  // something after the NUL padding began
-    for (size_t i = 0; i < length;) {
-        const uint8_t c = field[i];
-        if (c < 0x20 || c == 0x7F)
-            return 0;
-        const size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-        if (n == 0 || i + n > length)
-            return 0;
-        uint32_t cp = n == 1 ? c : c & (0x7F >> n);
-        for (size_t k = 1; k < n; ++k) {
-            if ((field[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (field[i + k] & 0x3F);
-        }
-        constexpr uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += n;
-    }
-    return length;
+    return hb::text::is_printable_utf8(reinterpret_cast<const char*>(field), length) ? length : 0;
 }
 
 void check_names(uint64_t count)

@@ -8,6 +8,36 @@
 
 namespace hyperbios::text {
 
+// Whether s[0, n) is UTF-8 (no overlong forms, no surrogates, nothing past
+// U+10FFFF) without control characters (C0, DEL): text a device's name may be
+// (spec 12.3.1), shown as it is. Used by the host to refuse a name and by the
+// conformance images to check one.
+constexpr bool is_printable_utf8(const char* s, size_t n) noexcept
+{
+    for (size_t i = 0; i < n;) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == 0x7F)
+            return false;
+        const size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        if (length == 0 || i + length > n)
+            return false;
+        uint32_t code = length == 1 ? c : c & (0x7Fu >> length);
+        for (size_t k = 1; k < length; ++k) {
+            const auto d = static_cast<unsigned char>(s[i + k]);
+            if ((d & 0xC0) != 0x80)
+                return false;
+            code = (code << 6) | (d & 0x3Fu);
+        }
+        constexpr uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (code < least[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
+            return false;
+        i += length;
+    }
+    return true;
+}
+static_assert(is_printable_utf8("disk0", 5) && is_printable_utf8("\xC3\xA9t\xC3\xA9", 5) &&
+              !is_printable_utf8("a\nb", 3) && !is_printable_utf8("\xC0\xAF", 2) && !is_printable_utf8("\xED\xA0\x80", 3));
+
 // Builds NUL-terminated text in place; what does not fit is dropped.
 template <size_t Capacity>
 class line {

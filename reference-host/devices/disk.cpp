@@ -3,6 +3,8 @@
 #include "core/error.hpp"
 #include "core/stop.hpp"
 
+#include <hyperbios/text.hpp>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -21,31 +23,8 @@ namespace {
     throw error(exit_status::bad_disk, "--disk " + path + ": " + what);
 }
 
-// UTF-8 (no overlong forms, no surrogates) without C0 or DEL control bytes:
-// what a guest prints as the device's name.
-bool valid_name(const std::string& name)
-{
-    for (size_t i = 0; i < name.size();) {
-        const auto c = static_cast<unsigned char>(name[i]);
-        if (c < 0x20 || c == 0x7F)
-            return false;
-        const size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-        if (n == 0 || i + n > name.size())
-            return false;
-        uint32_t cp = n == 1 ? c : c & (0x7F >> n);
-        for (size_t k = 1; k < n; ++k) {
-            const auto d = static_cast<unsigned char>(name[i + k]);
-            if ((d & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (d & 0x3F);
-        }
-        static constexpr uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += n;
-    }
-    return true;
-}
+// What a guest prints as the device's name (spec 12.3.1).
+bool valid_name(const std::string& name) { return hyperbios::text::is_printable_utf8(name.data(), name.size()); }
 
 }  // namespace
 

@@ -41,6 +41,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3] / "examples"))
+from example_tests import kvm_problem  # noqa: E402  (shared with the examples' tests)
+
 SCRIPTS = pathlib.Path(__file__).resolve().parents[3] / "scripts"
 PANIC_EXIT_CODE = 80  # hyperbios::panic_exit_code (print.hpp)
 SKIPPED = 77
@@ -69,15 +72,6 @@ class Checks:
             except ValueError:
                 self.problems.append(f"missing line, or out of order: {text!r}")
                 return
-
-
-def kvm_problem():
-    """Why /dev/kvm cannot be used, or None (hbvm opens it read-write)."""
-    try:
-        os.close(os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC))
-        return None
-    except OSError as e:
-        return f"/dev/kvm: {e.strerror}"
 
 
 def run(command):
