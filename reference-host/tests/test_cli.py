@@ -18,8 +18,8 @@ import time
 failures = []
 
 
-def run(args, timeout=30, signal_after=None):
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def run(args, timeout=30, signal_after=None, env=None):
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     if signal_after is not None:
         time.sleep(signal_after)
         proc.send_signal(signal.SIGINT)
@@ -148,15 +148,25 @@ def main():
             shutil.copy2(hbvm, nobody_hbvm)
             shutil.copy2(hello, nobody_hello)
             nobody = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+            # A sanitizer build reads its suppressions file at start: 'nobody'
+            # gets a copy beside the binary, as it gets the binary.
+            env = dict(os.environ)
+            suppressions = re.search(r"suppressions=([^:]+)", env.get("LSAN_OPTIONS", ""))
+            if suppressions and os.path.isfile(suppressions.group(1)):
+                copy = pathlib.Path(shared) / "lsan.supp"
+                shutil.copy2(suppressions.group(1), copy)
+                env["LSAN_OPTIONS"] = env["LSAN_OPTIONS"].replace(suppressions.group(1), str(copy))
             # Whether or not /dev/kvm exists: an unprivileged user runs a guest.
             case("an unprivileged user runs hello on the software engine",
-                 [*nobody, nobody_hbvm, "run", nobody_hello, "--accel", "soft"], 0, stdout_has=["Goodbye."])
+                 [*nobody, nobody_hbvm, "run", nobody_hello, "--accel", "soft"], 0, stdout_has=["Goodbye."], env=env)
             if os.path.exists("/dev/kvm") and not os.stat("/dev/kvm").st_mode & 0o006:
                 case("auto without permission for /dev/kvm", [*nobody, nobody_hbvm, "run", nobody_hello], 0,
-                     stderr_has=["accelerator: software engine (Unicorn), because no permission to open /dev/kvm"])
+                     stderr_has=["accelerator: software engine (Unicorn), because no permission to open /dev/kvm"],
+                     env=env)
                 case("--accel kvm without permission for /dev/kvm",
                      [*nobody, nobody_hbvm, "run", nobody_hello, "--accel", "kvm"], 74,
-                     stderr_has=["--accel kvm: no permission to open /dev/kvm", "kvm' group", "use --accel soft"])
+                     stderr_has=["--accel kvm: no permission to open /dev/kvm", "kvm' group", "use --accel soft"],
+                     env=env)
     case("hello", [hbvm, "run", hello, *accel], 0, stderr_has=[accel_line],
          stdout_has=["Hello from a HyperBIOS guest!", "Host: HyperBIOS reference host", "Goodbye."])
     case("hello as ELF64 with address fields", [hbvm, "run", hello + "64", *accel], 0, stdout_has=["Goodbye."])
