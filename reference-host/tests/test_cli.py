@@ -195,6 +195,30 @@ def main():
     case("reboot", [hbvm, "run", guest("reboot_once"), *accel], 7,
          stderr_has=["first boot, rebooting", "guest requested a reboot", "second boot after a reboot"])
 
+    # Disks: as many as a unikernel's test attaches (63), each with a name of up
+    # to 32 bytes, the guest sees them all; 257 are more than hbvm takes, and two
+    # disks of one name are refused (spec 12.3.1, HB-BLK-011).
+    with tempfile.TemporaryDirectory() as tmp:
+        disks = []
+        for i in range(257):
+            path = pathlib.Path(tmp) / f"d{i}.img"
+            path.write_bytes(bytes(4096))
+            disks += ["--disk", f"{path},name={'n' * 28}{i:04d}"]  # 32 bytes: no room for a NUL
+        writer = guest("disk_writer")
+        code, out, err = run([hbvm, "run", writer, *accel, *disks[:2 * 63], "--", "5"])
+        ok = code == 0 and "count 63" in out.splitlines() and f"device 62 {'n' * 28}0062" in out.splitlines()
+        print(f"{'PASS' if ok else 'FAIL'} 63 disks with 32-byte names attach and the guest sees them all")
+        if not ok:
+            failures.append("63 disks")
+            print("  stdout:", out.strip()[-300:], "\n  stderr:", err.strip()[-300:])
+        case("257 disks are one too many", [hbvm, "run", writer, *accel, *disks], 64,
+             stderr_has=["--disk is given 257 times; hbvm takes at most 256 disks"])
+        case("two disks of one name", [hbvm, "run", writer, *accel, "--disk", f"{tmp}/d0.img,name=x", "--disk",
+                                       f"{tmp}/d1.img,name=x"], 64,
+             stderr_has=["the name 'x' is disk 0's", "give one another name="])
+        case("a name of 33 bytes", [hbvm, "run", writer, *accel, "--disk", f"{tmp}/d0.img,name={'n' * 33}"], 64,
+             stderr_has=["name= takes 1 to 32 bytes (33 given)"])
+
     # How the run ended, in a file (spec 8.5): a shutdown with any code told apart
     # from every other end, whatever the exit status.
     with tempfile.TemporaryDirectory() as tmp:

@@ -9,7 +9,9 @@
 //      the host's sync comes before this line);
 //   4  write sectors 0-4 in one call, sector n holding pattern(n) over its
 //      bytes, and print "write STATUS" (the test gives hbvm a file-size limit
-//      inside sector 2 and looks at what each sector holds afterwards).
+//      inside sector 2 and looks at what each sector holds afterwards);
+//   5  print "count N", then "device I NAME" for every device (the name up to
+//      the first NUL or all 32 bytes).
 #include "guest_args.hpp"
 #include "report.hpp"
 
@@ -79,6 +81,24 @@ extern "C" void kernel_main(uint32_t magic, uint32_t info)
         if (!hb::block::write(0, 0, block, block_bytes).ok() || !hb::block::flush(0).ok())
             (void)hb::power::shutdown(3);
         (void)hb::console::write("flushed\n");
+        (void)hb::power::shutdown(0);
+    }
+    if (mode == 5) {
+        const auto count = hb::block::count();
+        hb::text::line<128> l;
+        l.put("count ").dec(count.value_or(0)).put('\n');
+        (void)hb::console::write(l.c_str(), l.size());
+        for (uint64_t i = 0; i < count.value_or(0); ++i) {
+            hb::block::info_record r{};
+            if (!hb::block::info(uint16_t(i), r).ok())
+                (void)hb::power::shutdown(3);
+            l.clear();
+            l.put("device ").dec(i).put(' ');
+            for (size_t k = 0; k < sizeof r.name && r.name[k]; ++k)
+                l.put(char(r.name[k]));
+            l.put('\n');
+            (void)hb::console::write(l.c_str(), l.size());
+        }
         (void)hb::power::shutdown(0);
     }
     if (mode == 4 && d.sector_size <= 4096) {
