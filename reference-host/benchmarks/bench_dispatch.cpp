@@ -3,6 +3,7 @@
 // registers, the floor for any dispatcher that reads its arguments.
 #include "core/dispatcher.hpp"
 #include "devices/clock.hpp"
+#include "devices/device_set.hpp"
 #include "devices/terminal.hpp"
 #include "core/event_hub.hpp"
 #include "services/services.hpp"
@@ -20,9 +21,10 @@ struct fixture {
     guest_memory memory{4 << 20};
     dispatcher d{memory, full_profile()};
     terminal term{-1, -1};
+    device_set devices = device_set::of("console", term);
     clock_source clock;
     event_hub events;
-    service_set services{service_registry(), service_context{term, clock, {1, 1, "bench"}, 128ull << 20, events}, d};
+    service_set services{service_registry(), service_context{devices, clock, {1, 1, "bench"}, 128ull << 20, events}, d};
 };
 
 void null_call(benchmark::State& state)

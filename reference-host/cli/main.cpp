@@ -2,7 +2,7 @@
 #include "core/diagnostics.hpp"
 #include "core/error.hpp"
 #include "core/guest_memory.hpp"
-#include "core/machine.hpp"
+#include "vm/machine.hpp"
 #include "core/stop.hpp"
 #include "core/watchdog.hpp"
 
@@ -22,7 +22,9 @@ namespace {
 
 using namespace hbvm;
 
-const char usage_text[] =
+// --help: the text before and after the device classes' option blocks, which
+// the device registry gives (devices/registry.cpp).
+const char usage_head[] =
     "hbvm " HBVM_VERSION_STRING " - the HyperBIOS reference host\n"
     "\n"
     "Usage:\n"
@@ -62,13 +64,8 @@ const char usage_text[] =
     "                  8.5): 'shutdown CODE' when the guest shut down, else 'halted',\n"
     "                  'crashed', 'stopped' or 'failed' and the reason, so that a\n"
     "                  shutdown with any code is told apart from every other end\n"
-    "  --disk PATH[,ro][,name=NAME][,sector=512|4096]\n"
-    "                  a raw disk image for the BLOCK service, repeatable up to 256\n"
-    "                  times: devices 0, 1... in order, named disk0, disk1... or\n"
-    "                  NAME (1 to 32 bytes of UTF-8, distinct within the machine);\n"
-    "                  ro refuses writes; the file's size must be a multiple of the\n"
-    "                  sector size (default 512); a writable one is locked against\n"
-    "                  a second hbvm. PATH cannot contain a comma\n"
+    ;
+const char usage_tail[] =
     "  --profile NAME  what the host offers: full (every service, the default),\n"
     "                  no-reboot (POWER.reboot is refused with DENIED) or minimal\n"
     "                  (BASE, CONSOLE, TIME and POWER only)\n"
@@ -85,9 +82,18 @@ const char usage_text[] =
     "crashed, 71 guest halted for good, 74 host failure, 124\n"
     "--timeout expired, 130 Ctrl-C (SIGINT), 128+N another signal N that ends a\n"
     "process (SIGTERM 143, SIGHUP 129). The last \"hbvm:\" line on stderr says\n"
-    "which, and --end-report writes it to a file. --timeout, SIGINT and SIGTERM stop hbvm within 100 ms whatever the\n"
-    "guest does, even when its console output is stalled; SIGUSR1 and SIGUSR2 are\n"
-    "ignored, and SIGPIPE too: a closed console gives the guest IO_ERROR instead.\n";
+    "which, and --end-report writes it to a file. --timeout, SIGINT and SIGTERM\n"
+    "stop hbvm within 100 ms whatever the guest does, even when its console\n"
+    "output is stalled; SIGUSR1 and SIGUSR2 are ignored, and SIGPIPE too: a\n"
+    "closed console gives the guest IO_ERROR instead.\n";
+
+std::string usage_text()
+{
+    std::string text = usage_head;
+    for (const device_class& cls : device_registry())
+        text += cls.help;
+    return text + usage_tail;
+}
 
 // One line, so that the last line on stderr says what was wrong.
 [[noreturn]] void usage_error(const std::string& message)
@@ -166,7 +172,12 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
     std::set<std::string> seen;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
-        if (a.size() > 1 && a[0] == '-' && a != "--" && a != "--disk" && !seen.insert(a).second)
+        // A device option (--disk) is given once per device; every other once.
+        const device_class* device_option =
+            a.rfind("--", 0) == 0 ? find_device_class(device_registry(), a.substr(2)) : nullptr;
+        if (device_option && device_option->keys.empty())
+            device_option = nullptr;  // a class without settings has no option
+        if (a.size() > 1 && a[0] == '-' && a != "--" && !device_option && !seen.insert(a).second)
             usage_error(a + " is given twice; give each option once");
         auto value = [&](const char* option) -> const std::string& {
             if (i + 1 >= args.size())
@@ -174,7 +185,7 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
             return args[++i];
         };
         if (a == "-h" || a == "--help") {
-            std::fputs(usage_text, stdout);
+            std::fputs(usage_text().c_str(), stdout);
             return 0;
         } else if (a == "--") {
             kernel_args.assign(args.begin() + long(i) + 1, args.end());
@@ -197,8 +208,8 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
             end_report_path = value("--end-report");
             if (end_report_path.empty())
                 usage_error("--end-report needs a file name");
-        } else if (a == "--disk") {
-            config.disks.push_back(parse_disk_spec(value("--disk")));
+        } else if (device_option) {
+            config.devices.push_back(parse_device_option(*device_option, value(a.c_str())));
         } else if (a == "--profile") {
             const std::string& name = value("--profile");
             const profile* p = find_profile(name);
@@ -226,7 +237,7 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
     }
     if (!have_image)
         usage_error("run: which image? e.g. hbvm run build/examples/hello/hello.elf");
-    name_disks(config.disks);
+    check_device_settings(config.device_classes, config.devices);
     if (!end_report_path.empty()) {
         // Written now, so that a file that cannot be written is a usage error
         // before anything boots, not a report lost at the end.
@@ -283,7 +294,7 @@ int main(int argc, char** argv)
         if (args.empty())
             usage_error("missing command");
         if (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-            std::fputs(usage_text, stdout);
+            std::fputs(usage_text().c_str(), stdout);
             return 0;
         }
         if (args[0] == "--version") {

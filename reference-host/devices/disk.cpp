@@ -1,6 +1,7 @@
 #include "devices/disk.hpp"
 
 #include "core/error.hpp"
+#include "core/fault_injection.hpp"
 #include "core/stop.hpp"
 
 #include <hyperbios/text.hpp>
@@ -28,60 +29,94 @@ bool valid_name(const std::string& name) { return hyperbios::text::is_printable_
 
 }  // namespace
 
-void name_disks(std::vector<disk_spec>& specs)
+disk_spec disk_spec_of(const device_settings& settings)
 {
-    if (specs.size() > max_disks)
-        throw error(exit_status::usage, "--disk is given " + std::to_string(specs.size()) + " times; hbvm takes at most " +
-                                            std::to_string(max_disks) + " disks");
-    for (size_t i = 0; i < specs.size(); ++i)
-        if (specs[i].name.empty())
-            specs[i].name = "disk" + std::to_string(i);
-    for (size_t i = 0; i < specs.size(); ++i)
-        for (size_t j = 0; j < i; ++j)
-            if (specs[i].name == specs[j].name)
-                throw error(exit_status::usage, "--disk " + specs[i].path + ": the name '" + specs[i].name +
-                                                    "' is disk " + std::to_string(j) + "'s (" + specs[j].path +
-                                                    ") already; a machine's disks need distinct names: give one "
-                                                    "another name=");
+    disk_spec spec;
+    const auto value = [&](const char* key) { return settings.get(key); };
+    const auto fail = [&](const std::string& what) { throw error(exit_status::usage, settings.origin + ": " + what); };
+    spec.path = value("path").value_or("");
+    if (spec.path.empty())
+        fail("which file? e.g. --disk disk.img,ro");
+    if (const auto ro = value("ro")) {
+        if (*ro != "true" && *ro != "false")
+            fail("ro is true or false, not '" + *ro + "'");
+        spec.read_only = *ro == "true";
+    }
+    if (const auto name = value("name")) {
+        spec.name = *name;
+        if (spec.name.empty() || spec.name.size() > max_disk_name)
+            fail("name= takes 1 to " + std::to_string(max_disk_name) + " bytes (" + std::to_string(spec.name.size()) +
+                 " given)");
+        if (!valid_name(spec.name))
+            fail("name= must be UTF-8 text without control characters");
+    }
+    if (const auto sector = value("sector")) {
+        if (*sector != "512" && *sector != "4096")
+            fail("sector= is 512 or 4096, not '" + *sector + "'");
+        spec.sector_size = *sector == "512" ? 512 : 4096;
+    }
+    return spec;
 }
 
 disk_spec parse_disk_spec(const std::string& text)
 {
-    disk_spec spec;
-    size_t start = 0;
-    bool first = true;
-    while (start <= text.size()) {
-        const size_t comma = text.find(',', start);
-        const std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        if (first) {
-            if (part.empty())
-                throw error(exit_status::usage, "--disk " + text + ": which file? e.g. --disk disk.img,ro");
-            spec.path = part;
-            first = false;
-        } else if (part == "ro") {
-            spec.read_only = true;
-        } else if (part.rfind("name=", 0) == 0) {
-            spec.name = part.substr(5);
-            if (spec.name.empty() || spec.name.size() > max_disk_name)
-                throw error(exit_status::usage, "--disk " + text + ": name= takes 1 to " +
-                                                    std::to_string(max_disk_name) + " bytes (" +
-                                                    std::to_string(spec.name.size()) + " given)");
-            if (!valid_name(spec.name))
-                throw error(exit_status::usage, "--disk " + text +
-                                                    ": name= must be UTF-8 text without control characters");
-        } else if (part == "sector=512" || part == "sector=4096") {
-            spec.sector_size = part == "sector=512" ? 512 : 4096;
-        } else {
-            throw error(exit_status::usage, "--disk " + text + ": unknown option '" + part +
-                                                "'; expected ro, name=NAME or sector=512|4096 (a path "
-                                                "cannot contain a comma)");
-        }
-        if (comma == std::string::npos)
-            break;
-        start = comma + 1;
-    }
-    return spec;
+    return disk_spec_of(parse_device_option(disk_device_class(), text));
 }
+
+namespace {
+
+// Every disk without name= gets its default name (disk0, disk1, ... by
+// position), and no two disks of the machine share a name (spec HB-BLK-011).
+void check_disks(std::vector<device_settings>& all)
+{
+    std::vector<disk_spec> specs;
+    for (size_t i = 0; i < all.size(); ++i) {
+        specs.push_back(disk_spec_of(all[i]));
+        if (specs[i].name.empty()) {
+            specs[i].name = "disk" + std::to_string(i);
+            all[i].values.emplace_back("name", specs[i].name);
+        }
+        for (size_t j = 0; j < i; ++j)
+            if (specs[i].name == specs[j].name)
+                throw error(exit_status::usage, all[i].origin + ": the name '" + specs[i].name + "' is disk " +
+                                                    std::to_string(j) + "'s (" + specs[j].path +
+                                                    ") already; a machine's disks need distinct names: give one "
+                                                    "another name=");
+    }
+}
+
+std::vector<std::unique_ptr<device>> create_disks(const std::vector<device_settings>& all, const device_host&)
+{
+    std::vector<std::unique_ptr<device>> disks;
+    for (const device_settings& s : all) {
+        const disk_spec spec = disk_spec_of(s);
+        disks.push_back(std::make_unique<disk>(spec, spec.name));
+    }
+    return disks;
+}
+
+}  // namespace
+
+device_class disk_device_class()
+{
+    return {"disk",
+            "  --disk PATH[,ro][,name=NAME][,sector=512|4096]\n"
+            "                  a raw disk image for the BLOCK service, repeatable up to 256\n"
+            "                  times: devices 0, 1... in order, named disk0, disk1... or\n"
+            "                  NAME (1 to 32 bytes of UTF-8, distinct within the machine);\n"
+            "                  ro refuses writes; the file's size must be a multiple of the\n"
+            "                  sector size (default 512); a writable one is locked against\n"
+            "                  a second hbvm. PATH cannot contain a comma\n",
+            "path",
+            {"path", "ro", "name", "sector"},
+            {"ro"},
+            max_disks,
+            false,
+            check_disks,
+            create_disks};
+}
+
+void disk::take_faults(const fault_injector& faults) { deviate = faults.disk_deviations(); }
 
 disk::disk(const disk_spec& spec, std::string name)
     : name_(std::move(name)), sector_size_(spec.sector_size), read_only_(spec.read_only)

@@ -6,6 +6,8 @@
 #ifndef HBVM_DEVICES_DISK_HPP
 #define HBVM_DEVICES_DISK_HPP
 
+#include "devices/device.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -16,7 +18,8 @@
 
 namespace hbvm {
 
-// One --disk option: PATH[,ro][,name=NAME][,sector=512|4096].
+// One disk's settings: --disk PATH[,ro][,name=NAME][,sector=512|4096], or a
+// [[disk]] table with path, ro, name and sector.
 struct disk_spec {
     std::string path;
     bool read_only = false;
@@ -24,7 +27,14 @@ struct disk_spec {
     uint32_t sector_size = 512;
 };
 
-// Parses the text after --disk; throws hbvm::error (usage) naming what is wrong.
+// The device class "disk" (devices/registry.cpp).
+device_class disk_device_class();
+
+// The settings of one disk as a disk_spec; throws hbvm::error (usage) naming
+// what is wrong with them.
+disk_spec disk_spec_of(const device_settings& settings);
+
+// Parses the text after --disk (the command line's form of the settings).
 disk_spec parse_disk_spec(const std::string& text);
 
 // The most disks a machine takes (--disk given this often at most). The spec
@@ -37,19 +47,14 @@ inline constexpr size_t max_disks = 256;
 // followed by NUL bytes.
 inline constexpr size_t max_disk_name = 32;
 
-// Gives every disk without name= its default name (disk0, disk1, ... by
-// position) and checks that no two disks of the machine share a name (spec
-// HB-BLK-011); throws hbvm::error (usage) naming both.
-void name_disks(std::vector<disk_spec>& specs);
-
-class disk {
+class disk final : public device {
 public:
     // Opens and locks the file (writable: exclusively, so that a second hbvm
     // cannot use it; read-only: shared). Throws hbvm::error (bad_disk) with a
     // message naming the file: missing, unreadable, a directory, empty, not a
     // multiple of the sector size, or in use.
     disk(const disk_spec& spec, std::string name);
-    ~disk();
+    ~disk() override;
     disk(const disk&) = delete;
     disk& operator=(const disk&) = delete;
 
@@ -79,6 +84,7 @@ public:
                                                  // flush answers SUCCESS without writing them
     };
     deviations deviate;
+    void take_faults(const fault_injector& faults) override;
 
 private:
     int fd_ = -1;

@@ -1,5 +1,6 @@
 #include "devices/terminal.hpp"
 
+#include "core/fault_injection.hpp"
 #include "core/host_io.hpp"
 
 #include <algorithm>
@@ -121,5 +122,20 @@ long terminal::read_descriptor(std::span<std::byte> buffer)
         input_eof_ = true;
     return long(n);
 }
+
+device_class console_device_class()
+{
+    // No options yet: the terminal is the process's own stdin and stdout.
+    return {"console", "", nullptr, {}, {}, 1, true, nullptr,
+            [](const std::vector<device_settings>&, const device_host& host) {
+                std::vector<std::unique_ptr<device>> made;
+                auto t = std::make_unique<terminal>(STDIN_FILENO, STDOUT_FILENO);
+                t->on_failure = host.note;
+                made.push_back(std::move(t));
+                return made;
+            }};
+}
+
+void terminal::take_faults(const fault_injector& faults) { distort_output = faults.console_output_distortion(); }
 
 }  // namespace hbvm

@@ -5,6 +5,8 @@
 #ifndef HBVM_DEVICES_TERMINAL_HPP
 #define HBVM_DEVICES_TERMINAL_HPP
 
+#include "devices/device.hpp"
+
 #include <cstddef>
 #include <functional>
 #include <span>
@@ -14,10 +16,13 @@
 
 namespace hbvm {
 
-class terminal {
+// The device class "console": the one terminal of the machine (stdin, stdout).
+device_class console_device_class();
+
+class terminal final : public device {
 public:
     terminal(int input_fd, int output_fd);
-    ~terminal();  // restores the terminal mode if it was changed
+    ~terminal() override;  // restores the terminal mode if it was changed
     terminal(const terminal&) = delete;
     terminal& operator=(const terminal&) = delete;
 
@@ -46,6 +51,7 @@ public:
 
     // Changes the bytes on their way out; only hbvm --inject-fault sets it.
     std::function<void(std::vector<std::byte>&)> distort_output;
+    void take_faults(const fault_injector& faults) override;
 
     // Told once per kind of failure (output, input), with what went wrong.
     std::function<void(const std::string&)> on_failure;

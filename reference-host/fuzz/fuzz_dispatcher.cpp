@@ -29,6 +29,7 @@
 #include "core/dispatcher.hpp"
 #include "core/guest_memory.hpp"
 #include "devices/clock.hpp"
+#include "devices/device_set.hpp"
 #include "devices/terminal.hpp"
 #include "policy/profile.hpp"
 #include "core/event_hub.hpp"
@@ -250,6 +251,7 @@ struct harness {
 
     int null_fd = -1;
     std::unique_ptr<hbvm::terminal> term;
+    hbvm::device_set devices;
     hbvm::clock_source clock;
     hbvm::implementation_identity identity{
         1,
@@ -279,6 +281,7 @@ struct harness {
             std::exit(1);
         }
         term = std::make_unique<hbvm::terminal>(null_fd, null_fd);
+        devices.attach("console", *term);
 
         // The reference host's profile, and three that exercise DENIED and services
         // not offered. HB-BASE-007: BASE is always offered and never denied.
@@ -302,7 +305,7 @@ struct harness {
             auto d = std::make_unique<hbvm::dispatcher>(memory, p);
             hubs.push_back(std::make_unique<hbvm::event_hub>());
             services.push_back(std::make_unique<hbvm::service_set>(
-                hbvm::service_registry(), hbvm::service_context{*term, clock, identity, memory.size(), *hubs.back()},
+                hbvm::service_registry(), hbvm::service_context{devices, clock, identity, memory.size(), *hubs.back()},
                 *d));
             services.back()->reset(hbvm::boot_cause::power_on);
             d->on_host_bug = [](const std::string& what) { finding("dispatcher reported a host bug: %s", what.c_str()); };

@@ -2,6 +2,7 @@
 // transfer is done before the call returns; flush is fdatasync.
 #include "services/services.hpp"
 
+#include "devices/device_set.hpp"
 #include "devices/disk.hpp"
 
 #include <algorithm>
@@ -17,7 +18,7 @@ constexpr uint32_t max_segments = 1024;
 
 class block_module final : public service_module {
 public:
-    explicit block_module(const service_context& context) : disks_(context.disks) {}
+    explicit block_module(const service_context& context) : disks_(context.devices.all<disk>("disk")) {}
 
     void add_handlers(dispatcher& d) override
     {

@@ -2,6 +2,7 @@
 #include "services/services.hpp"
 
 #include "core/event_hub.hpp"
+#include "devices/device_set.hpp"
 #include "devices/terminal.hpp"
 
 namespace hbvm {
@@ -24,7 +25,7 @@ private:
 class console_module final : public service_module {
 public:
     explicit console_module(const service_context& context)
-        : terminal_(context.console_terminal), events_(context.events), input_(context.console_terminal)
+        : terminal_(context.devices.one<terminal>("console")), events_(context.events), input_(terminal_)
     {
         events_.attach(unsigned(abi::evt_source::console_input), input_);
     }

@@ -19,9 +19,8 @@
 
 namespace hbvm {
 
-class terminal;
 class clock_source;
-class disk;
+class device_set;
 class event_hub;
 
 struct implementation_identity {
@@ -32,15 +31,16 @@ struct implementation_identity {
 
 // Everything of the host a module may use. The resources it names outlive the
 // modules (the machine owns them), so a module may keep references to them. A
-// new service that needs another host resource (a disk image's path, a window)
-// adds it here.
+// new service finds its back ends among the devices; a host resource that is no
+// device (the clock, the event path) is added here.
 struct service_context {
-    terminal& console_terminal;  // the user's terminal (stdin, stdout)
+    // The machine's devices (devices/device_set.hpp): a module takes the ones it
+    // serves by class name, e.g. devices.all<disk>("disk").
+    const device_set& devices;
     const clock_source& clock;
     implementation_identity identity;
     uint64_t ram_size;  // guest RAM in bytes, fixed for the machine's life
     event_hub& events;  // the one event path: services attach their sources (core/event_hub.hpp)
-    std::vector<disk*> disks = {};  // the --disk devices, in order (the machine owns them)
 };
 
 // Why the guest is about to boot.

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "devices/clock.hpp"
 #include "devices/disk.hpp"
+#include "devices/device_set.hpp"
 #include "devices/terminal.hpp"
 #include "core/event_hub.hpp"
 #include "services/services.hpp"
@@ -47,11 +48,11 @@ protected:
         disks.push_back(std::make_unique<disk>(disk_spec{paths[0], false, "", 512}, "disk0"));
         disks.push_back(std::make_unique<disk>(disk_spec{paths[1], false, "", 4096}, "disk1"));
         disks.push_back(std::make_unique<disk>(disk_spec{paths[2], true, "", 512}, "roms"));
-        std::vector<disk*> pointers;
+        devices.attach("console", term);
         for (auto& p : disks)
-            pointers.push_back(p.get());
+            devices.attach("disk", *p);
         services = std::make_unique<service_set>(service_registry(),
-                                                 service_context{term, clock, {1, 1, "t"}, ram, events, pointers}, d);
+                                                 service_context{devices, clock, {1, 1, "t"}, ram, events}, d);
         d.on_guest_write = [this](uint64_t a, uint64_t l) { written.push_back({a, l}); };
     }
     ~BlockService() override
@@ -84,6 +85,7 @@ protected:
     event_hub events;
     std::vector<std::string> paths;
     std::vector<std::unique_ptr<disk>> disks;
+    device_set devices;
     std::unique_ptr<service_set> services;
     std::vector<std::pair<uint64_t, uint64_t>> written;
 };

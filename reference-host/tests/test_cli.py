@@ -212,7 +212,7 @@ def main():
             failures.append("63 disks")
             print("  stdout:", out.strip()[-300:], "\n  stderr:", err.strip()[-300:])
         case("257 disks are one too many", [hbvm, "run", writer, *accel, *disks], 64,
-             stderr_has=["--disk is given 257 times; hbvm takes at most 256 disks"])
+             stderr_has=["--disk is given 257 times; hbvm takes at most 256 of them"])
         case("two disks of one name", [hbvm, "run", writer, *accel, "--disk", f"{tmp}/d0.img,name=x", "--disk",
                                        f"{tmp}/d1.img,name=x"], 64,
              stderr_has=["the name 'x' is disk 0's", "give one another name="])

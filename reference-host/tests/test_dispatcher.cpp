@@ -1,6 +1,7 @@
 #include "core/dispatcher.hpp"
 #include "core/error.hpp"
 #include "devices/clock.hpp"
+#include "devices/device_set.hpp"
 #include "devices/terminal.hpp"
 #include "core/event_hub.hpp"
 #include "services/services.hpp"
@@ -32,8 +33,9 @@ protected:
         EXPECT_EQ(pipe(out_pipe), 0);
         EXPECT_EQ(pipe(in_pipe), 0);
         term = std::make_unique<terminal>(in_pipe[0], out_pipe[1]);
+        devices = device_set::of("console", *term);
         services = std::make_unique<service_set>(
-            service_registry(), service_context{*term, clock, {1, 0x0000000100020003ull, "test host"}, memory.size(), events}, d);
+            service_registry(), service_context{devices, clock, {1, 0x0000000100020003ull, "test host"}, memory.size(), events}, d);
         services->reset(boot_cause::power_on);
     }
     ~DispatcherTest() override
@@ -59,6 +61,7 @@ protected:
     dispatcher d;
     int out_pipe[2]{}, in_pipe[2]{};
     std::unique_ptr<terminal> term;
+    device_set devices;
     clock_source clock;
     event_hub events;
     std::unique_ptr<service_set> services;
@@ -119,10 +122,11 @@ TEST(Dispatcher, BuffersInTheHoleBelowFourGiBAreInvalidAddress)
     ASSERT_EQ(pipe(out_pipe), 0);
     ASSERT_EQ(pipe(in_pipe), 0);
     terminal term(in_pipe[0], out_pipe[1]);
+    const device_set devices = device_set::of("console", term);
     clock_source clock;
     event_hub events;
     service_set services(service_registry(),
-                         service_context{term, clock, {1, 0x0000000100020003ull, "test host"}, memory.size(), events},
+                         service_context{devices, clock, {1, 0x0000000100020003ull, "test host"}, memory.size(), events},
                          d);
     services.reset(boot_cause::power_on);
     auto get_map = [&](uint64_t address, uint64_t length) {
@@ -252,9 +256,10 @@ TEST(Dispatcher, ProfileDeniesAndHidesServices)
     profile restricted{"test", "", {abi::service::base, abi::service::power}, {abi::function::power_reboot}};
     dispatcher d(memory, restricted);
     terminal term(-1, -1);
+    const device_set devices = device_set::of("console", term);
     clock_source clock;
     event_hub events;
-    service_set services(service_registry(), service_context{term, clock, {1, 1, "x"}, memory.size(), events}, d);
+    service_set services(service_registry(), service_context{devices, clock, {1, 1, "x"}, memory.size(), events}, d);
     EXPECT_EQ(d.dispatch({uint64_t(abi::function::power_reboot), {}}).status, abi::status::denied);
     EXPECT_EQ(d.dispatch({uint64_t(abi::function::console_write), {}}).status, abi::status::not_supported);
     EXPECT_EQ(d.service_bitmap(), (1u << 0) | (1u << 3));

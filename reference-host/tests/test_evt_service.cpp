@@ -5,6 +5,7 @@
 #include "core/dispatcher.hpp"
 #include "core/event_hub.hpp"
 #include "devices/clock.hpp"
+#include "devices/device_set.hpp"
 #include "devices/terminal.hpp"
 #include "services/services.hpp"
 
@@ -31,8 +32,9 @@ protected:
     {
         EXPECT_EQ(pipe(in_pipe), 0);
         term = std::make_unique<terminal>(in_pipe[0], -1);
+        devices = device_set::of("console", *term);
         services = std::make_unique<service_set>(
-            service_registry(), service_context{*term, clock, {1, 1, "test"}, memory.size(), events}, d);
+            service_registry(), service_context{devices, clock, {1, 1, "test"}, memory.size(), events}, d);
         services->reset(boot_cause::power_on);
     }
     ~EvtService() override
@@ -54,6 +56,7 @@ protected:
     dispatcher d;
     int in_pipe[2]{-1, -1};
     std::unique_ptr<terminal> term;
+    device_set devices;
     clock_source clock;
     event_hub events;
     std::unique_ptr<service_set> services;

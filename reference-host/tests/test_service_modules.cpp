@@ -2,8 +2,9 @@
 // registered once, every module's reset runs before every boot in registry order,
 // and a module's state outlives a reset only where the module keeps it on purpose.
 #include "core/dispatcher.hpp"
-#include "core/machine.hpp"
+#include "vm/machine.hpp"
 #include "devices/clock.hpp"
+#include "devices/device_set.hpp"
 #include "devices/terminal.hpp"
 #include "core/event_hub.hpp"
 #include "services/services.hpp"
@@ -66,9 +67,10 @@ protected:
 
     guest_memory memory{ram};
     terminal term{-1, -1};
+    device_set devices = device_set::of("console", term);
     clock_source clock;
     event_hub events;
-    service_context context{term, clock, {1, 0x0000000100020003ull, "test host"}, 128ull << 20, events};
+    service_context context{devices, clock, {1, 0x0000000100020003ull, "test host"}, 128ull << 20, events};
 };
 
 TEST_F(ServiceModules, TheRegistryHasOneModulePerServiceOfTheAbiTable)
@@ -160,7 +162,7 @@ TEST_F(ServiceModules, APowerOnBootSeesWhatAFreshMachineSees)
     // observe() also calls POWER.reboot and shutdown, which leave requests behind.
     // A second machine: its own event path (sources attach to one hub each).
     event_hub used_events;
-    const service_context used_context{term, clock, context.identity, context.ram_size, used_events};
+    const service_context used_context{devices, clock, context.identity, context.ram_size, used_events};
     dispatcher used_d(memory, full_profile());
     service_set used(service_registry(), used_context, used_d);
     used.reset(boot_cause::power_on);

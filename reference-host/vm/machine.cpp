@@ -1,4 +1,4 @@
-#include "core/machine.hpp"
+#include "vm/machine.hpp"
 #include "core/text.hpp"
 
 #include "core/cpu_model.hpp"
@@ -31,21 +31,15 @@ implementation_identity reference_host_identity()
 }
 
 // Every --disk, opened, checked and locked: a bad one stops hbvm before boot.
-std::vector<std::unique_ptr<disk>> open_disks(const std::vector<disk_spec>& specs)
-{
-    std::vector<std::unique_ptr<disk>> disks;
-    for (const disk_spec& spec : specs)
-        disks.push_back(
-            std::make_unique<disk>(spec, spec.name.empty() ? "disk" + std::to_string(disks.size()) : spec.name));  // name_disks named them on the command line
-    return disks;
-}
 
-std::vector<disk*> disk_pointers(const std::vector<std::unique_ptr<disk>>& disks)
+// The devices' settings with the registry's checks and implicit devices (the
+// terminal): the command line checked them already, a test may not have; a
+// second check finds nothing new.
+std::vector<device_settings> checked_devices(const machine_config& config)
 {
-    std::vector<disk*> pointers;
-    for (const std::unique_ptr<disk>& d : disks)
-        pointers.push_back(d.get());
-    return pointers;
+    std::vector<device_settings> settings = config.devices;
+    check_device_settings(config.device_classes, settings);
+    return settings;
 }
 
 std::string call_name(uint64_t call)
@@ -74,26 +68,19 @@ machine::machine(machine_config config)
       image_file_(config_.image_path, ram_layout::low_size(config_.memory_size)),
       image_(parse_multiboot_image(image_file_)),
       memory_(config_.memory_size),
-      terminal_(STDIN_FILENO, STDOUT_FILENO),
-      debug_console_(STDERR_FILENO),
-      disks_(open_disks(config_.disks)),
+      devices_(config_.device_classes, checked_devices(config_), device_host{[this](const std::string& line) { note(line); }}),
       dispatcher_(memory_, *config_.policy),
       services_(config_.services,
-                service_context{terminal_, clock_, reference_host_identity(), memory_.size(), events_,
-                                disk_pointers(disks_)},
+                service_context{devices_, clock_, reference_host_identity(), memory_.size(), events_},
                 dispatcher_),
       selection_(select_accelerator(config_.accel)),
       faults_(config_.injected_fault)
 {
     dispatcher_.on_host_bug = [this](const std::string& what) { note("host bug: " + what); };
-    for (const std::unique_ptr<disk>& d : disks_)
-        d->deviate = faults_.disk_deviations();
+    devices_.take_faults(faults_);
     dispatcher_.on_guest_write = [this](uint64_t address, uint64_t length) {
         accel_->guest_memory_written(address, length);
     };
-    terminal_.on_failure = [this](const std::string& what) { note(what); };
-    terminal_.distort_output = faults_.console_output_distortion();
-    debug_console_.on_failure = [this](const std::string& what) { note(what); };
 }
 
 machine::~machine()
@@ -106,7 +93,7 @@ machine::~machine()
 
 void machine::note(const std::string& line)
 {
-    debug_console_.flush();  // keep the guest's partial line ahead of the host's
+    devices_.flush_output();  // keep the guest's partial line ahead of the host's
     diagnostics::line(line);
 }
 
@@ -174,7 +161,7 @@ run_end machine::run()
         if (stop::requested())  // a stop that came between two boots
             break;
         const vm_exit exit = accel_->run(*this);
-        debug_console_.flush();
+        devices_.flush_output();
         if (exit.what == vm_exit::kind::stopped && outcome_) {
             if (!outcome_->reboot)
                 return finish({outcome_->exit_status, outcome_->kind, outcome_->message});
@@ -262,12 +249,8 @@ io_reply machine::on_io(const io_access& access)
         return hypercall(accel_->read_call_registers());
     if (access.port == boot_layout::entry_fault_port && access.is_write)
         return entry_fault(access.value);
-    if (access.port == debug_console::port) {
-        if (!access.is_write)
-            return {debug_console::port, false};  // read-back, as QEMU and Bochs answer
-        debug_console_.put(uint8_t(access.value));
-        return {};
-    }
+    if (auto reply = devices_.on_io(access))
+        return *reply;
     if (access.port == ports::debug_exit && access.is_write) {
         const int status = int((access.value << 1) | 1) & 0xFF;
         outcome_ = outcome{status, false,

@@ -1,9 +1,11 @@
 // A virtual machine: guest RAM, one vCPU on an accelerator, the dispatcher with
-// its services, and the legacy debug ports. run() boots the image and returns the
+// its services, and the devices behind them. This is the composition that knows
+// the whole house, so it lives above core/, accel/, devices/ and services/; it
+// names no device and no service: both come from their registries. run() boots the image and returns the
 // process exit status. The machine runs on the thread that called
 // stop::prepare_process() (the one the watchdog kicks).
-#ifndef HBVM_CORE_MACHINE_HPP
-#define HBVM_CORE_MACHINE_HPP
+#ifndef HBVM_VM_MACHINE_HPP
+#define HBVM_VM_MACHINE_HPP
 
 #include "accel/accelerator.hpp"
 #include "accel/select.hpp"
@@ -15,9 +17,7 @@
 #include "core/run_end.hpp"
 #include "core/watchdog.hpp"
 #include "devices/clock.hpp"
-#include "devices/debug_console.hpp"
-#include "devices/disk.hpp"
-#include "devices/terminal.hpp"
+#include "devices/device_set.hpp"
 #include "policy/profile.hpp"
 #include "services/services.hpp"
 
@@ -45,7 +45,10 @@ struct machine_config {
     unsigned reopened_fds = 0;   // bit n: fd n was closed when hbvm started (stop::prepare_process)
     // The service modules to run, in reset order: the registry, or another list in tests.
     std::span<const service_module_entry> services = service_registry();
-    std::vector<disk_spec> disks;  // --disk, in device order
+    // The devices' settings (--disk, a config file), checked by
+    // check_device_settings; created through `device_classes`, in its order.
+    std::vector<device_settings> devices;
+    std::span<const device_class> device_classes = device_registry();
 };
 
 // Ports of the reference host.
@@ -88,11 +91,9 @@ private:
     image_file image_file_;
     multiboot_image image_;
     guest_memory memory_;
-    terminal terminal_;
-    debug_console debug_console_;
     clock_source clock_;
     event_hub events_;  // before the modules, which attach their sources to it
-    std::vector<std::unique_ptr<disk>> disks_;  // opened and locked before anything boots
+    device_set devices_;  // created (disks opened and locked) before anything boots
     dispatcher dispatcher_;
     service_set services_;
     accelerator_selection selection_;
