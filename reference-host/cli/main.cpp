@@ -1,4 +1,6 @@
 // hbvm: the HyperBIOS reference host's command line.
+#include "cli/config_file.hpp"
+#include "cli/options.hpp"
 #include "core/diagnostics.hpp"
 #include "core/error.hpp"
 #include "core/guest_memory.hpp"
@@ -29,6 +31,7 @@ const char usage_head[] =
     "\n"
     "Usage:\n"
     "  hbvm run IMAGE [options] [-- KERNEL-ARGUMENTS...]\n"
+    "  hbvm run --config FILE [options]\n"
     "  hbvm --list-faults\n"
     "  hbvm --help | --version\n"
     "\n"
@@ -47,6 +50,16 @@ const char usage_head[] =
     "  --version       print hbvm's version and the spec version it implements\n"
     "\n"
     "Options of run:\n"
+    "  --config FILE   read options, the image, kernel arguments and devices from a\n"
+    "                  TOML file whose keys are the options' names (mem = \"256M\",\n"
+    "                  trace = true, image = \"k.elf\", kernel-arguments = [\"a\"],\n"
+    "                  [[disk]] tables with path, ro, name, sector: a path there\n"
+    "                  may hold a comma). The command line overrides the file: an\n"
+    "                  option given in both takes the command line's value, and a\n"
+    "                  device option given there replaces the file's devices of\n"
+    "                  that kind\n"
+    "  --print-config  print the resolved configuration as a TOML file that gives\n"
+    "                  the same run (defaults included), and exit\n"
     "  --mem SIZE      guest RAM: bytes, or with a K, M or G suffix, a multiple of\n"
     "                  4K from 2M to 64G (default 128M). Up to 3G it lies from\n"
     "                  address 0; above 3G the rest lies from 4 GiB up, leaving a\n"
@@ -101,53 +114,6 @@ std::string usage_text()
     throw error(exit_status::usage, message + " (run 'hbvm --help' for the options)");
 }
 
-uint64_t parse_size(const std::string& text)
-{
-    errno = 0;
-    char* end = nullptr;
-    const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
-    uint64_t scale = 1;
-    std::string_view suffix(end);
-    if (suffix == "K" || suffix == "k")
-        scale = 1ull << 10;
-    else if (suffix == "M" || suffix == "m")
-        scale = 1ull << 20;
-    else if (suffix == "G" || suffix == "g")
-        scale = 1ull << 30;
-    else if (!suffix.empty())
-        usage_error("--mem " + text + ": expected a number with an optional K, M or G suffix, e.g. 256M");
-    if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0])) || errno == ERANGE)
-        usage_error("--mem " + text + ": expected a number with an optional K, M or G suffix, e.g. 256M");
-    const uint64_t bytes = value * scale;
-    // RAM above 3 GiB lies from 4 GiB on (core/guest_memory.hpp, ram_layout); the
-    // limit keeps the host's own tables for guest RAM small (accel/soft.cpp).
-    if (value > ram_layout::max_size / scale || bytes < ram_layout::min_size || bytes > ram_layout::max_size)
-        usage_error("--mem " + text + ": guest RAM must be between 2M and 64G");
-    if (bytes % 4096 != 0)
-        usage_error("--mem " + text + ": guest RAM must be a multiple of 4K");
-    return bytes;
-}
-
-// A decimal number of seconds: digits, optionally a point and more digits. No
-// signs, spaces, exponents or hexadecimal, which strtod would accept.
-double parse_seconds(const std::string& text)
-{
-    constexpr double max_seconds = 365.0 * 24 * 3600;
-    const size_t point = text.find('.');
-    const std::string whole = text.substr(0, point);
-    const std::string fraction = point == std::string::npos ? "" : text.substr(point + 1);
-    auto digits = [](const std::string& t) {
-        return !t.empty() && t.find_first_not_of("0123456789") == std::string::npos;
-    };
-    const bool well_formed = digits(whole) && (point == std::string::npos || digits(fraction));
-    const double value = well_formed ? std::strtod(text.c_str(), nullptr) : -1;
-    if (!well_formed || !std::isfinite(value))
-        usage_error("--timeout " + text + ": expected a number of seconds, e.g. 10 or 0.5");
-    if (value > max_seconds)
-        usage_error("--timeout " + text + ": at most 31536000 seconds (a year)");
-    return value;
-}
-
 // Where --end-report writes, once the options are read ("" without it): every
 // end from then on is reported there, a failure to start the machine too.
 std::string end_report_path;
@@ -164,11 +130,15 @@ void report_end(const run_end& end)
 int run_command(const std::vector<std::string>& args, std::chrono::steady_clock::time_point started,
                 unsigned reopened_fds)
 {
-    machine_config config;
+    run_options options;
+    // The config file first, wherever --config stands: the command line overrides it.
+    for (size_t i = 0; i + 1 < args.size() && args[i] != "--"; ++i)
+        if (args[i] == "--config")
+            load_config_file(args[i + 1], options);
+    machine_config& config = options.machine;
     config.started = started;
     config.reopened_fds = reopened_fds;
-    std::vector<std::string> kernel_args;
-    bool have_image = false;
+    std::vector<device_settings> command_line_devices;
     std::set<std::string> seen;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
@@ -179,65 +149,50 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
             device_option = nullptr;  // a class without settings has no option
         if (a.size() > 1 && a[0] == '-' && a != "--" && !device_option && !seen.insert(a).second)
             usage_error(a + " is given twice; give each option once");
-        auto value = [&](const char* option) -> const std::string& {
+        auto value = [&](const std::string& option) -> const std::string& {
             if (i + 1 >= args.size())
-                usage_error(std::string(option) + " needs a value");
+                usage_error(option + " needs a value");
             return args[++i];
         };
+        const run_option* option = a.rfind("--", 0) == 0 ? find_run_option(a.substr(2)) : nullptr;
         if (a == "-h" || a == "--help") {
             std::fputs(usage_text().c_str(), stdout);
             return 0;
         } else if (a == "--") {
-            kernel_args.assign(args.begin() + long(i) + 1, args.end());
+            options.kernel_arguments = std::vector<std::string>(args.begin() + long(i) + 1, args.end());
             break;
-        } else if (a == "--mem") {
-            config.memory_size = parse_size(value("--mem"));
-        } else if (a == "--accel") {
-            const std::string& name = value("--accel");
-            auto kind = parse_accelerator_kind(name);
-            if (!kind)
-                usage_error("--accel " + name + ": expected auto, kvm or soft");
-            config.accel = *kind;
-        } else if (a == "--timeout") {
-            config.timeout_seconds = parse_seconds(value("--timeout"));
-        } else if (a == "--trace") {
-            config.trace = true;
-        } else if (a == "--stats") {
-            config.stats = true;
-        } else if (a == "--end-report") {
-            end_report_path = value("--end-report");
-            if (end_report_path.empty())
-                usage_error("--end-report needs a file name");
-        } else if (device_option) {
-            config.devices.push_back(parse_device_option(*device_option, value(a.c_str())));
-        } else if (a == "--profile") {
-            const std::string& name = value("--profile");
-            const profile* p = find_profile(name);
-            if (!p) {
-                std::string names;
-                for (const std::string& n : profile_names())
-                    names += (names.empty() ? "" : ", ") + n;
-                usage_error("--profile " + name + ": no such profile; expected one of " + names);
+        } else if (option) {
+            const std::string text = option->takes_value ? value(a) : "true";
+            try {
+                option->set(options, text);
+            } catch (const error& e) {
+                usage_error(a + (option->takes_value ? " " + text : "") + ": " + e.what());
             }
-            config.policy = p;
-        } else if (a == "--inject-fault") {
-            const std::string& name = value("--inject-fault");
-            auto f = parse_fault(name);
-            if (!f)
-                usage_error("--inject-fault " + name + ": no such fault; 'hbvm --list-faults' names them");
-            config.injected_fault = *f;
+        } else if (device_option) {
+            command_line_devices.push_back(parse_device_option(*device_option, value(a)));
         } else if (a.size() > 1 && a[0] == '-') {
             usage_error("unknown option " + a);
-        } else if (!have_image) {
-            config.image_path = a;
-            have_image = true;
-        } else {
+        } else if (!seen.insert("IMAGE").second) {
             usage_error("unexpected argument '" + a + "'; kernel arguments go after '--'");
+        } else {
+            options.image = a;
         }
     }
-    if (!have_image)
-        usage_error("run: which image? e.g. hbvm run build/examples/hello/hello.elf");
+    // A class given on the command line replaces the file's devices of that class.
+    for (const device_settings& d : command_line_devices)
+        std::erase_if(config.devices, [&](const device_settings& f) {
+            return f.device_class == d.device_class && f.origin.rfind("--", 0) != 0;
+        });
+    config.devices.insert(config.devices.end(), command_line_devices.begin(), command_line_devices.end());
+    if (!options.image)
+        usage_error("run: which image? e.g. hbvm run build/examples/hello/hello.elf (or image = in a --config file)");
+    config.image_path = *options.image;
     check_device_settings(config.device_classes, config.devices);
+    if (options.print_config) {
+        std::fputs(dump_config(options).c_str(), stdout);
+        return 0;
+    }
+    end_report_path = options.end_report_path;
     if (!end_report_path.empty()) {
         // Written now, so that a file that cannot be written is a usage error
         // before anything boots, not a report lost at the end.
@@ -264,7 +219,7 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
         return quoted + "\"";
     };
     config.cmdline = word(config.image_path);
-    for (const std::string& k : kernel_args)
+    for (const std::string& k : options.kernel_arguments.value_or(std::vector<std::string>{}))
         config.cmdline += " " + word(k);
     // The watchdog runs before the image is opened: opening a FIFO can wait.
     watchdog dog(config.timeout_seconds);
