@@ -22,7 +22,7 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/hyperbios DESTINATION ${CMAKE_IN
 install(FILES ${PROJECT_SOURCE_DIR}/include/hyperbios/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR}
         RENAME guest-library.md)
 
-install(TARGETS hbvm RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS hbvm hbvm-ctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS hyperbios_boot ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})  # the boot stub for C kernels
 
 # The conformance suite, laid out as the conformance bundle is (conformance/

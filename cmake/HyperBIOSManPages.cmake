@@ -1,4 +1,4 @@
-# Man pages: hbvm(1), hyperbios-conform(1) and hyperbios(7), generated into
+# Man pages: hbvm(1), hbvm-ctl(1), hyperbios-conform(1) and hyperbios(7), generated into
 # build/man/ and installed into ${CMAKE_INSTALL_MANDIR}/man1 and man7.
 #
 # Each page has one source: hbvm(1) is "hbvm --help" and "hbvm --list-faults"
@@ -35,6 +35,14 @@ add_custom_command(OUTPUT ${HYPERBIOS_MAN_DIR}/hbvm.1
   COMMENT "Generating man/hbvm.1 from hbvm --help"
   VERBATIM)
 
+add_custom_command(OUTPUT ${HYPERBIOS_MAN_DIR}/hbvm-ctl.1
+  COMMAND ${HYPERBIOS_PYTHON} ${_hb_man_src}/help2roff.py --section 1 --source ${_hb_man_source}
+          --manual "HyperBIOS Manual" --include ${_hb_man_src}/hbvm-ctl.1.h2m
+          --output ${HYPERBIOS_MAN_DIR}/hbvm-ctl.1 -- $<TARGET_FILE:hbvm-ctl>
+  DEPENDS hbvm-ctl ${_hb_man_src}/help2roff.py ${_hb_man_src}/hbvm-ctl.1.h2m
+  COMMENT "Generating man/hbvm-ctl.1 from hbvm-ctl --help"
+  VERBATIM)
+
 add_custom_command(OUTPUT ${HYPERBIOS_MAN_DIR}/hyperbios-conform.1
   COMMAND ${HYPERBIOS_PYTHON} ${_hb_man_src}/help2roff.py --section 1 --source ${_hb_man_source}
           --manual "HyperBIOS Manual" --include ${_hb_man_src}/hyperbios-conform.1.h2m
@@ -54,10 +62,11 @@ add_custom_command(OUTPUT ${HYPERBIOS_MAN_DIR}/hyperbios.7
   VERBATIM)
 
 add_custom_target(man-pages ALL DEPENDS
-  ${HYPERBIOS_MAN_DIR}/hbvm.1 ${HYPERBIOS_MAN_DIR}/hyperbios-conform.1 ${HYPERBIOS_MAN_DIR}/hyperbios.7)
+  ${HYPERBIOS_MAN_DIR}/hbvm.1 ${HYPERBIOS_MAN_DIR}/hbvm-ctl.1 ${HYPERBIOS_MAN_DIR}/hyperbios-conform.1
+  ${HYPERBIOS_MAN_DIR}/hyperbios.7)
 
 # Installed compressed, as Debian's policy wants (man reads either).
-foreach(page hbvm.1 hyperbios-conform.1 hyperbios.7)
+foreach(page hbvm.1 hbvm-ctl.1 hyperbios-conform.1 hyperbios.7)
   add_custom_command(OUTPUT ${HYPERBIOS_MAN_DIR}/gz/${page}.gz
     COMMAND ${CMAKE_COMMAND} -E make_directory ${HYPERBIOS_MAN_DIR}/gz
     COMMAND sh -c "gzip -9nc \"$1\" > \"$2\"" sh ${HYPERBIOS_MAN_DIR}/${page} ${HYPERBIOS_MAN_DIR}/gz/${page}.gz
@@ -65,9 +74,10 @@ foreach(page hbvm.1 hyperbios-conform.1 hyperbios.7)
     VERBATIM)
 endforeach()
 add_custom_target(man-pages-compressed ALL DEPENDS
-  ${HYPERBIOS_MAN_DIR}/gz/hbvm.1.gz ${HYPERBIOS_MAN_DIR}/gz/hyperbios-conform.1.gz ${HYPERBIOS_MAN_DIR}/gz/hyperbios.7.gz)
-install(FILES ${HYPERBIOS_MAN_DIR}/gz/hbvm.1.gz ${HYPERBIOS_MAN_DIR}/gz/hyperbios-conform.1.gz
-  DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+  ${HYPERBIOS_MAN_DIR}/gz/hbvm.1.gz ${HYPERBIOS_MAN_DIR}/gz/hbvm-ctl.1.gz ${HYPERBIOS_MAN_DIR}/gz/hyperbios-conform.1.gz
+  ${HYPERBIOS_MAN_DIR}/gz/hyperbios.7.gz)
+install(FILES ${HYPERBIOS_MAN_DIR}/gz/hbvm.1.gz ${HYPERBIOS_MAN_DIR}/gz/hbvm-ctl.1.gz
+  ${HYPERBIOS_MAN_DIR}/gz/hyperbios-conform.1.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${HYPERBIOS_MAN_DIR}/gz/hyperbios.7.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man7)
 
 set(_hb_man_check ${HYPERBIOS_PYTHON} ${_hb_man_src}/check_man_pages.py)

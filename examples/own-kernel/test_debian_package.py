@@ -87,8 +87,8 @@ def main():
         step("the installed hyperbios-conform certifies the installed hbvm",
              ["hyperbios-conform", "--host", host, "--out", tmp / "certificate", "-q"], cwd=tmp,
              want="verdict: CONFORMANT")
-        step("man finds hbvm(1), hyperbios-conform(1) and hyperbios(7)",
-             ["sh", "-c", "man -w hbvm && man -w hyperbios-conform && man -w 7 hyperbios"])
+        step("man finds hbvm(1), hbvm-ctl(1), hyperbios-conform(1) and hyperbios(7)",
+             ["sh", "-c", "man -w hbvm && man -w hbvm-ctl && man -w hyperbios-conform && man -w 7 hyperbios"])
         src = tmp / "cmake-project"
         shutil.copytree(HERE / "cmake", src)
         step("a CMake kernel finds the system's HyperBIOS", ["cmake", "-S", src, "-B", src / "build",

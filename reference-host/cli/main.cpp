@@ -1,6 +1,7 @@
 // hbvm: the HyperBIOS reference host's command line.
 #include "cli/config_file.hpp"
 #include "cli/options.hpp"
+#include "control/control_socket.hpp"
 #include "core/diagnostics.hpp"
 #include "core/error.hpp"
 #include "core/guest_memory.hpp"
@@ -77,6 +78,11 @@ const char usage_head[] =
     "                  8.5): 'shutdown CODE' when the guest shut down, else 'halted',\n"
     "                  'crashed', 'stopped' or 'failed' and the reason, so that a\n"
     "                  shutdown with any code is told apart from every other end\n"
+    "  --control unix:PATH\n"
+    "                  serve a control socket at PATH (mode 0600): line-delimited\n"
+    "                  JSON in QMP's manner, a greeting, commands with ids\n"
+    "                  (query-status, stop, cont, quit, query-commands), replies and\n"
+    "                  events (STOP, RESUME, END); hbvm-ctl is its client\n"
     ;
 const char usage_tail[] =
     "  --profile NAME  what the host offers: full (every service, the default),\n"
@@ -112,6 +118,33 @@ std::string usage_text()
 [[noreturn]] void usage_error(const std::string& message)
 {
     throw error(exit_status::usage, message + " (run 'hbvm --help' for the options)");
+}
+
+// The commands of the control socket (README, "The control socket"): what the
+// machine can be asked while it runs. Later device classes add theirs
+// (screenshots, input, network forwarding).
+void add_control_commands(control_socket& control, machine& vm, watchdog& dog)
+{
+    using command = control_socket::command;
+    control.add_command("query-status", command{"whether the guest runs or is paused", [&vm](const json::object&) {
+                                                    return json::value(json::object{
+                                                        {"status", vm.paused() ? "paused" : "running"},
+                                                        {"running", !vm.paused()}});
+                                                }});
+    control.add_command("stop", command{"pause the guest (event STOP once it is paused)", [&vm](const json::object&) {
+                                            vm.pause();
+                                            return json::value(json::object{});
+                                        }});
+    control.add_command("cont", command{"let a paused guest go on (event RESUME)", [&vm](const json::object&) {
+                                            vm.resume();
+                                            return json::value(json::object{});
+                                        }});
+    control.add_command("quit", command{"end the run: status 0, end report 'stopped' (event END)",
+                                        [&dog](const json::object&) {
+                                            stop::request(stop::quit_request);
+                                            dog.stop_now();
+                                            return json::value(json::object{});
+                                        }});
 }
 
 // Where --end-report writes, once the options are read ("" without it): every
@@ -224,10 +257,23 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
     // The watchdog runs before the image is opened: opening a FIFO can wait.
     watchdog dog(config.timeout_seconds);
     config.dog = &dog;
+    // The control socket exists before the machine, so that a path it cannot
+    // use is a usage error before anything boots.
+    std::optional<control_socket> control;
+    if (!options.control_address.empty()) {
+        control.emplace(options.control_address);
+        config.on_pause = [&control](bool paused) { control->emit(paused ? "STOP" : "RESUME"); };
+    }
     try {
         machine vm(config);
+        if (control) {
+            add_control_commands(*control, vm, dog);
+            control->start();
+        }
         const run_end end = vm.run();
         report_end(end);
+        if (control)
+            control->emit("END", json::object{{"end", end_report_line(end)}, {"status", end.status}});
         return end.status;
     } catch (const stop::interrupted& e) {
         const stop::ending end = stop::describe(config.timeout_seconds, e.during());

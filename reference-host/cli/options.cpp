@@ -142,6 +142,13 @@ std::vector<run_option> make_table()
                      return toml_string(f.name);
              return std::string();
          }},
+        {"control", true, true,
+         [](run_options& o, const std::string& v) {
+             if (v.rfind("unix:", 0) != 0 || v.size() == 5)
+                 bad("expected unix:PATH, e.g. unix:/tmp/vm.sock");
+             o.control_address = v;
+         },
+         [](const run_options& o) { return o.control_address.empty() ? "" : toml_string(o.control_address); }},
         {"config", true, false, [](run_options& o, const std::string& v) { o.config_path = v; }, nullptr},
         {"print-config", false, false,
          [](run_options& o, const std::string& v) { o.print_config = parse_flag(v); }, nullptr},

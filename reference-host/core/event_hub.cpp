@@ -26,7 +26,8 @@ uint64_t monotonic_now()
 event_hub::event_hub()
 {
     control_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (control_fd_ < 0)
+    interrupt_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (control_fd_ < 0 || interrupt_fd_ < 0)
         throw error(exit_status::host_failure, std::string("eventfd for the event watcher failed: ") +
                                                    std::strerror(errno));
 }
@@ -44,6 +45,7 @@ event_hub::~event_hub()
     if (watcher_.joinable())
         watcher_.join();
     close(control_fd_);
+    close(interrupt_fd_);
 }
 
 void event_hub::attach(unsigned number, event_source& source)
@@ -74,7 +76,7 @@ void event_hub::reset()
     watch(0, {});
 }
 
-nfds_t event_hub::descriptors(uint64_t which, pollfd (&fds)[max_sources], unsigned (&number_of)[max_sources]) const
+nfds_t event_hub::descriptors(uint64_t which, pollfd* fds, unsigned (&number_of)[max_sources]) const
 {
     nfds_t n = 0;
     for (unsigned s = 0; s < max_sources; ++s) {
@@ -119,7 +121,7 @@ std::optional<uint64_t> event_hub::wait(uint64_t sources, uint64_t deadline_ns, 
             return now_pending;
         if (stop::requested())
             return std::nullopt;
-        pollfd fds[max_sources];
+        pollfd fds[max_sources + 1];
         unsigned number_of[max_sources];
         const nfds_t n = descriptors(sources, fds, number_of);
         if (n == 0 && deadline_ns == no_deadline) {
@@ -127,6 +129,7 @@ std::optional<uint64_t> event_hub::wait(uint64_t sources, uint64_t deadline_ns, 
                 *why = describe_unwakeable(sources);
             return std::nullopt;
         }
+        fds[n] = {interrupt_fd_, POLLIN, 0};
         // The kernel rounds a timeout up, never down; the loop re-checks the clock
         // anyway, so that no wait ends before its deadline.
         timespec timeout{};
@@ -138,7 +141,18 @@ std::optional<uint64_t> event_hub::wait(uint64_t sources, uint64_t deadline_ns, 
         }
         // EINTR: the watchdog's kick (a stop, checked above on the next round) or
         // a wake from the watcher; either way the loop looks again.
-        ppoll(fds, n, limit, nullptr);
+        if (ppoll(fds, n + 1, limit, nullptr) > 0 && (fds[n].revents & POLLIN)) {
+            uint64_t count;
+            if (read(interrupt_fd_, &count, sizeof count) == ssize_t(sizeof count) && on_interrupt)
+                on_interrupt();
+        }
+    }
+}
+
+void event_hub::interrupt()
+{
+    const uint64_t one = 1;
+    while (write(interrupt_fd_, &one, sizeof one) < 0 && errno == EINTR) {
     }
 }
 

@@ -82,6 +82,13 @@ public:
     // A service changed a source's level or the hub's settings (CONSOLE.read took
     // bytes, a timer was acknowledged): the machine looks at events after the call.
     void note_change() { changed_ = true; }
+
+    // The host's own business while the vCPU waits (a pause asked through the
+    // control socket): interrupt() wakes a wait() in progress, which calls
+    // on_interrupt on the waiting thread and then goes on waiting as before, so
+    // the guest sees nothing of it. Callable from any thread.
+    void interrupt();
+    std::function<void()> on_interrupt;
     bool take_change()
     {
         const bool c = changed_;
@@ -100,8 +107,9 @@ public:
 
 private:
     void watcher_loop();
-    // The descriptors of the sources of `which` that have one, and their numbers.
-    nfds_t descriptors(uint64_t which, pollfd (&fds)[max_sources], unsigned (&number_of)[max_sources]) const;
+    // The descriptors of the sources of `which` that have one, into fds (room for
+    // max_sources), and their numbers.
+    nfds_t descriptors(uint64_t which, pollfd* fds, unsigned (&number_of)[max_sources]) const;
 
     event_source* sources_[max_sources] = {};
     uint64_t attached_ = 0;
@@ -116,6 +124,7 @@ private:
     std::function<void()> wake_;
     bool quit_ = false;
     int control_fd_ = -1;
+    int interrupt_fd_ = -1;  // interrupt(): an eventfd wait() polls besides the sources'
     std::thread watcher_;
 };
 

@@ -121,6 +121,8 @@ ending describe(double timeout_seconds, const std::string& during)
                                                               " s (--timeout); stopped it"
                                                         : "--timeout (" + s.str() + " s) expired" + suffix)};
     }
+    if (signal == quit_request)
+        return {0, "stopped by the control socket's quit" + suffix};
     if (signal == SIGINT)
         return {exit_status::interrupted, "stopped by Ctrl-C (SIGINT)" + suffix};
     if (signal == SIGHUP)

@@ -38,7 +38,11 @@ sigset_t watched_signals();
 // True for the watched signals that only produce a note (SIGUSR1, SIGUSR2).
 bool is_ignored_signal(int signal);
 
-// Records the stop; the first request wins. `signal` is 0 for --timeout.
+// What request() takes for a stop asked for through the control socket (quit).
+inline constexpr int quit_request = 1000;
+
+// Records the stop; the first request wins. `signal` is 0 for --timeout,
+// quit_request for the control socket's quit.
 void request(int signal);
 
 bool requested() noexcept;

@@ -20,7 +20,8 @@ watchdog::watchdog(double timeout_seconds)
     const sigset_t watched = stop::watched_signals();
     signal_fd_ = signalfd(-1, &watched, SFD_CLOEXEC);
     wake_fd_ = eventfd(0, EFD_CLOEXEC);
-    if (signal_fd_ < 0 || wake_fd_ < 0)
+    stop_fd_ = eventfd(0, EFD_CLOEXEC);
+    if (signal_fd_ < 0 || wake_fd_ < 0 || stop_fd_ < 0)
         throw error(exit_status::host_failure, std::string("cannot set up signal handling: ") + std::strerror(errno));
     // The command line bounds the timeout (cli/main.cpp), so this cannot overflow.
     const auto timeout_ns = int64_t(std::llround(timeout_seconds * 1e9));
@@ -35,6 +36,14 @@ watchdog::~watchdog()
     thread_.join();
     close(signal_fd_);
     close(wake_fd_);
+    close(stop_fd_);
+}
+
+void watchdog::stop_now()
+{
+    const uint64_t one = 1;
+    while (write(stop_fd_, &one, sizeof one) < 0 && errno == EINTR) {
+    }
 }
 
 void watchdog::set_stop_action(std::function<void()> action)
@@ -66,7 +75,7 @@ void watchdog::loop(int64_t timeout_ns)
 {
     using clock = std::chrono::steady_clock;
     const auto deadline = clock::now() + std::chrono::nanoseconds(timeout_ns);
-    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {signal_fd_, POLLIN, 0}};
+    pollfd fds[3] = {{wake_fd_, POLLIN, 0}, {signal_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
     while (!stop::requested()) {
         int wait_ms = -1;
         if (timeout_ns > 0) {
@@ -77,10 +86,12 @@ void watchdog::loop(int64_t timeout_ns)
             }
             wait_ms = int(std::min<int64_t>(left, 3600 * 1000));
         }
-        if (poll(fds, 2, wait_ms) < 0 && errno != EINTR)
+        if (poll(fds, 3, wait_ms) < 0 && errno != EINTR)
             break;  // cannot happen with valid descriptors; the run goes on without a watchdog
         if (fds[0].revents)
             return;  // the run is over
+        if (fds[2].revents)
+            break;  // stop_now: stop::request was called
         if (fds[1].revents & POLLIN) {
             signalfd_siginfo info{};
             if (read(signal_fd_, &info, sizeof info) != ssize_t(sizeof info))

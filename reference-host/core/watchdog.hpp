@@ -34,6 +34,10 @@ public:
     // no accelerator.
     void set_stop_action(std::function<void()> action);
 
+    // Stops the run now, as a signal would (the control socket's quit): call
+    // stop::request first. Callable from any thread.
+    void stop_now();
+
     // Signals that were received and ignored (SIGUSR1, SIGUSR2), as "SIGUSR1 (2x)",
     // for one note at the end of the run. The watchdog never writes itself: a
     // stalled stderr must not stall the thread that stops the run.
@@ -44,7 +48,8 @@ private:
     void fire();
 
     int signal_fd_ = -1;
-    int wake_fd_ = -1;
+    int wake_fd_ = -1;  // the run is over: the thread ends
+    int stop_fd_ = -1;  // stop_now()
     mutable std::mutex mutex_;  // guards action_ and ignored_
     std::function<void()> action_;
     std::vector<std::pair<int, unsigned>> ignored_;

@@ -69,6 +69,7 @@ def main():
             "end-report": ("end.txt", ["--end-report", "end.txt"]),
             "profile": ("no-reboot", ["--profile", "no-reboot"]),
             "inject-fault": ("console-write-short", ["--inject-fault", "console-write-short"]),
+            "control": ("unix:ctl.sock", ["--control", "unix:ctl.sock"]),
         }
         file_only = {"config", "print-config", "help"}
         device_options = {"disk"}

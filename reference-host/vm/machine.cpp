@@ -78,6 +78,7 @@ machine::machine(machine_config config)
 {
     dispatcher_.on_host_bug = [this](const std::string& what) { note("host bug: " + what); };
     devices_.take_faults(faults_);
+    events_.on_interrupt = [this] { wait_while_paused(); };
     dispatcher_.on_guest_write = [this](uint64_t address, uint64_t length) {
         accel_->guest_memory_written(address, length);
     };
@@ -139,7 +140,10 @@ void machine::boot()
     // The new accelerator takes the stop before the old one is destroyed.
     if (config_.dog)
         config_.dog->set_stop_action([a = accel.get()] { a->request_stop(); });
-    accel_ = std::move(accel);
+    {
+        std::lock_guard lock(accel_mutex_);
+        accel_ = std::move(accel);
+    }
     trace("booting " + config_.image_path + " (" + image_.format + "), entry " + hex(image_.entry) + ", " +
           std::to_string(memory_.size() >> 20) + " MiB RAM, " + accel_->name());
 }
@@ -298,6 +302,9 @@ io_reply machine::entry_fault(uint32_t vector)
 // for: deliver what is pending, and at a HLT sleep until there is something.
 event_reply machine::on_event_point(event_point where, bool can_interrupt)
 {
+    wait_while_paused();
+    if (stop::requested())
+        return {event_reply::kind::stopped, ""};
     if (where == event_point::halted)
         return halt(can_interrupt);
     look_at_events(can_interrupt);
@@ -406,6 +413,44 @@ io_reply machine::hypercall(const call_registers& regs)
         accel_->write_call_result(uint64_t(result.status), result.value);
     }
     return {};
+}
+
+void machine::pause()
+{
+    pause_wanted_ = true;
+    events_.interrupt();  // a HLT or an EVT.wait in progress pauses where it is
+    std::lock_guard lock(accel_mutex_);
+    if (accel_)
+        accel_->wake();  // running guest code stops at the next event point
+}
+
+void machine::resume()
+{
+    {
+        std::lock_guard lock(pause_mutex_);
+        pause_wanted_ = false;
+    }
+    pause_cv_.notify_all();
+}
+
+// On the vCPU thread, at an event point or inside a wait: stays here while a
+// pause is wanted. A stop (--timeout, a signal, quit) ends the pause within the
+// 100 ms every stop keeps: the wait looks at it every 10 ms.
+void machine::wait_while_paused()
+{
+    if (!pause_wanted_.load())
+        return;
+    paused_ = true;
+    if (config_.on_pause)
+        config_.on_pause(true);
+    {
+        std::unique_lock lock(pause_mutex_);
+        while (pause_wanted_.load() && !stop::requested())
+            pause_cv_.wait_for(lock, std::chrono::milliseconds(10));
+    }
+    paused_ = false;
+    if (config_.on_pause)
+        config_.on_pause(false);
 }
 
 }  // namespace hbvm

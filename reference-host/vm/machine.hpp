@@ -21,8 +21,12 @@
 #include "policy/profile.hpp"
 #include "services/services.hpp"
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -49,6 +53,9 @@ struct machine_config {
     // check_device_settings; created through `device_classes`, in its order.
     std::vector<device_settings> devices;
     std::span<const device_class> device_classes = device_registry();
+    // Told on the vCPU thread when the machine has paused (true) or goes on
+    // (false) after pause() and resume() (the control socket's events).
+    std::function<void(bool paused)> on_pause;
 };
 
 // Ports of the reference host.
@@ -66,6 +73,15 @@ public:
     // exit status and the kind of end (spec 8.5). Diagnostics go to stderr,
     // prefixed "hbvm:".
     run_end run();
+
+    // From any thread (the control socket's): the vCPU stops at the next point
+    // the engine reports — at once while it waits in HLT or EVT.wait, or within a
+    // translation block or an exit — and stays stopped until resume(). Guest
+    // time goes on meanwhile (TIME follows the host's clocks; EVT's timers count
+    // the expirations, which the guest finds when it runs again).
+    void pause();
+    void resume();
+    bool paused() const { return paused_.load(); }
 
 private:
     struct outcome {
@@ -100,6 +116,11 @@ private:
     fault_injector faults_;
     std::unique_ptr<accelerator> accel_;  // the watchdog reaches it through its stop action only
     std::optional<outcome> outcome_;  // set when the guest ends the run itself
+    void wait_while_paused();
+    std::atomic<bool> pause_wanted_{false}, paused_{false};
+    std::mutex pause_mutex_;          // with pause_cv_: resume() wakes the paused vCPU thread
+    std::condition_variable pause_cv_;
+    std::mutex accel_mutex_;          // guards accel_ against pause() from another thread while boot() swaps it
     bool memory_fresh_ = true;        // RAM is still as mmap zeroed it
     bool powered_on_ = false;         // the first boot has happened: the next is after a reset
     uint64_t calls_ = 0;

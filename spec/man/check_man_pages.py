@@ -57,6 +57,9 @@ def render(page):
     return sections, problems
 
 
+PAGES = ("hbvm.1", "hbvm-ctl.1", "hyperbios-conform.1", "hyperbios.7")
+
+
 def listed_options(help_text):
     """The options the help text lists: those of its indented '-x, --option VALUE  text' lines."""
     tags = [re.split(r"\s{2,}", line.strip())[0] for line in help_text.splitlines() if re.match(r" {1,4}-", line)]
@@ -69,7 +72,7 @@ def missing(text, wanted, what, page):
 
 def check(man_dir, hbvm, conform, abi_path):
     problems = []
-    pages = {name: os.path.join(man_dir, name) for name in ("hbvm.1", "hyperbios-conform.1", "hyperbios.7")}
+    pages = {name: os.path.join(man_dir, name) for name in PAGES}
     texts = {}
     for name, page in pages.items():
         if not os.path.isfile(page):
@@ -90,6 +93,14 @@ def check(man_dir, hbvm, conform, abi_path):
     problems += missing(hbvm_page.get("COMMANDS", "") + hbvm_page.get("OPTIONS", ""), options,
                         "hbvm option (in COMMANDS or OPTIONS)", pages["hbvm.1"])
     problems += missing(hbvm_page.get("FAULTS", ""), faults, "fault", pages["hbvm.1"])
+
+    # hbvm-ctl, built beside hbvm.
+    hbvm_ctl = os.path.join(os.path.dirname(os.path.abspath(hbvm)), "hbvm-ctl")
+    rc, help_text, _ = output([hbvm_ctl, "--help"])
+    options = listed_options(help_text)
+    if rc or len(options) < 3:
+        problems.append(f"{hbvm_ctl} --help gave {len(options)} options")
+    problems += missing(texts["hbvm-ctl.1"].get("OPTIONS", ""), options, "hbvm-ctl option", pages["hbvm-ctl.1"])
 
     rc, help_text, _ = output([sys.executable, conform, "--help"])
     options = listed_options(help_text)
@@ -123,11 +134,12 @@ def self_test(man_dir, hbvm, conform, abi_path):
         ("hyperbios.7", lambda s: s.replace("\\fBEVT.wait\\fR", "\\fBEVT.await\\fR"), "function 'EVT.wait"),
         ("hyperbios.7", lambda s: s.replace("\\fB\\-1\\fR", "").replace("\n\\-1\t", "\n\t", 1), "status '-1 FAILED'"),
         ("hbvm.1", lambda s: s.replace(".SH OPTIONS", ".SH OPTIONS\n.XX undefined macro"), "groff"),
+        ("hbvm-ctl.1", lambda s: s.replace("\\fB\\-\\-wait\\-event\\fR", "wait event"), "hbvm-ctl option '--wait-event'"),
     ]
     problems = []
     for name, damage, expected in breakages:
         with tempfile.TemporaryDirectory() as scratch:
-            for page in ("hbvm.1", "hyperbios-conform.1", "hyperbios.7"):
+            for page in PAGES:
                 shutil.copy(os.path.join(man_dir, page), scratch)
             path = os.path.join(scratch, name)
             with open(path, encoding="utf-8") as f:
