@@ -34,6 +34,17 @@ The host template decides how to pass them, e.g.
     --host 'hbvm run {image} --end-report {end} --disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3}'
 After the run the driver compares the files with the image's EXPECT-DISK lines.
 
+Device places: what an image needs of a host beyond the disks and {end} — a file
+the host writes a screenshot or audio into, say. An image declares each place it
+needs, with the requirements that cannot be tested without it, as a string in
+its file (conformance/guest/image.hpp: HYPERBIOS_CONFORM_NEEDS); the driver
+knows each place (PLACES) and gives a fresh one where the host template names
+{place}. A template without it still runs the image, but those requirements are
+"not tested", never passed. After the run the image's lines
+    EXPECT-PLACE HB-AREA-NNN place text TEXT   the place's file must hold TEXT
+    EXPECT-PLACE HB-AREA-NNN place hex HEX     ... these bytes
+are checked against the file (or by the place's own check).
+
 The verdict is built only from what ran: a requirement passes when a check of it
 passed and none failed, and a MUST that no check reached fails. It is not
 applicable only where the spec allows a host to leave it out: a service the host
@@ -71,7 +82,8 @@ import hyperbios_spec  # noqa: E402
 CONSOLE_INPUT = b"HyperBIOS console input:" + bytes(range(256))
 
 CHECK = re.compile(r"^(PASS|FAIL|SKIP) (HB-[A-Z]+-\d{3}) (.*)$")
-EXPECT = re.compile(r"^EXPECT-(EXIT|CONSOLE|CONSOLE-BYTES|BOOTS|UNIQUE|DISK|INCREASING|END) (HB-[A-Z]+-\d{3}) (.*)$")
+EXPECT = re.compile(r"^EXPECT-(EXIT|CONSOLE|CONSOLE-BYTES|BOOTS|UNIQUE|DISK|INCREASING|END|PLACE) "
+                    r"(HB-[A-Z]+-\d{3}) (.*)$")
 MEASURE = re.compile(r"^MEASURE-CPU (BEGIN|END) (HB-[A-Z]+-\d{3}) (.+)$")
 INFO = re.compile(r"^INFO ([a-z-]+) (.*)$")
 SUMMARY = re.compile(r"^SUMMARY: (\d+) checks, (\d+) failed, (\d+) skipped$")
@@ -116,6 +128,89 @@ DISKS = {
 # its disks (hbvm run --end-report FILE --disk PATH[,ro][,sector=4096]) — for the
 # commands that certify it (CMake, mutation-test).
 HBVM_PLACES = "--end-report {end} --disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3}"
+
+
+class Place:
+    """A device place ({name} in --host): what the driver gives a host for one
+    device of an image, and how it judges what the host left there.
+
+    kind "output": a path in the run's workdir that does not exist before the run;
+    the host creates the file and writes what the guest sent to the device.
+    meaning: what the host must do with it, in the words of the place's spec
+    section (shown in "not tested" notes, so without parentheses: the reason of a
+    SKIP is its last parenthesis). hbvm: how the reference host takes it.
+    check(run, rid, path, arg): a check list for one EXPECT-PLACE line; the default
+    compares the file's content (text TEXT / hex HEX)."""
+
+    def __init__(self, kind, meaning, hbvm, check=None):
+        if kind not in ("output",):
+            raise ValueError(f"unknown place kind {kind!r}")
+        self.kind, self.meaning, self.hbvm = kind, meaning, hbvm
+        self.check = check or content_check
+
+
+# What an image declares, as a NUL-terminated string anywhere in its file
+# (HYPERBIOS_CONFORM_NEEDS in conformance/guest/image.hpp).
+NEEDS = re.compile(rb"HYPERBIOS-CONFORM-NEEDS:\{([a-z][a-z0-9_]{0,31})\}:((?:HB-[A-Z]+-\d{3},?)*)\x00")
+
+
+def image_needs(image):
+    """The places an image declares it needs: {place: [requirement, ...]}."""
+    try:
+        data = pathlib.Path(image).read_bytes()
+    except OSError as e:
+        raise SuiteError(f"{image}: cannot read the image ({e.strerror})")
+    needs = {}
+    for m in NEEDS.finditer(data):
+        needs.setdefault(m.group(1).decode(), []).extend(r for r in m.group(2).decode().split(",") if r)
+    unknown = sorted(set(needs) - set(PLACES))
+    if unknown:
+        raise SuiteError(f"{pathlib.Path(image).name} needs the place{'s' if len(unknown) > 1 else ''} " +
+                         ", ".join("{" + u + "}" for u in unknown) + ", which this driver does not know: the image "
+                         "is newer than the driver (use the driver of the image's suite)")
+    return needs
+
+
+def place_missing(name):
+    """The reason of a "not tested" for a place the host template does not name."""
+    place = PLACES[name]
+    return (f"{NOT_TESTED_REASON}: the host command has no {{{name}}} placeholder, where the driver gives "
+            f"{place.meaning}; hbvm takes it as {place.hbvm}")
+
+
+def content_check(run, rid, path, arg):
+    """EXPECT-PLACE ... text TEXT | hex HEX: the place's file must hold these bytes."""
+    form, _, value = arg.partition(" ")
+    try:
+        wanted = value.encode() if form == "text" else bytes.fromhex(value) if form == "hex" else None
+    except ValueError:
+        wanted = None
+    if not wanted:
+        return ["FAIL", rid, f"the image expects {arg[:60]!r} of a place (malformed: garbled output)"]
+    try:
+        data = pathlib.Path(path).read_bytes()
+    except OSError as e:
+        return ["FAIL", rid, f"the place's file holds what the image sent (it cannot be read: {e.strerror})"]
+    ok = wanted in data
+    shown = value if form == "text" else f"{len(wanted)} bytes"
+    return ["PASS" if ok else "FAIL", rid, f"the place's file holds {shown[:60]!r}, as the image sent it" +
+            ("" if ok else f" (it holds {len(data)} bytes without it)")]
+
+
+def place_check(run, rid, arg):
+    """EXPECT-PLACE: what the host left in a device place, judged by the place."""
+    name, _, rest = arg.partition(" ")
+    if name not in PLACES:
+        return ["FAIL", rid, f"the image expects {arg[:40]!r} of a place the driver does not know (garbled output)"]
+    if name not in run.places:
+        return ["SKIP", rid, f"what the host did with {{{name}}} ({place_missing(name)})"]
+    return PLACES[name].check(run, rid, run.places[name], rest)
+
+
+# Every device place the driver knows: name -> Place. The issues that add a
+# device class add its place here (display: {screenshot}, input: {input},
+# network: {net0}, audio: {audio0}), with its format in the spec.
+PLACES = {}
 
 
 @functools.lru_cache(maxsize=None)
@@ -215,6 +310,8 @@ class ImageRun:
         self.stdout = ""
         self.stderr = ""
         self.disks = {}         # the driver's disks given to the host: name -> file (during parse_report)
+        self.places = {}        # the device places given to the host: name -> path (during parse_report)
+        self.needs = {}         # the places the image declares: name -> requirements (image_needs)
         self.end_file = None    # the {end} file, when the host template names it
         self.end_report = None  # its line after the run, or None when the host wrote none
         self.killed = None      # why the driver killed the host on the image's announcement, or None
@@ -222,15 +319,23 @@ class ImageRun:
         self.cpu = {}           # (requirement, what) -> CPU seconds per wall second, or None: not measurable
 
 
-def expand(template, image, workdir, disks=None):
+def expand(template, image, workdir, disks=None, places=None):
     values = {"image": str(image), "name": pathlib.Path(image).stem, "workdir": str(workdir),
               "end": str(pathlib.Path(workdir) / END_REPORT)}
     values.update({name: str(path) for name, path in (disks or {}).items()})
+    values.update({name: str(path) for name, path in (places or {}).items()})
     try:
         return [part.format(**values) for part in shlex.split(template)]
     except (KeyError, IndexError) as e:
-        raise SuiteError(f"--host: unknown placeholder {e}; use {{image}}, {{name}}, {{workdir}}, {{end}} "
-                         f"or {{disk0}} .. {{disk3}}")
+        devices = "".join(f", {{{p}}}" for p in PLACES)
+        raise SuiteError(f"--host: unknown placeholder {e}; use {{image}}, {{name}}, {{workdir}}, {{end}}, "
+                         f"{{disk0}} .. {{disk3}}{devices}")
+
+
+def make_places(template, workdir):
+    """The device places the template names, in workdir: {name: path}. An output
+    place is a path that does not exist yet: the host creates the file."""
+    return {name: pathlib.Path(workdir) / f"place-{name}" for name in PLACES if "{" + name + "}" in template}
 
 
 # More output than any image prints: a host that floods stdout or stderr is
@@ -387,11 +492,13 @@ def capture(command, timeout, live=None):
 
 def run_image(image, host_template, timeout, exit_style):
     run = ImageRun(image)
+    run.needs = image_needs(image)
     with tempfile.TemporaryDirectory(prefix=f"hyperbios-conform-{run.name}-") as workdir:
         run.disks = make_disks(host_template, workdir)
+        run.places = make_places(host_template, workdir)
         if "{end}" in host_template:
             run.end_file = pathlib.Path(workdir) / END_REPORT
-        command = expand(host_template, image, workdir, run.disks)
+        command = expand(host_template, image, workdir, run.disks, run.places)
         start = time.monotonic()
         run.exit_status, out, err, run.problem, run.killed = capture(
             command, timeout, live=lambda pid: LiveRun(run, pid))
@@ -507,6 +614,9 @@ def parse_report(run, exit_style):
             continue
         if m and m.group(1) == "END":
             continue  # EXPECT-END: acted on while the host ran (LiveRun), judged by end_checks
+        if m and m.group(1) == "PLACE":
+            run.checks.append(place_check(run, m.group(2), m.group(3).strip()))
+            continue
         if m:
             run.checks.append(outside_check(run, exit_style, *m.groups()))
             continue
@@ -530,6 +640,12 @@ def parse_report(run, exit_style):
         if m:
             run.summary = tuple(int(g) for g in m.groups())
     increasing_checks(run)
+    # A place the image needs and the host command lacks: what depends on it is
+    # not tested, whatever the image's own checks of it said.
+    for name, requirements in sorted(run.needs.items()):
+        if name not in run.places:
+            run.checks.extend(["SKIP", rid, f"the image's use of {{{name}}} ({place_missing(name)})"]
+                              for rid in requirements)
     if run.problem:
         return
     if run.summary is None:

@@ -6,6 +6,7 @@ against the real reference host with injected faults.)"""
 
 import os
 import pathlib
+import shlex
 import sys
 import tempfile
 import time
@@ -70,6 +71,7 @@ def main():
     outside_rules()
     profile_rules()
     live_rules()
+    place_rules()
 
     try:
         conform.load_expectations(None, SPEC)
@@ -270,6 +272,58 @@ def profile_rules():
     shown = conform.profile_text(prof, None)
     expect("the certificate names the advertised profile and its services",
            shown.startswith("advertised") and "base, console, power, time" in shown, shown)
+
+
+def place_rules():
+    """Device places: an image declares the place it needs; a host command with it
+    is judged on what the host left there, one without it leaves the requirements
+    the image names "not tested". A made-up place, image and host (a shell)."""
+    conform.PLACES["probe0"] = conform.Place("output", "a file the host writes the probe's bytes into",
+                                             "--probe path={probe0}")
+    try:
+        image = TMP / "conformance-probe.elf"
+        note = b"HYPERBIOS-CONFORM-NEEDS:{probe0}:HB-CON-001,HB-CON-002\x00"
+        image.write_bytes(b"\x7fELF" + bytes(64) + note + bytes(16))
+        expect("the driver reads the places an image declares",
+               conform.image_needs(image) == {"probe0": ["HB-CON-001", "HB-CON-002"]}, str(conform.image_needs(image)))
+        report = ("echo BOOT >&2; echo 'PASS HB-CON-001 the probe answered' >&2; "
+                  "echo 'EXPECT-PLACE HB-CON-002 probe0 text probe says hello' >&2; "
+                  "echo 'SUMMARY: 1 checks, 0 failed, 0 skipped' >&2")
+        writes = "printf 'x probe says hello x' > \"$1\"; "
+
+        run = conform.run_image(image, f"sh -c {shlex.quote(writes + report)} host {{probe0}}", 20, None)
+        got = {(v, r) for v, r, _ in run.checks if r.startswith("HB-CON")}
+        expect("a host given the place is judged on what it left there",
+               got == {("PASS", "HB-CON-001"), ("PASS", "HB-CON-002")} and run.problem is None, str(run.checks))
+        run = conform.run_image(image, f"sh -c {shlex.quote(report)} host {{probe0}}", 20, None)
+        expect("a host given the place that leaves nothing there fails",
+               any(c[:2] == ["FAIL", "HB-CON-002"] for c in run.checks),
+               str(run.checks))
+
+        run = conform.run_image(image, f"sh -c {shlex.quote(report)} host", 20, None)
+        verdicts, (text, ok) = verdict([make_run("all", every_must_passes()), run])
+        expect("a host command without the place: the requirements the image names are not tested, even where "
+               "its own check passed, and the verdict says so",
+               verdicts["HB-CON-001"]["result"] == "not tested" and verdicts["HB-CON-002"]["result"] == "not tested"
+               and "{probe0} placeholder" in verdicts["HB-CON-001"]["note"] and not ok and
+               text.startswith("NOT CONFORMANT — ") and "MUST requirements not tested" in text,
+               f"{verdicts['HB-CON-001']} / {text}")
+
+        image.write_bytes(b"\x7fELF" + b"HYPERBIOS-CONFORM-NEEDS:{hologram}:HB-CON-001\x00")
+        try:
+            conform.run_image(image, "true", 20, None)
+            expect("an image that needs a place the driver does not know is refused", False, "it ran")
+        except conform.SuiteError as e:
+            expect("an image that needs a place the driver does not know is refused, naming it",
+                   "{hologram}" in str(e), str(e))
+        try:
+            conform.expand("host {nowhere}", image, TMP)
+            expect("a host command with an unknown placeholder is refused", False, "it was accepted")
+        except conform.SuiteError as e:
+            expect("a host command with an unknown placeholder is refused, listing the device places",
+                   "{probe0}" in str(e), str(e))
+    finally:
+        del conform.PLACES["probe0"]
 
 
 def live_rules():

@@ -12,6 +12,20 @@
 
 #include <hyperbios/boot/multiboot.hpp>
 
+// Declares a device place the image needs of the host ({place} in the driver's
+// --host, conform.py PLACES) and the requirements that cannot be tested without
+// it, comma-separated: HYPERBIOS_CONFORM_NEEDS(audio0, "HB-AUD-001,HB-AUD-004").
+// The driver finds the string in the image's file before the run; a host
+// command without {place} makes those requirements "not tested". It is a
+// well-formed ELF note (owner "HyperBIOS", type 0x48424346), because
+// multiboot.ld keeps .note.* sections in a PT_NOTE segment that loaders parse
+// (QEMU looks there for the PVH entry): a bare string there would be misread.
+#define HYPERBIOS_CONFORM_NEEDS(place, requirements)                                               \
+    __asm__(".pushsection .note.hyperbios.conform, \"a\", @note\n"                                  \
+            ".balign 4\n.long 10\n.long 2f - 1f\n.long 0x48424346\n.asciz \"HyperBIOS\"\n.balign 4\n" \
+            "1: .asciz \"HYPERBIOS-CONFORM-NEEDS:{" #place "}:" requirements "\"\n2: .balign 4\n"       \
+            ".popsection")
+
 namespace conformance {
 void run_checks();  // defined by each image
 

@@ -14,6 +14,7 @@ install is never removed. Exit status 0 when all of it works, 1 otherwise."""
 import argparse
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -67,6 +68,24 @@ def main():
     print(f"{'PASS' if not errors else 'FAIL'} lintian reports no errors" + "".join(f"\n  {e}" for e in errors))
     if errors:
         failures.append("lintian errors")
+
+    # The core package must not pull in a desktop: back ends with such libraries
+    # are modules (hbvm-<name>.so) that ship apart (issue 20).
+    depends = step("dpkg-deb -f DEPENDS", ["dpkg-deb", "-f", deb, "Depends"]).stdout.strip()
+    print(f"  Depends: {depends}")
+    desktop = re.compile(r"sdl|x11|libx|xcb|wayland|pulse|pipewire|asound|gtk|gl1|egl|drm|png", re.I)
+    heavy = [d.strip() for d in depends.split(",") if desktop.search(d)]
+    print(f"{'PASS' if not heavy and depends else 'FAIL'} the package's Depends name no SDL, X11, Wayland, "
+          f"PulseAudio or other desktop library" + (f": {', '.join(heavy)}" if heavy else ""))
+    if heavy or not depends:
+        failures.append("desktop libraries in Depends")
+    contents = step("dpkg-deb -c", ["dpkg-deb", "-c", deb]).stdout
+    modules_inside = [line.split()[-1] for line in contents.splitlines() if "/hyperbios/modules/" in line
+                      and line.rstrip().endswith(".so")]
+    print(f"{'PASS' if not modules_inside else 'FAIL'} the core package carries no back-end module"
+          + "".join(f"\n  {m}" for m in modules_inside))
+    if modules_inside:
+        failures.append("modules in the core package")
 
     files = []
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="hyperbios-deb-"))

@@ -7,7 +7,10 @@
 // ones it serves by class name in the device_set (service_context.devices).
 //
 // A new device class is one file here (its device type and its class entry),
-// one line in registry.cpp, the service module that uses it, and its tests.
+// one line in registry.cpp, the service module that uses it, and its tests. A
+// back end that needs a heavy library (SDL2, libslirp) keeps only its class
+// entry here and creates its devices in a module loaded when chosen
+// (devices/module.hpp): its folder in modules/ holds the rest.
 #ifndef HBVM_DEVICES_DEVICE_HPP
 #define HBVM_DEVICES_DEVICE_HPP
 
@@ -34,8 +37,15 @@ struct device_settings {
     std::string origin;        // where they came from, for messages: "--disk a.img,ro"
     std::vector<std::pair<std::string, std::string>> values;
 
-    // The value of `key`, or nullopt when it was not given.
-    std::optional<std::string> get(const std::string& key) const;
+    // The value of `key`, or nullopt when it was not given. Inline: a back-end
+    // module (devices/module.hpp) uses it and links nothing of hbvm_core.
+    std::optional<std::string> get(const std::string& key) const
+    {
+        for (const auto& [k, v] : values)
+            if (k == key)
+                return v;
+        return std::nullopt;
+    }
 };
 
 // What a device may ask of the machine it belongs to.

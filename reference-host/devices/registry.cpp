@@ -40,14 +40,6 @@ const device_class* find_device_class(std::span<const device_class> registry, st
     return nullptr;
 }
 
-std::optional<std::string> device_settings::get(const std::string& key) const
-{
-    for (const auto& [k, v] : values)
-        if (k == key)
-            return v;
-    return std::nullopt;
-}
-
 namespace {
 
 bool listed(const std::vector<const char*>& list, const std::string& key)
