@@ -165,8 +165,18 @@ int main(int argc, char** argv)
     const auto deadline = std::chrono::steady_clock::now() +
                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(timeout));
     connection c(address, deadline);
-    if (!c.read_line())
+    const std::optional<std::string> greeting = c.read_line();
+    if (!greeting)
         fail(2, "hbvm closed the connection before its greeting");
+    {
+        // A refusal comes instead of the greeting (too many clients): say it.
+        const std::optional<json::value> first = json::parse(*greeting, why);
+        const json::object* o = first ? first->as_object() : nullptr;
+        const json::object* e = o && o->count("error") ? o->at("error").as_object() : nullptr;
+        const std::string* desc = e && e->count("desc") ? e->at("desc").as_string() : nullptr;
+        if (e)
+            fail(2, "hbvm refused the connection: " + (desc ? *desc : greeting->substr(0, 200)));
+    }
     c.send_line(json::write(json::object{{"execute", command}, {"arguments", *parsed_arguments}, {"id", "hbvm-ctl"}}));
     bool replied = false, waited = wait_event.empty();
     int status = 0;
