@@ -127,11 +127,13 @@ std::string usage_text()
 }
 
 // The commands of the control socket (README, "The control socket"): what the
-// machine can be asked while it runs. Later device classes add theirs
-// (screenshots, input, network forwarding).
+// machine can be asked while it runs, and what its devices add (screenshots,
+// input, network forwarding: device::control_commands).
 void add_control_commands(control_socket& control, machine& vm, watchdog& dog)
 {
     using command = control_socket::command;
+    for (auto& [name, c] : vm.device_commands())
+        control.add_command(name, std::move(c));
     control.add_command("query-status", command{"whether the guest runs or is paused", [&vm](const json::object&) {
                                                     return json::value(json::object{
                                                         {"status", vm.paused() ? "paused" : "running"},

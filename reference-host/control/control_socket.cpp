@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdexcept>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -116,7 +117,11 @@ control_socket::~control_socket()
     unlink(path_.c_str());
 }
 
-void control_socket::add_command(const std::string& name, command c) { commands_[name] = std::move(c); }
+void control_socket::add_command(const std::string& name, command c)
+{
+    if (!commands_.emplace(name, std::move(c)).second)  // query-commands is there from the start
+        throw std::logic_error("the control command '" + name + "' is added twice");
+}
 
 void control_socket::start()
 {

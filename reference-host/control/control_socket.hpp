@@ -13,6 +13,7 @@
 #ifndef HBVM_CONTROL_CONTROL_SOCKET_HPP
 #define HBVM_CONTROL_CONTROL_SOCKET_HPP
 
+#include "control/command.hpp"
 #include "control/json.hpp"
 
 #include <functional>
@@ -26,18 +27,8 @@ namespace hbvm {
 
 class control_socket {
 public:
-    // What a command that cannot be done throws: QMP's error class and a text.
-    struct command_error {
-        std::string error_class;  // "GenericError", "CommandNotFound", ...
-        std::string description;
-    };
-
-    struct command {
-        std::string help;  // one line, for query-commands and hbvm-ctl --help
-        // Runs on the socket's thread with the command's "arguments" (an empty
-        // object without); returns the reply's "return" value.
-        std::function<json::value(const json::object& arguments)> run;
-    };
+    using command_error = control_command_error;
+    using command = control_command;
 
     // Creates the socket at `address` ("unix:PATH"), mode 0600. Throws
     // hbvm::error (usage) for an address it cannot use, saying why: not unix:,
@@ -49,7 +40,8 @@ public:
     control_socket(const control_socket&) = delete;
     control_socket& operator=(const control_socket&) = delete;
 
-    // Adds a command; before start(). query-commands is built in.
+    // Adds a command; before start(). query-commands is built in. A name given
+    // twice is a host bug (std::logic_error): two devices cannot share one.
     void add_command(const std::string& name, command c);
 
     // Serves clients on a thread of its own from now on.

@@ -15,6 +15,7 @@
 #define HBVM_DEVICES_DEVICE_HPP
 
 #include "accel/accelerator.hpp"
+#include "control/command.hpp"
 
 #include <functional>
 #include <memory>
@@ -69,6 +70,12 @@ public:
 
     // Takes what `hbvm --inject-fault` asks this kind of device to get wrong.
     virtual void take_faults(const fault_injector&) {}
+
+    // The commands the device adds to the control socket (`--control`), by
+    // name: a display's screenshot, a network's port forwarding. Names are
+    // unique in the machine: a class with several devices puts their names in
+    // (`net0-hostfwd-add`). A command runs on the socket's thread.
+    virtual std::vector<std::pair<std::string, control_command>> control_commands() { return {}; }
 };
 
 // A kind of device: its name is the command-line option (`--disk`) and the

@@ -27,6 +27,15 @@ std::optional<io_reply> device_set::on_io(const io_access& access)
     return std::nullopt;
 }
 
+std::vector<std::pair<std::string, control_command>> device_set::control_commands() const
+{
+    std::vector<std::pair<std::string, control_command>> all;
+    for (device* d : in_order_)
+        for (auto& c : d->control_commands())
+            all.push_back(std::move(c));
+    return all;
+}
+
 void device_set::flush_output()
 {
     for (device* d : in_order_)

@@ -76,6 +76,9 @@ public:
     std::optional<io_reply> on_io(const io_access& access);
     // Every device writes out what it holds back.
     void flush_output();
+
+    // Every device's control commands, in device order (device::control_commands).
+    std::vector<std::pair<std::string, control_command>> control_commands() const;
     // Every device takes the faults --inject-fault asks of its kind.
     void take_faults(const fault_injector& faults);
 

@@ -19,7 +19,7 @@ the ABI table; the dummy serves the guest's port writes, so it needs neither).
 It then builds hbvm, the module and the image in the copy and shows that the
 class works: --help documents it, `--dummy path=F` and a `[[dummy]]` table with
 a comma in the path make hbvm write the guest's bytes to the file,
---print-config dumps it, the module is loaded only when the class is chosen and
+--print-config dumps it, its own control-socket command is served, the module is loaded only when the class is chosen and
 a missing module is reported clearly, and the conformance driver gives the
 image its place {dummy0} where the host command names it and says "not tested"
 where it does not.
@@ -34,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 failures = []
 
@@ -73,6 +74,7 @@ MODULE_SOURCE = r'''// The dummy device's back end: appends what the guest write
 
 #include "core/error.hpp"
 
+#include <atomic>
 #include <cstdio>
 #include <stdexcept>
 
@@ -90,13 +92,24 @@ public:
         if (access.is_write) {
             std::fputc(int(access.value & 0xFF), file_);
             std::fflush(file_);
+            ++bytes_;
         }
         return hbvm::io_reply{};
+    }
+
+    // A control-socket command of its own, run on the socket's thread.
+    std::vector<std::pair<std::string, hbvm::control_command>> control_commands() override
+    {
+        return {{"dummy-bytes", {"how many bytes the guest sent to the dummy device",
+                                 [this](const hbvm::json::object&) {
+                                     return hbvm::json::value(hbvm::json::object{{"bytes", uint64_t(bytes_.load())}});
+                                 }}}};
     }
 
 private:
     std::FILE* file_;
     uint16_t port_;
+    std::atomic<uint64_t> bytes_{0};
 };
 
 std::vector<std::unique_ptr<hbvm::device>> create(const std::string& device_class,
@@ -180,6 +193,7 @@ def main():
     parser.add_argument("--source", required=True, help="the HyperBIOS source tree")
     parser.add_argument("--unicorn-prefix", required=True, help="HYPERBIOS_UNICORN_PREFIX of the main build")
     parser.add_argument("--hello", required=True, help="the hello example image, a console-only guest")
+    parser.add_argument("--spin", required=True, help="the test guest spin_forever.elf, which runs until stopped")
     parser.add_argument("--keep", action="store_true", help="keep the scratch tree and print its path")
     parser.add_argument("--cmake-option", action="append", default=[], metavar="-DOPTION=VALUE",
                         help="one more option for configuring the copy (the sanitizer build passes "
@@ -210,12 +224,13 @@ def main():
                          f"-DHYPERBIOS_UNICORN_PREFIX={args.unicorn_prefix}", *args.cmake_option])
         if not expect("the copy configures", configure.returncode == 0, configure.stderr[-3000:]):
             return 1
-        built = run(["cmake", "--build", build, "-j", str(os.cpu_count() or 2), "--target", "hbvm", "hbvm-dummy",
-                     "conformance-dummy"])
+        built = run(["cmake", "--build", build, "-j", str(os.cpu_count() or 2), "--target", "hbvm", "hbvm-ctl",
+                     "hbvm-dummy", "conformance-dummy"])
         if not expect("hbvm, the module and the image build with nothing else changed", built.returncode == 0,
                       (built.stdout + built.stderr)[-4000:]):
             return 1
         hbvm = build / "bin" / "hbvm"
+        hbvm_ctl = build / "bin" / "hbvm-ctl"
         module = build / "lib" / "hyperbios" / "modules" / "hbvm-dummy.so"
         image = next(build.rglob("conformance-dummy.elf"))
         expect("the module is where hbvm looks for it (lib/hyperbios/modules beside bin/)", module.is_file())
@@ -247,6 +262,28 @@ def main():
         expect("--print-config dumps the dummy device",
                "[[dummy]]" in dumped.stdout and str(comma) in dumped.stdout and 'port = "0x80"' in dumped.stdout,
                dumped.stdout[-800:])
+
+        # The device's own control command, beside the machine's.
+        sock = work / "vm.sock"
+        spinning = subprocess.Popen([str(hbvm), "run", args.spin, "--accel", "soft", "--timeout", "60",
+                                     "--control", f"unix:{sock}", "--dummy", f"path={out}"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            for _ in range(500):
+                if sock.exists() or spinning.poll() is not None:
+                    break
+                time.sleep(0.01)
+            listed = run([hbvm_ctl, f"unix:{sock}", "query-commands"])
+            asked = run([hbvm_ctl, f"unix:{sock}", "dummy-bytes"])
+            expect("the device's control command is served beside the machine's",
+                   "how many bytes the guest sent to the dummy device" in listed.stdout and
+                   asked.returncode == 0 and asked.stdout.strip() == '{"bytes": 0}',
+                   f"{listed.stdout[:300]} {asked.returncode} {asked.stdout} {asked.stderr}")
+            run([hbvm_ctl, f"unix:{sock}", "quit", "--wait-event", "END"])
+        finally:
+            if spinning.poll() is None:
+                spinning.kill()
+            spinning.wait()
 
         refused = run([hbvm, "run", image, "--accel", "soft", "--dummy", "port=0x80"])
         expect("the class's own check refuses bad settings with status 64",

@@ -83,6 +83,9 @@ public:
     void resume();
     bool paused() const { return paused_.load(); }
 
+    // The control-socket commands of the machine's devices (device::control_commands).
+    std::vector<std::pair<std::string, control_command>> device_commands() const { return devices_.control_commands(); }
+
 private:
     struct outcome {
         int exit_status;
