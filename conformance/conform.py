@@ -71,6 +71,7 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+import zlib
 
 HERE = pathlib.Path(__file__).resolve().parent
 SPEC_DIR = HERE.parent / "spec"
@@ -195,6 +196,67 @@ def content_check(run, rid, path, arg):
     shown = value if form == "text" else f"{len(wanted)} bytes"
     return ["PASS" if ok else "FAIL", rid, f"the place's file holds {shown[:60]!r}, as the image sent it" +
             ("" if ok else f" (it holds {len(data)} bytes without it)")]
+
+
+def read_png(path):
+    """A PNG file's pixels, for places that hold screenshots: (width, height, rows),
+    each row the bytes R, G, B of its pixels. Takes what a host is likely to
+    write: 8-bit RGB or RGBA (alpha dropped), not interlaced, any of the five row
+    filters. Raises ValueError saying what is wrong (standard library only: zlib)."""
+    data = pathlib.Path(path).read_bytes()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG file (no PNG signature)")
+    at, header, packed = 8, None, bytearray()
+    while at + 12 <= len(data):
+        length = int.from_bytes(data[at:at + 4], "big")
+        kind, body = data[at + 4:at + 8], data[at + 8:at + 8 + length]
+        if len(body) != length or at + 12 + length > len(data):
+            raise ValueError(f"chunk {kind!r} runs past the end of the file")
+        if zlib.crc32(kind + body) != int.from_bytes(data[at + 8 + length:at + 12 + length], "big"):
+            raise ValueError(f"chunk {kind!r} has a wrong CRC")
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            packed += body
+        elif kind == b"IEND":
+            break
+        at += 12 + length
+    if header is None or len(header) != 13:
+        raise ValueError("no IHDR chunk")
+    width, height = int.from_bytes(header[0:4], "big"), int.from_bytes(header[4:8], "big")
+    depth, colour, interlace = header[8], header[9], header[12]
+    if depth != 8 or colour not in (2, 6) or interlace != 0 or width == 0 or height == 0:
+        raise ValueError(f"a PNG of bit depth {depth}, colour type {colour}, interlace {interlace} "
+                         f"({width}x{height}); the driver reads 8-bit RGB or RGBA without interlace")
+    try:
+        raw = zlib.decompress(bytes(packed))
+    except zlib.error as e:
+        raise ValueError(f"the image data does not inflate ({e})")
+    channels = 3 if colour == 2 else 4
+    row_bytes = width * channels
+    if len(raw) != height * (row_bytes + 1):
+        raise ValueError(f"the image data holds {len(raw)} bytes, not {height * (row_bytes + 1)}")
+    rows, previous = [], bytearray(row_bytes)
+    for y in range(height):
+        kind, line = raw[y * (row_bytes + 1)], bytearray(raw[y * (row_bytes + 1) + 1:(y + 1) * (row_bytes + 1)])
+        for i in range(row_bytes if kind else 0):  # filter 0 (none): the bytes as they are
+            left = line[i - channels] if i >= channels else 0
+            up, corner = previous[i], previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + ((left + up) >> 1)) & 0xFF
+            elif kind == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
+            elif kind != 0:
+                raise ValueError(f"row {y} has filter type {kind}, which PNG does not define")
+        previous = line
+        rows.append(bytes(line) if channels == 3 else bytes(b for i, b in enumerate(line) if i % 4 != 3))
+    return width, height, rows
 
 
 def place_check(run, rid, arg):

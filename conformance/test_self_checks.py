@@ -72,6 +72,7 @@ def main():
     profile_rules()
     live_rules()
     place_rules()
+    png_rules()
 
     try:
         conform.load_expectations(None, SPEC)
@@ -272,6 +273,51 @@ def profile_rules():
     shown = conform.profile_text(prof, None)
     expect("the certificate names the advertised profile and its services",
            shown.startswith("advertised") and "base, console, power, time" in shown, shown)
+
+
+def png_file(width, height, pixels, channels, filters):
+    """A PNG written the long way: every row with the filter filters[y] applied."""
+    def chunk(kind, body):
+        return len(body).to_bytes(4, "big") + kind + body + conform.zlib.crc32(kind + body).to_bytes(4, "big")
+    raw, previous = bytearray(), bytes(width * channels)
+    for y in range(height):
+        line = pixels[y]
+        out = bytearray()
+        for i, b in enumerate(line):
+            left = line[i - channels] if i >= channels else 0
+            up, corner = previous[i], previous[i - channels] if i >= channels else 0
+            p = left + up - corner
+            paeth = left if abs(p - left) <= abs(p - up) and abs(p - left) <= abs(p - corner) else \
+                up if abs(p - up) <= abs(p - corner) else corner
+            out.append((b - (0, left, up, (left + up) >> 1, paeth)[filters[y]]) & 0xFF)
+        raw += bytes([filters[y]]) + out
+        previous = line
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2 if channels == 3 else 6, 0, 0, 0])
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", conform.zlib.compress(bytes(raw))) +
+            chunk(b"IEND", b""))
+
+
+def png_rules():
+    """Screenshots come back pixel-exact from any PNG a host is likely to write."""
+    width, height = 7, 5
+    rgb = [bytes((x * 37 + y * 11) & 0xFF for x in range(width * 3)) for y in range(height)]
+    rgba = [bytes(b for x in range(width) for b in (*row[3 * x:3 * x + 3], 0x80)) for row in rgb]
+    path = TMP / "shot.png"
+    for channels, pixels in ((3, rgb), (4, rgba)):
+        path.write_bytes(png_file(width, height, pixels, channels, [0, 1, 2, 3, 4]))
+        got = conform.read_png(path)
+        expect(f"a PNG with {'RGB' if channels == 3 else 'RGBA'} rows and every filter type reads back pixel-exact",
+               got == (width, height, rgb), str(got)[:200])
+    good = png_file(width, height, rgb, 3, [0] * height)
+    for label, data in (("a wrong CRC", good[:-5] + bytes([good[-5] ^ 1]) + good[-4:]),
+                        ("a cut file", good[:40]), ("no signature", b"GIF89a" + good[6:]),
+                        ("16 bits per sample", good[:8] + good[8:24] + bytes([16]) + good[25:])):
+        path.write_bytes(data)
+        try:
+            conform.read_png(path)
+            expect(f"a PNG with {label} is refused", False, "it was read")
+        except ValueError as e:
+            expect(f"a PNG with {label} is refused, saying why", bool(str(e)), str(e))
 
 
 def place_rules():
