@@ -24,7 +24,7 @@
 // ---------------------------------------------------------------------------
 
 // The version of the specification this header implements: major, minor.
-#define HYPERBIOS_ABI_SPEC_VERSION(X) X(0, 5)
+#define HYPERBIOS_ABI_SPEC_VERSION(X) X(0, 6)
 
 // X(name, value, spec_name) — status codes returned in RAX. Values are fixed forever.
 #define HYPERBIOS_ABI_STATUSES(X)                    \
@@ -87,7 +87,10 @@
     X(deadline_ns, value, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "a time of the monotonic clock (TIME.monotonic_ns) in nanoseconds") \
     X(period_ns, value, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "0 for a one-shot timer, else its period in nanoseconds") \
     X(source_set, value, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "a set of event sources: bit n stands for source n") \
-    X(vector, value, 0xFFFFFFFFFFFFFF00ull, 0, 0xFF, 0, "", "an interrupt vector, 32-255, or 0 for none")
+    X(vector, value, 0xFFFFFFFFFFFFFF00ull, 0, 0xFF, 0, "", "an interrupt vector, 32-255, or 0 for none") \
+    X(device_window, value, 0xFFFFFFFFFFFF003Full, 0, 0xFFC0, 0, "", "the first device of a window of 64: 0, 64, ..., 0xFFC0 (9.7)") \
+    X(pixel_count, value, 0xFFFFFFFFFFFF0000ull, 1, 0xFFFF, 0, "", "a width or height in pixels, 1-65535") \
+    X(dsp_present_record, in_record, 0, 0, 0xFFFFFFFFFFFFFFFFull, 40, "", "GPA of a dsp_present record (40 bytes) the host reads")
 
 // X(name, class, repeatable, enumeration, meaning) — what the value register (RDX)
 // carries on success. `repeatable`: two calls with the same arguments and nothing
@@ -105,6 +108,8 @@
     X(input_state, enumeration, false, "console_input_state", "a value of the enumeration console_input_state") \
     X(source_set, plain, false, "", "a set of event sources: bit n stands for source n")    \
     X(expirations, plain, false, "", "how many times a timer expired since it was armed or last acknowledged") \
+    X(device_set, plain, false, "", "a set of devices of a window of 64: bit i stands for the window's first device + i") \
+    X(generation, plain, false, "", "the generation of a display's mode: 1 at boot, one more at every mode change") \
     X(no_return, no_return, true, "", "the function does not return on success")
 
 // X(enumeration, name, value, meaning) — enumerated values (spec: the function
@@ -123,7 +128,31 @@
     X(blk_flags, discard, 0x4, "reserved for a later discard call; zero in this version")             \
     X(blk_flags, write_zeroes, 0x8, "reserved for a later write-zeroes call; zero in this version")   \
     X(evt_source, timer_0, 0, "timer n is source n (sources 0-31 are timers)")                       \
-    X(evt_source, console_input, 32, "CONSOLE: input is waiting for CONSOLE.read")
+    X(evt_source, console_input, 32, "CONSOLE: input is waiting for CONSOLE.read")                    \
+    X(evt_source, dsp_ready, 33, "DSP: a display has an event for DSP.next_event")                     \
+    X(evt_source, inp_ready, 34, "INP: an input device has events for INP.read")                       \
+    X(dsp_format, xrgb8888, 1, "4 bytes, a little-endian word 0x00RRGGBB: blue, green, red, unused")   \
+    X(dsp_flags, visible, 0x1, "a person can see the display now")                                    \
+    X(dsp_flags, resizable, 0x2, "the host may ask for other sizes (size_requested events)")          \
+    X(dsp_event_type, presented, 1, "the frames presented since the last presented event were shown") \
+    X(dsp_event_type, size_requested, 2, "the host asks for another size")                            \
+    X(dsp_event_type, close_requested, 3, "a person asked to close the display")                      \
+    X(dsp_event_type, visibility, 4, "the display became visible or hidden")                          \
+    X(dsp_event_type, overflow, 5, "events were lost because the queue was full")                      \
+    X(inp_kind, keyboard, 1, "keys, with the characters they type")                                    \
+    X(inp_kind, pointer, 2, "a mouse, touchpad or tablet")                                             \
+    X(inp_event_type, key, 1, "a key pressed, released or repeated")                                   \
+    X(inp_event_type, button, 2, "a pointer button pressed or released")                              \
+    X(inp_event_type, absolute, 3, "an absolute pointer position on one axis")                        \
+    X(inp_event_type, relative, 4, "relative pointer motion on one axis")                             \
+    X(inp_event_type, wheel, 5, "wheel detents")                                                       \
+    X(inp_event_type, dropped, 6, "events were lost because the queue was full")                       \
+    X(inp_modifiers, shift, 0x1, "a Shift key is held")                                                \
+    X(inp_modifiers, control, 0x2, "a Control key is held")                                            \
+    X(inp_modifiers, alt, 0x4, "an Alt key is held")                                                   \
+    X(inp_modifiers, meta, 0x8, "a Meta key is held")                                                  \
+    X(inp_modifiers, caps_lock, 0x10, "Caps Lock is on")                                               \
+    X(inp_modifiers, num_lock, 0x20, "Num Lock is on")
 
 // X(name, service_id, version) — services. `version` is what BASE.probe_service
 // reports for a host implementing everything this header describes.
@@ -135,7 +164,9 @@
     X(block, 0x0004, 1)           \
     X(mem, 0x0005, 1)             \
     X(rng, 0x0006, 1)             \
-    X(evt, 0x0007, 1)
+    X(evt, 0x0007, 1)             \
+    X(dsp, 0x0008, 1)             \
+    X(inp, 0x0009, 1)
 
 // X(service, name, function_id, since, arg0, arg1, arg2, arg3, arg4, result, (statuses), requirement)
 //   since:       interface version that introduced the call, (major << 16) | minor
@@ -193,7 +224,27 @@
     X(evt, wait, 0x0005, 0x0004, deadline_ns, source_set, none, none, none, source_set, (success), "HB-EVT-007") \
     X(evt, set_mask, 0x0006, 0x0004, source_set, none, none, none, none, source_set, (success), "HB-EVT-009")   \
     X(evt, set_vector, 0x0007, 0x0004, vector, none, none, none, none, u64, (success, invalid_param),           \
-      "HB-EVT-010")
+      "HB-EVT-010")                                                                                              \
+    X(dsp, count, 0x0000, 0x0006, none, none, none, none, none, object_count, (success), "HB-DSP-001")          \
+    X(dsp, info, 0x0001, 0x0006, device_index, out_buffer, length, none, none, count,                            \
+      (success, invalid_param, invalid_address), "HB-DSP-002")                                                   \
+    X(dsp, set_mode, 0x0002, 0x0006, device_index, pixel_count, pixel_count, none, none, generation,            \
+      (success, invalid_param), "HB-DSP-004")                                                                    \
+    X(dsp, present, 0x0003, 0x0006, device_index, dsp_present_record, none, none, none, none,                   \
+      (success, invalid_param, invalid_address, again), "HB-DSP-006")                                            \
+    X(dsp, ready, 0x0004, 0x0006, device_window, none, none, none, none, device_set, (success, invalid_param),  \
+      "HB-DSP-010")                                                                                              \
+    X(dsp, next_event, 0x0005, 0x0006, device_index, out_buffer, length, none, none, count,                      \
+      (success, invalid_param, invalid_address), "HB-DSP-011")                                                   \
+    X(inp, count, 0x0000, 0x0006, none, none, none, none, none, object_count, (success), "HB-INP-001")          \
+    X(inp, info, 0x0001, 0x0006, device_index, out_buffer, length, none, none, count,                            \
+      (success, invalid_param, invalid_address), "HB-INP-002")                                                   \
+    X(inp, ready, 0x0002, 0x0006, device_window, none, none, none, none, device_set, (success, invalid_param),  \
+      "HB-INP-004")                                                                                              \
+    X(inp, read, 0x0003, 0x0006, device_index, out_buffer, length, none, none, count,                            \
+      (success, invalid_param, invalid_address), "HB-INP-005")                                                   \
+    X(inp, state, 0x0004, 0x0006, device_index, out_buffer, length, none, none, count,                           \
+      (success, invalid_param, invalid_address), "HB-INP-008")
 
 // Layouts of records in guest memory (spec 9.2), each declared once here: the
 // guest's structs below, the host's encoding, abi.json and the spec's layout
@@ -235,11 +286,85 @@
     F(L, uint64_t, address, 1, "the guest-physical address of the segment")                           \
     F(L, uint64_t, length, 1, "its length in bytes, a multiple of the sector size")
 
+#define HYPERBIOS_ABI_LAYOUT_DSP_INFO(F, L)                                                          \
+    F(L, uint32_t, size, 1, "the size of this record in bytes (88 in version 1)")                      \
+    F(L, uint16_t, version, 1, "the layout's version (1); a later version only appends fields")        \
+    F(L, uint16_t, reserved0, 1, "reserved, zero")                                                     \
+    F(L, uint32_t, generation, 1, "the current mode's generation")                                    \
+    F(L, uint32_t, width, 1, "the current mode's width in pixels")                                    \
+    F(L, uint32_t, height, 1, "the current mode's height in pixels")                                  \
+    F(L, uint32_t, max_width, 1, "the widest mode set_mode takes")                                    \
+    F(L, uint32_t, max_height, 1, "the tallest mode set_mode takes")                                  \
+    F(L, uint32_t, preferred_width, 1, "the width the host would like, or 0 for no preference")      \
+    F(L, uint32_t, preferred_height, 1, "the height the host would like, or 0 for no preference")    \
+    F(L, uint32_t, refresh_mhz, 1, "the refresh rate in millihertz, or 0 when unknown")               \
+    F(L, uint32_t, formats, 1, "the pixel formats offered: bit v set for dsp_format value v")         \
+    F(L, uint32_t, flags, 1, "the dsp_flags bits; the others are reserved and zero")                  \
+    F(L, uint32_t, reserved1, 1, "reserved, zero")                                                     \
+    F(L, uint32_t, reserved2, 1, "reserved, zero")                                                     \
+    F(L, uint8_t, name, 32, "the display's name, UTF-8, padded with NUL bytes")
+
+#define HYPERBIOS_ABI_LAYOUT_DSP_PRESENT(F, L)                                                       \
+    F(L, uint64_t, address, 1, "the GPA of the framebuffer's pixel (0, 0)")                           \
+    F(L, uint32_t, stride, 1, "bytes from the start of one row to the start of the next")             \
+    F(L, uint32_t, format, 1, "a dsp_format value the display offers")                                \
+    F(L, uint32_t, generation, 1, "the generation of the mode the frame was drawn for")              \
+    F(L, uint32_t, x, 1, "the rectangle's left column")                                               \
+    F(L, uint32_t, y, 1, "the rectangle's top row")                                                   \
+    F(L, uint32_t, width, 1, "the rectangle's width in pixels, at least 1")                          \
+    F(L, uint32_t, height, 1, "the rectangle's height in pixels, at least 1")                        \
+    F(L, uint32_t, reserved0, 1, "reserved, zero")
+
+#define HYPERBIOS_ABI_LAYOUT_DSP_EVENT(F, L)                                                         \
+    F(L, uint32_t, type, 1, "a dsp_event_type value")                                                 \
+    F(L, uint32_t, generation, 1, "the mode's generation when the event happened")                   \
+    F(L, uint32_t, a, 1, "the first value of the event")                                              \
+    F(L, uint32_t, b, 1, "the second value of the event")                                             \
+    F(L, uint64_t, time_ns, 1, "when it happened, a reading of TIME.monotonic_ns")
+
+#define HYPERBIOS_ABI_LAYOUT_INP_INFO(F, L)                                                          \
+    F(L, uint32_t, size, 1, "the size of this record in bytes (64 in version 1)")                      \
+    F(L, uint16_t, version, 1, "the layout's version (1); a later version only appends fields")        \
+    F(L, uint16_t, kind, 1, "an inp_kind value")                                                       \
+    F(L, uint16_t, display, 1, "for an absolute pointer, the display whose pixels it counts; 0xFFFF for none") \
+    F(L, uint16_t, reserved0, 1, "reserved, zero")                                                     \
+    F(L, uint32_t, abs_max_x, 1, "an absolute pointer's largest x; 0 otherwise")                      \
+    F(L, uint32_t, abs_max_y, 1, "an absolute pointer's largest y; 0 otherwise")                      \
+    F(L, uint32_t, buttons, 1, "the buttons a pointer has: bit n for BTN_LEFT + n")                   \
+    F(L, uint32_t, queue_length, 1, "how many events the queue holds before it overflows")            \
+    F(L, uint32_t, reserved1, 1, "reserved, zero")                                                     \
+    F(L, uint8_t, name, 32, "the device's name, UTF-8, padded with NUL bytes")
+
+#define HYPERBIOS_ABI_LAYOUT_INP_EVENT(F, L)                                                         \
+    F(L, uint64_t, time_ns, 1, "when the host received it, a reading of TIME.monotonic_ns")          \
+    F(L, uint16_t, type, 1, "an inp_event_type value")                                                \
+    F(L, uint16_t, code, 1, "what changed: a key, button or axis (evdev codes)")                      \
+    F(L, int32_t, value, 1, "the new value, signed")                                                  \
+    F(L, uint32_t, unicode, 1, "the character typed, or 0")                                           \
+    F(L, uint32_t, modifiers, 1, "the inp_modifiers held")
+
+#define HYPERBIOS_ABI_LAYOUT_INP_STATE(F, L)                                                         \
+    F(L, uint32_t, size, 1, "the size of this record in bytes (128 in version 1)")                     \
+    F(L, uint16_t, version, 1, "the layout's version (1); a later version only appends fields")        \
+    F(L, uint16_t, reserved0, 1, "reserved, zero")                                                     \
+    F(L, uint32_t, modifiers, 1, "the inp_modifiers held")                                            \
+    F(L, uint32_t, buttons, 1, "the buttons down: bit n for BTN_LEFT + n")                           \
+    F(L, uint32_t, abs_x, 1, "an absolute pointer's x; 0 otherwise")                                  \
+    F(L, uint32_t, abs_y, 1, "an absolute pointer's y; 0 otherwise")                                  \
+    F(L, uint64_t, reserved1, 1, "reserved, zero")                                                     \
+    F(L, uint8_t, keys, 96, "the keys down: bit k % 8 of byte k / 8 for evdev key code k")
+
 #define HYPERBIOS_ABI_LAYOUTS(X)                                                                  \
     X(mem_map_header, HYPERBIOS_ABI_LAYOUT_MEM_MAP_HEADER, "what MEM.get_map writes first")      \
     X(mem_region, HYPERBIOS_ABI_LAYOUT_MEM_REGION, "one region of the memory map, after the header") \
     X(blk_info, HYPERBIOS_ABI_LAYOUT_BLK_INFO, "what BLOCK.info writes about one device")         \
-    X(blk_segment, HYPERBIOS_ABI_LAYOUT_BLK_SEGMENT, "one entry of a vectored call's segment list")
+    X(blk_segment, HYPERBIOS_ABI_LAYOUT_BLK_SEGMENT, "one entry of a vectored call's segment list") \
+    X(dsp_info, HYPERBIOS_ABI_LAYOUT_DSP_INFO, "what DSP.info writes about one display")         \
+    X(dsp_present, HYPERBIOS_ABI_LAYOUT_DSP_PRESENT, "the frame and rectangle DSP.present copies") \
+    X(dsp_event, HYPERBIOS_ABI_LAYOUT_DSP_EVENT, "one event DSP.next_event takes")               \
+    X(inp_info, HYPERBIOS_ABI_LAYOUT_INP_INFO, "what INP.info writes about one input device")    \
+    X(inp_event, HYPERBIOS_ABI_LAYOUT_INP_EVENT, "one event INP.read takes")                     \
+    X(inp_state, HYPERBIOS_ABI_LAYOUT_INP_STATE, "what INP.state writes")
 
 // X(leaf, register, last_bit, first_bit, field, meaning) — the discovery leaves
 // (spec chapter 3), at offsets from the base leaf B. Bits of a leaf's registers

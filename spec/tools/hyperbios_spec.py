@@ -88,6 +88,14 @@ def mask(last, first):
     return ((1 << (last - first + 1)) - 1) << first
 
 
+def bit_ranges_mask(text):
+    """'63:16, 5:0' -> the mask of every range listed."""
+    value = 0
+    for part in text.split(","):
+        value |= mask(*bit_range(part.strip()))
+    return value
+
+
 def code_name(text, what):
     m = CODE.match(text)
     if not m:
@@ -199,7 +207,7 @@ def _row(spec, kind, c, state, where):
         spec["registers"]["where"] = where
     elif kind == "arg_kinds":
         entry = {"name": code_name(c[0], "kind"), "class": c[1], "where": where}
-        entry["reserved"] = 0 if c[2] in NONE_CELLS else mask(*bit_range(c[2]))
+        entry["reserved"] = 0 if c[2] in NONE_CELLS else bit_ranges_mask(c[2])
         entry.update(valid_values(c[3]))
         spec["arg_kinds"].append(entry)
     elif kind == "result_kinds":
