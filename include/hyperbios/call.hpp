@@ -24,6 +24,12 @@ struct gpa {
     uint64_t value;
 };
 
+// The first device of a window of 64 (spec 9.7: 0, 64, ..., 0xFFC0), for the
+// `ready` calls: a type of its own, so that a device number is not passed by mistake.
+struct device_window {
+    uint16_t first_device;
+};
+
 namespace detail {
 
 inline uint64_t to_gpa(const volatile void* p) noexcept { return HYPERBIOS_DETAIL_TO_GPA(p); }
@@ -87,6 +93,18 @@ template <>
 struct arg_type<abi::arg_kind::vector> {
     using type = uint8_t;
 };
+template <>
+struct arg_type<abi::arg_kind::device_window> {
+    using type = device_window;
+};
+template <>
+struct arg_type<abi::arg_kind::pixel_count> {
+    using type = uint16_t;
+};
+template <>
+struct arg_type<abi::arg_kind::dsp_present_record> {
+    using type = gpa;
+};
 
 template <abi::result_kind K>
 struct result_type {
@@ -112,6 +130,8 @@ constexpr uint64_t largest()
 {
     if constexpr (same_type<T, gpa>)
         return ~uint64_t(0);
+    else if constexpr (same_type<T, device_window>)
+        return 0xFFC0;
     else if constexpr (same_type<T, abi::service>)
         return 0xFFFF;
     else
@@ -129,6 +149,7 @@ constexpr bool type_matches_kind()
 }
 
 constexpr uint64_t to_register(gpa a) { return a.value; }
+constexpr uint64_t to_register(device_window w) { return w.first_device; }
 constexpr uint64_t to_register(abi::service s) { return uint64_t(s); }
 constexpr uint64_t to_register(uint64_t v) { return v; }
 constexpr uint64_t to_register(uint32_t v) { return v; }

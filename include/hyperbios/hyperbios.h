@@ -50,8 +50,8 @@ extern "C" {
 
 /* The specification version this header implements: (major << 16) | minor. */
 #define HB_SPEC_VERSION_MAJOR 0u
-#define HB_SPEC_VERSION_MINOR 5u
-#define HB_SPEC_VERSION 0x00000005u /* 0.5 */
+#define HB_SPEC_VERSION_MINOR 6u
+#define HB_SPEC_VERSION 0x00000006u /* 0.6 */
 #define HB_MAKE_VERSION(major, minor) ((((uint32_t)(major)) << 16) | ((uint32_t)(minor) & 0xFFFFu))
 #define HB_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define HB_VERSION_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
@@ -285,6 +285,10 @@ static inline struct hb_result hb_call(uint64_t call, uint64_t a0, uint64_t a1, 
 #define HB_SERVICE_RNG_VERSION 1u
 #define HB_SERVICE_EVT 0x0007u
 #define HB_SERVICE_EVT_VERSION 1u
+#define HB_SERVICE_DSP 0x0008u
+#define HB_SERVICE_DSP_VERSION 1u
+#define HB_SERVICE_INP 0x0009u
+#define HB_SERVICE_INP_VERSION 1u
 
 /* ---- Enumerations (values not listed are reserved) ---- */
 
@@ -311,6 +315,42 @@ enum hb_blk_flags {
 enum hb_evt_source {
     HB_EVT_SOURCE_TIMER_0 = 0x0, /* timer n is source n (sources 0-31 are timers) */
     HB_EVT_SOURCE_CONSOLE_INPUT = 0x20, /* CONSOLE: input is waiting for CONSOLE.read */
+    HB_EVT_SOURCE_DSP_READY = 0x21, /* DSP: a display has an event for DSP.next_event */
+    HB_EVT_SOURCE_INP_READY = 0x22, /* INP: an input device has events for INP.read */
+};
+enum hb_dsp_format {
+    HB_DSP_FORMAT_XRGB8888 = 0x1, /* 4 bytes, a little-endian word 0x00RRGGBB: blue, green, red, unused */
+};
+enum hb_dsp_flags {
+    HB_DSP_FLAGS_VISIBLE = 0x1, /* a person can see the display now */
+    HB_DSP_FLAGS_RESIZABLE = 0x2, /* the host may ask for other sizes (size_requested events) */
+};
+enum hb_dsp_event_type {
+    HB_DSP_EVENT_TYPE_PRESENTED = 0x1, /* the frames presented since the last presented event were shown */
+    HB_DSP_EVENT_TYPE_SIZE_REQUESTED = 0x2, /* the host asks for another size */
+    HB_DSP_EVENT_TYPE_CLOSE_REQUESTED = 0x3, /* a person asked to close the display */
+    HB_DSP_EVENT_TYPE_VISIBILITY = 0x4, /* the display became visible or hidden */
+    HB_DSP_EVENT_TYPE_OVERFLOW = 0x5, /* events were lost because the queue was full */
+};
+enum hb_inp_kind {
+    HB_INP_KIND_KEYBOARD = 0x1, /* keys, with the characters they type */
+    HB_INP_KIND_POINTER = 0x2, /* a mouse, touchpad or tablet */
+};
+enum hb_inp_event_type {
+    HB_INP_EVENT_TYPE_KEY = 0x1, /* a key pressed, released or repeated */
+    HB_INP_EVENT_TYPE_BUTTON = 0x2, /* a pointer button pressed or released */
+    HB_INP_EVENT_TYPE_ABSOLUTE = 0x3, /* an absolute pointer position on one axis */
+    HB_INP_EVENT_TYPE_RELATIVE = 0x4, /* relative pointer motion on one axis */
+    HB_INP_EVENT_TYPE_WHEEL = 0x5, /* wheel detents */
+    HB_INP_EVENT_TYPE_DROPPED = 0x6, /* events were lost because the queue was full */
+};
+enum hb_inp_modifiers {
+    HB_INP_MODIFIERS_SHIFT = 0x1, /* a Shift key is held */
+    HB_INP_MODIFIERS_CONTROL = 0x2, /* a Control key is held */
+    HB_INP_MODIFIERS_ALT = 0x4, /* an Alt key is held */
+    HB_INP_MODIFIERS_META = 0x8, /* a Meta key is held */
+    HB_INP_MODIFIERS_CAPS_LOCK = 0x10, /* Caps Lock is on */
+    HB_INP_MODIFIERS_NUM_LOCK = 0x20, /* Num Lock is on */
 };
 
 /* ---- Records in guest memory (spec 9.2): natural alignment, no padding ---- */
@@ -349,6 +389,80 @@ struct hb_blk_segment {
     uint64_t address; /* the guest-physical address of the segment */
     uint64_t length; /* its length in bytes, a multiple of the sector size */
 };
+/* what DSP.info writes about one display */
+struct hb_dsp_info {
+    uint32_t size; /* the size of this record in bytes (88 in version 1) */
+    uint16_t version; /* the layout's version (1); a later version only appends fields */
+    uint16_t reserved0; /* reserved, zero */
+    uint32_t generation; /* the current mode's generation */
+    uint32_t width; /* the current mode's width in pixels */
+    uint32_t height; /* the current mode's height in pixels */
+    uint32_t max_width; /* the widest mode set_mode takes */
+    uint32_t max_height; /* the tallest mode set_mode takes */
+    uint32_t preferred_width; /* the width the host would like, or 0 for no preference */
+    uint32_t preferred_height; /* the height the host would like, or 0 for no preference */
+    uint32_t refresh_mhz; /* the refresh rate in millihertz, or 0 when unknown */
+    uint32_t formats; /* the pixel formats offered: bit v set for dsp_format value v */
+    uint32_t flags; /* the dsp_flags bits; the others are reserved and zero */
+    uint32_t reserved1; /* reserved, zero */
+    uint32_t reserved2; /* reserved, zero */
+    uint8_t name[32]; /* the display's name, UTF-8, padded with NUL bytes */
+};
+/* the frame and rectangle DSP.present copies */
+struct hb_dsp_present {
+    uint64_t address; /* the GPA of the framebuffer's pixel (0, 0) */
+    uint32_t stride; /* bytes from the start of one row to the start of the next */
+    uint32_t format; /* a dsp_format value the display offers */
+    uint32_t generation; /* the generation of the mode the frame was drawn for */
+    uint32_t x; /* the rectangle's left column */
+    uint32_t y; /* the rectangle's top row */
+    uint32_t width; /* the rectangle's width in pixels, at least 1 */
+    uint32_t height; /* the rectangle's height in pixels, at least 1 */
+    uint32_t reserved0; /* reserved, zero */
+};
+/* one event DSP.next_event takes */
+struct hb_dsp_event {
+    uint32_t type; /* a dsp_event_type value */
+    uint32_t generation; /* the mode's generation when the event happened */
+    uint32_t a; /* the first value of the event */
+    uint32_t b; /* the second value of the event */
+    uint64_t time_ns; /* when it happened, a reading of TIME.monotonic_ns */
+};
+/* what INP.info writes about one input device */
+struct hb_inp_info {
+    uint32_t size; /* the size of this record in bytes (64 in version 1) */
+    uint16_t version; /* the layout's version (1); a later version only appends fields */
+    uint16_t kind; /* an inp_kind value */
+    uint16_t display; /* for an absolute pointer, the display whose pixels it counts; 0xFFFF for none */
+    uint16_t reserved0; /* reserved, zero */
+    uint32_t abs_max_x; /* an absolute pointer's largest x; 0 otherwise */
+    uint32_t abs_max_y; /* an absolute pointer's largest y; 0 otherwise */
+    uint32_t buttons; /* the buttons a pointer has: bit n for BTN_LEFT + n */
+    uint32_t queue_length; /* how many events the queue holds before it overflows */
+    uint32_t reserved1; /* reserved, zero */
+    uint8_t name[32]; /* the device's name, UTF-8, padded with NUL bytes */
+};
+/* one event INP.read takes */
+struct hb_inp_event {
+    uint64_t time_ns; /* when the host received it, a reading of TIME.monotonic_ns */
+    uint16_t type; /* an inp_event_type value */
+    uint16_t code; /* what changed: a key, button or axis (evdev codes) */
+    int32_t value; /* the new value, signed */
+    uint32_t unicode; /* the character typed, or 0 */
+    uint32_t modifiers; /* the inp_modifiers held */
+};
+/* what INP.state writes */
+struct hb_inp_state {
+    uint32_t size; /* the size of this record in bytes (128 in version 1) */
+    uint16_t version; /* the layout's version (1); a later version only appends fields */
+    uint16_t reserved0; /* reserved, zero */
+    uint32_t modifiers; /* the inp_modifiers held */
+    uint32_t buttons; /* the buttons down: bit n for BTN_LEFT + n */
+    uint32_t abs_x; /* an absolute pointer's x; 0 otherwise */
+    uint32_t abs_y; /* an absolute pointer's y; 0 otherwise */
+    uint64_t reserved1; /* reserved, zero */
+    uint8_t keys[96]; /* the keys down: bit k % 8 of byte k / 8 for evdev key code k */
+};
 
 HB_STATIC_ASSERT(sizeof(struct hb_mem_map_header) == 16, "hb_mem_map_header: size");
 HB_STATIC_ASSERT(offsetof(struct hb_mem_map_header, header_size) == 0, "hb_mem_map_header.header_size: offset");
@@ -376,6 +490,68 @@ HB_STATIC_ASSERT(offsetof(struct hb_blk_info, reserved1) == 84, "hb_blk_info.res
 HB_STATIC_ASSERT(sizeof(struct hb_blk_segment) == 16, "hb_blk_segment: size");
 HB_STATIC_ASSERT(offsetof(struct hb_blk_segment, address) == 0, "hb_blk_segment.address: offset");
 HB_STATIC_ASSERT(offsetof(struct hb_blk_segment, length) == 8, "hb_blk_segment.length: offset");
+HB_STATIC_ASSERT(sizeof(struct hb_dsp_info) == 88, "hb_dsp_info: size");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_info, size) == 0, "hb_dsp_info.size: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_info, version) == 4, "hb_dsp_info.version: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_info, reserved0) == 6, "hb_dsp_info.reserved0: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_info, generation) == 8, "hb_dsp_info.generation: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_info, width) == 12, "hb_dsp_info.width: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_info, height) == 16, "hb_dsp_info.height: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_info, max_width) == 20, "hb_dsp_info.max_width: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_info, max_height) == 24, "hb_dsp_info.max_height: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_info, preferred_width) == 28, "hb_dsp_info.preferred_width: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_info, preferred_height) == 32, "hb_dsp_info.preferred_height: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_info, refresh_mhz) == 36, "hb_dsp_info.refresh_mhz: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_info, formats) == 40, "hb_dsp_info.formats: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_info, flags) == 44, "hb_dsp_info.flags: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_info, reserved1) == 48, "hb_dsp_info.reserved1: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_info, reserved2) == 52, "hb_dsp_info.reserved2: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_info, name) == 56, "hb_dsp_info.name: offset");
+HB_STATIC_ASSERT(sizeof(struct hb_dsp_present) == 40, "hb_dsp_present: size");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_present, address) == 0, "hb_dsp_present.address: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_present, stride) == 8, "hb_dsp_present.stride: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_present, format) == 12, "hb_dsp_present.format: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_present, generation) == 16, "hb_dsp_present.generation: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_present, x) == 20, "hb_dsp_present.x: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_present, y) == 24, "hb_dsp_present.y: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_present, width) == 28, "hb_dsp_present.width: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_present, height) == 32, "hb_dsp_present.height: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_present, reserved0) == 36, "hb_dsp_present.reserved0: offset");
+HB_STATIC_ASSERT(sizeof(struct hb_dsp_event) == 24, "hb_dsp_event: size");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_event, type) == 0, "hb_dsp_event.type: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_event, generation) == 4, "hb_dsp_event.generation: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_event, a) == 8, "hb_dsp_event.a: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_event, b) == 12, "hb_dsp_event.b: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_dsp_event, time_ns) == 16, "hb_dsp_event.time_ns: offset");
+HB_STATIC_ASSERT(sizeof(struct hb_inp_info) == 64, "hb_inp_info: size");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_info, size) == 0, "hb_inp_info.size: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_info, version) == 4, "hb_inp_info.version: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_info, kind) == 6, "hb_inp_info.kind: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_info, display) == 8, "hb_inp_info.display: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_info, reserved0) == 10, "hb_inp_info.reserved0: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_info, abs_max_x) == 12, "hb_inp_info.abs_max_x: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_info, abs_max_y) == 16, "hb_inp_info.abs_max_y: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_info, buttons) == 20, "hb_inp_info.buttons: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_info, queue_length) == 24, "hb_inp_info.queue_length: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_info, reserved1) == 28, "hb_inp_info.reserved1: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_info, name) == 32, "hb_inp_info.name: offset");
+HB_STATIC_ASSERT(sizeof(struct hb_inp_event) == 24, "hb_inp_event: size");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_event, time_ns) == 0, "hb_inp_event.time_ns: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_event, type) == 8, "hb_inp_event.type: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_event, code) == 10, "hb_inp_event.code: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_event, value) == 12, "hb_inp_event.value: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_event, unicode) == 16, "hb_inp_event.unicode: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_event, modifiers) == 20, "hb_inp_event.modifiers: offset");
+HB_STATIC_ASSERT(sizeof(struct hb_inp_state) == 128, "hb_inp_state: size");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_state, size) == 0, "hb_inp_state.size: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_state, version) == 4, "hb_inp_state.version: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_state, reserved0) == 6, "hb_inp_state.reserved0: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_state, modifiers) == 8, "hb_inp_state.modifiers: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_state, buttons) == 12, "hb_inp_state.buttons: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_state, abs_x) == 16, "hb_inp_state.abs_x: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_state, abs_y) == 20, "hb_inp_state.abs_y: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_state, reserved1) == 24, "hb_inp_state.reserved1: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_inp_state, keys) == 32, "hb_inp_state.keys: offset");
 
 /* ---- Functions: function IDs, call words, and one wrapper per call of the table ---- */
 
@@ -441,6 +617,28 @@ HB_STATIC_ASSERT(offsetof(struct hb_blk_segment, length) == 8, "hb_blk_segment.l
 #define HB_CALL_EVT_SET_MASK HB_CALL(HB_SERVICE_EVT, HB_FN_EVT_SET_MASK)
 #define HB_FN_EVT_SET_VECTOR 0x0007u
 #define HB_CALL_EVT_SET_VECTOR HB_CALL(HB_SERVICE_EVT, HB_FN_EVT_SET_VECTOR)
+#define HB_FN_DSP_COUNT 0x0000u
+#define HB_CALL_DSP_COUNT HB_CALL(HB_SERVICE_DSP, HB_FN_DSP_COUNT)
+#define HB_FN_DSP_INFO 0x0001u
+#define HB_CALL_DSP_INFO HB_CALL(HB_SERVICE_DSP, HB_FN_DSP_INFO)
+#define HB_FN_DSP_SET_MODE 0x0002u
+#define HB_CALL_DSP_SET_MODE HB_CALL(HB_SERVICE_DSP, HB_FN_DSP_SET_MODE)
+#define HB_FN_DSP_PRESENT 0x0003u
+#define HB_CALL_DSP_PRESENT HB_CALL(HB_SERVICE_DSP, HB_FN_DSP_PRESENT)
+#define HB_FN_DSP_READY 0x0004u
+#define HB_CALL_DSP_READY HB_CALL(HB_SERVICE_DSP, HB_FN_DSP_READY)
+#define HB_FN_DSP_NEXT_EVENT 0x0005u
+#define HB_CALL_DSP_NEXT_EVENT HB_CALL(HB_SERVICE_DSP, HB_FN_DSP_NEXT_EVENT)
+#define HB_FN_INP_COUNT 0x0000u
+#define HB_CALL_INP_COUNT HB_CALL(HB_SERVICE_INP, HB_FN_INP_COUNT)
+#define HB_FN_INP_INFO 0x0001u
+#define HB_CALL_INP_INFO HB_CALL(HB_SERVICE_INP, HB_FN_INP_INFO)
+#define HB_FN_INP_READY 0x0002u
+#define HB_CALL_INP_READY HB_CALL(HB_SERVICE_INP, HB_FN_INP_READY)
+#define HB_FN_INP_READ 0x0003u
+#define HB_CALL_INP_READ HB_CALL(HB_SERVICE_INP, HB_FN_INP_READ)
+#define HB_FN_INP_STATE 0x0004u
+#define HB_CALL_INP_STATE HB_CALL(HB_SERVICE_INP, HB_FN_INP_STATE)
 
 /* BASE.get_spec_version (HB-BASE-001, since 0.1): value = version, a version, (major << 16) | minor; 0 where the call says so. Statuses: SUCCESS. */
 static inline struct hb_result hb_base_get_spec_version(void)
@@ -626,6 +824,72 @@ static inline struct hb_result hb_evt_set_mask(uint64_t sources)
 static inline struct hb_result hb_evt_set_vector(uint8_t vector)
 {
     return hb_call(HB_CALL_EVT_SET_VECTOR, (uint64_t)vector, 0, 0, 0, 0);
+}
+
+/* DSP.count (HB-DSP-001, since 0.6): value = object_count, how many objects (devices) the service has. Statuses: SUCCESS. */
+static inline struct hb_result hb_dsp_count(void)
+{
+    return hb_call(HB_CALL_DSP_COUNT, 0, 0, 0, 0, 0);
+}
+
+/* DSP.info (HB-DSP-002, since 0.6): value = count, a number of bytes. Statuses: SUCCESS, INVALID_PARAM, INVALID_ADDRESS. */
+static inline struct hb_result hb_dsp_info(uint16_t device, void* buffer, size_t length)
+{
+    return hb_call(HB_CALL_DSP_INFO, (uint64_t)device, hb_gpa(buffer), (uint64_t)length, 0, 0);
+}
+
+/* DSP.set_mode (HB-DSP-004, since 0.6): value = generation, the generation of a display's mode: 1 at boot, one more at every mode change. Statuses: SUCCESS, INVALID_PARAM. */
+static inline struct hb_result hb_dsp_set_mode(uint16_t device, uint16_t arg1, uint16_t arg2)
+{
+    return hb_call(HB_CALL_DSP_SET_MODE, (uint64_t)device, (uint64_t)arg1, (uint64_t)arg2, 0, 0);
+}
+
+/* DSP.present (HB-DSP-006, since 0.6): value = none, zero. Statuses: SUCCESS, INVALID_PARAM, INVALID_ADDRESS, AGAIN. */
+static inline struct hb_result hb_dsp_present(uint16_t device, const struct hb_dsp_present* present)
+{
+    return hb_call(HB_CALL_DSP_PRESENT, (uint64_t)device, hb_gpa(present), 0, 0, 0);
+}
+
+/* DSP.ready (HB-DSP-010, since 0.6): value = device_set, a set of devices of a window of 64: bit i stands for the window's first device + i. Statuses: SUCCESS, INVALID_PARAM. */
+static inline struct hb_result hb_dsp_ready(uint16_t first_device)
+{
+    return hb_call(HB_CALL_DSP_READY, (uint64_t)first_device, 0, 0, 0, 0);
+}
+
+/* DSP.next_event (HB-DSP-011, since 0.6): value = count, a number of bytes. Statuses: SUCCESS, INVALID_PARAM, INVALID_ADDRESS. */
+static inline struct hb_result hb_dsp_next_event(uint16_t device, void* buffer, size_t length)
+{
+    return hb_call(HB_CALL_DSP_NEXT_EVENT, (uint64_t)device, hb_gpa(buffer), (uint64_t)length, 0, 0);
+}
+
+/* INP.count (HB-INP-001, since 0.6): value = object_count, how many objects (devices) the service has. Statuses: SUCCESS. */
+static inline struct hb_result hb_inp_count(void)
+{
+    return hb_call(HB_CALL_INP_COUNT, 0, 0, 0, 0, 0);
+}
+
+/* INP.info (HB-INP-002, since 0.6): value = count, a number of bytes. Statuses: SUCCESS, INVALID_PARAM, INVALID_ADDRESS. */
+static inline struct hb_result hb_inp_info(uint16_t device, void* buffer, size_t length)
+{
+    return hb_call(HB_CALL_INP_INFO, (uint64_t)device, hb_gpa(buffer), (uint64_t)length, 0, 0);
+}
+
+/* INP.ready (HB-INP-004, since 0.6): value = device_set, a set of devices of a window of 64: bit i stands for the window's first device + i. Statuses: SUCCESS, INVALID_PARAM. */
+static inline struct hb_result hb_inp_ready(uint16_t first_device)
+{
+    return hb_call(HB_CALL_INP_READY, (uint64_t)first_device, 0, 0, 0, 0);
+}
+
+/* INP.read (HB-INP-005, since 0.6): value = count, a number of bytes. Statuses: SUCCESS, INVALID_PARAM, INVALID_ADDRESS. */
+static inline struct hb_result hb_inp_read(uint16_t device, void* buffer, size_t length)
+{
+    return hb_call(HB_CALL_INP_READ, (uint64_t)device, hb_gpa(buffer), (uint64_t)length, 0, 0);
+}
+
+/* INP.state (HB-INP-008, since 0.6): value = count, a number of bytes. Statuses: SUCCESS, INVALID_PARAM, INVALID_ADDRESS. */
+static inline struct hb_result hb_inp_state(uint16_t device, void* buffer, size_t length)
+{
+    return hb_call(HB_CALL_INP_STATE, (uint64_t)device, hb_gpa(buffer), (uint64_t)length, 0, 0);
 }
 
 #ifdef __cplusplus

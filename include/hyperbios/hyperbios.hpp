@@ -12,9 +12,10 @@
 #include <hyperbios/call.hpp>
 #include <hyperbios/console.hpp>
 #include <hyperbios/detect.hpp>
-#include <hyperbios/evt.hpp>
+#include <hyperbios/dsp.hpp>
 #include <hyperbios/evt.hpp>
 #include <hyperbios/format.hpp>
+#include <hyperbios/inp.hpp>
 #include <hyperbios/mem.hpp>
 #include <hyperbios/memory_region.hpp>
 #include <hyperbios/power.hpp>

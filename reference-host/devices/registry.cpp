@@ -18,7 +18,8 @@ namespace hbvm {
 #define HBVM_DEVICE_CLASSES(X) \
     X(console)                 \
     X(debugcon)                \
-    X(disk)
+    X(disk)                    \
+    X(display)
 
 #define HBVM_DECLARE_CLASS(name) device_class name##_device_class();
 HBVM_DEVICE_CLASSES(HBVM_DECLARE_CLASS)

@@ -20,7 +20,8 @@ namespace hbvm {
     X(block)                    \
     X(mem)                      \
     X(rng)                      \
-    X(evt)
+    X(evt)                      \
+    X(dsp)
 
 #define HBVM_DECLARE_MODULE(name) std::unique_ptr<service_module> make_##name##_module(const service_context&);
 HBVM_SERVICE_MODULES(HBVM_DECLARE_MODULE)

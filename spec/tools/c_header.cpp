@@ -86,6 +86,9 @@ c_arg c_arg_of(abi::arg_kind k)
     case abi::arg_kind::period_ns: return {"uint64_t", "period_ns", false};
     case abi::arg_kind::source_set: return {"uint64_t", "sources", false};
     case abi::arg_kind::vector: return {"uint8_t", "vector", false};
+    case abi::arg_kind::device_window: return {"uint16_t", "first_device", false};
+    case abi::arg_kind::pixel_count: return {"uint16_t", nullptr, false};
+    case abi::arg_kind::dsp_present_record: return {"const struct hb_dsp_present*", "present", true};
     }
     fail(std::string("no C type for argument kind ") + abi::kind_of(k).name);
 }
