@@ -19,7 +19,8 @@ namespace hbvm {
     X(console)                 \
     X(debugcon)                \
     X(disk)                    \
-    X(display)
+    X(display)                 \
+    X(input)
 
 #define HBVM_DECLARE_CLASS(name) device_class name##_device_class();
 HBVM_DEVICE_CLASSES(HBVM_DECLARE_CLASS)

@@ -21,7 +21,8 @@ namespace hbvm {
     X(mem)                      \
     X(rng)                      \
     X(evt)                      \
-    X(dsp)
+    X(dsp)                      \
+    X(inp)
 
 #define HBVM_DECLARE_MODULE(name) std::unique_ptr<service_module> make_##name##_module(const service_context&);
 HBVM_SERVICE_MODULES(HBVM_DECLARE_MODULE)
