@@ -206,13 +206,14 @@ std::vector<std::unique_ptr<device>> create_displays(const std::vector<device_se
 device_class display_device_class()
 {
     return {"display",
-            "  --display none[,name=NAME][,width=W][,height=H][,max-width=W][,max-height=H][,refresh=HZ][,screenshot=FILE]\n"
+            "  --display none[,name=N][,width=W][,height=H][,screenshot=FILE]\n"
             "                  a display for the DSP service, repeatable up to 16 times:\n"
             "                  none keeps the frames the guest presents without showing\n"
             "                  them; its boot mode is W x H (default 1024x768), its largest\n"
-            "                  max-width x max-height (default 4096x4096); refresh=HZ paces\n"
-            "                  the presented events (default: unknown, paced at 60 Hz);\n"
-            "                  screenshot= writes the last frame as a PNG when the run ends\n",
+            "                  max-width= x max-height= (default 4096x4096); refresh=HZ\n"
+            "                  paces the presented events (default: unknown, paced at\n"
+            "                  60 Hz); screenshot= writes the last frame as a PNG when the\n"
+            "                  run ends\n",
             "backend",
             {"backend", "name", "width", "height", "max-width", "max-height", "refresh", "screenshot"},
             {},

@@ -72,7 +72,7 @@ def main():
             "control": ("unix:ctl.sock", ["--control", "unix:ctl.sock"]),
         }
         file_only = {"config", "print-config", "help"}
-        device_options = {"disk"}
+        device_options = {"disk", "display", "input"}
         listed = set(help_options(hbvm))
         missing = sorted(listed - set(options) - file_only - device_options)
         report("the test sets every option --help lists", not missing and listed,
@@ -84,8 +84,11 @@ def main():
             lines.append(f"{key} = {'true' if value is True else repr(value).replace(chr(39), chr(34))}")
             command += flags
         lines += ["", "[[disk]]", 'path = "a.img"', "ro = true", 'name = "boot"',
-                  "", "[[disk]]", 'path = "b.img"', "sector = 4096"]
-        command += ["--disk", "a.img,ro,name=boot", "--disk", "b.img,sector=4096"]
+                  "", "[[disk]]", 'path = "b.img"', "sector = 4096",
+                  "", "[[display]]", 'backend = "none"', 'width = "640"', 'height = "480"',
+                  "", "[[input]]", 'kind = "keyboard"', "", "[[input]]", 'kind = "pointer"']
+        command += ["--disk", "a.img,ro,name=boot", "--disk", "b.img,sector=4096",
+                    "--display", "none,width=640,height=480", "--input", "keyboard", "--input", "pointer"]
         kernel_arguments = ["--", "x", "two words"]
         config = tmp / "vm.toml"
         config.write_text("\n".join(lines) + "\n")

@@ -2,6 +2,7 @@
 #include "core/error.hpp"
 #include "devices/clock.hpp"
 #include "devices/device_set.hpp"
+#include "devices/display.hpp"
 #include "devices/terminal.hpp"
 #include "core/event_hub.hpp"
 #include "services/services.hpp"
@@ -34,6 +35,13 @@ protected:
         EXPECT_EQ(pipe(in_pipe), 0);
         term = std::make_unique<terminal>(in_pipe[0], out_pipe[1]);
         devices = device_set::of("console", *term);
+        // A display that takes every size the pixel_count kind allows, so that the
+        // table's largest values reach DSP.set_mode's handler and pass.
+        display::settings wide;
+        wide.name = "display0";
+        wide.max_width = wide.max_height = 0xFFFF;
+        screen = std::make_unique<display>(wide);
+        devices.attach("display", *screen);
         services = std::make_unique<service_set>(
             service_registry(), service_context{devices, clock, {1, 0x0000000100020003ull, "test host"}, memory.size(), events}, d);
         services->reset(boot_cause::power_on);
@@ -56,6 +64,7 @@ protected:
         return s;
     }
 
+    std::unique_ptr<display> screen;
     guest_memory memory;
     profile policy;
     dispatcher d;
@@ -213,7 +222,7 @@ TEST_F(DispatcherTest, ProbeServiceReportsVersionsAndAbsence)
     for (const abi::service_desc& s : abi::services)
         every_service |= 1u << uint16_t(s.id);
     EXPECT_EQ(d.service_bitmap(), every_service);
-    EXPECT_EQ(every_service, 0xFFu);  // BASE, CONSOLE, TIME, POWER, BLOCK, MEM, RNG, EVT
+    EXPECT_EQ(every_service, 0x3FFu);  // BASE, CONSOLE, TIME, POWER, BLOCK, MEM, RNG, EVT, DSP, INP
 }
 
 TEST_F(DispatcherTest, ImplNameIsTruncatedToTheBufferAndReportsFullLength)
@@ -319,7 +328,11 @@ TEST(Dispatcher, EveryUnlistedStatusOfEveryFunctionIsCaught)
             const size_t counter = abi::object_count_function(abi::functions, abi::function_count, f.svc);
             if (counter < abi::function_count && abi::functions[counter].call != f.call)
                 d.add(abi::functions[counter].call, [](const call&) { return succeed(1); });
-            const call_result r = d.dispatch({uint64_t(f.call), {}});
+            // Every argument at the least its kind takes (a pixel_count is at least 1).
+            call_request request{uint64_t(f.call), {}};
+            for (unsigned i = 0; i < abi::max_args; ++i)
+                request.args[i] = abi::kind_of(f.args[i]).min;
+            const call_result r = d.dispatch(request);
             EXPECT_EQ(r.status, abi::status::failed) << f.service_name << "." << f.name << " " << abi::status_name(s);
             EXPECT_EQ(bugs, 1) << f.service_name << "." << f.name << " " << abi::status_name(s);
         }
@@ -352,8 +365,12 @@ TEST_F(DispatcherTest, ArgumentMasksAndRangesComeFromTheTable)
             }
             if (k.max != ~0ull && !((k.max + 1) & k.reserved))
                 invalid.push_back(k.max + 1);
+            // The other arguments at the least their kinds take.
+            call_request least{uint64_t(f.call), {}};
+            for (unsigned j = 0; j < abi::max_args; ++j)
+                least.args[j] = abi::kind_of(f.args[j]).min;
             for (uint64_t value : invalid) {
-                call_request request{uint64_t(f.call), {}};
+                call_request request = least;
                 request.args[i] = value;
                 const call_result r = d.dispatch(request);
                 EXPECT_EQ(r.status, abi::status::invalid_param) << f.service_name << "." << f.name << " arg " << i
@@ -361,7 +378,7 @@ TEST_F(DispatcherTest, ArgumentMasksAndRangesComeFromTheTable)
                 EXPECT_EQ(r.request.what, machine_request::kind::none) << f.service_name << "." << f.name;
             }
             if (k.cls == abi::arg_class::value && k.reserved) {
-                call_request request{uint64_t(f.call), {}};
+                call_request request = least;
                 request.args[i] = k.max;
                 EXPECT_NE(d.dispatch(request).status, abi::status::invalid_param) << f.service_name << "." << f.name;
             }

@@ -211,7 +211,8 @@ def main():
         (rh / "modules" / "dummy").mkdir(parents=True)
         (rh / "modules" / "dummy" / "CMakeLists.txt").write_text(MODULE_LIST)
         (rh / "modules" / "dummy" / "dummy_backend.cpp").write_text(MODULE_SOURCE)
-        edit(rh / "devices" / "registry.cpp", "    X(disk)\n", "    X(disk)                    \\\n    X(dummy)\n")
+        edit(rh / "devices" / "registry.cpp", "#define HBVM_DEVICE_CLASSES(X) \\\n",
+             "#define HBVM_DEVICE_CLASSES(X) \\\n    X(dummy)                   \\\n")
         edit(tree / "conformance" / "conform.py", "PLACES = {}\n", "PLACES = {}\n" + PLACE_LINE)
         (tree / "conformance" / "images" / "dummy.cpp").write_text(IMAGE)
         edit(tree / "conformance" / "images" / "CMakeLists.txt", " idle random_calls ", " idle random_calls dummy ")

@@ -470,7 +470,11 @@ std::string every_call()
         o << "    sum += hb_" << function_name(f) << "(";
         for (unsigned i = 0; i < abi::arity(f); ++i) {
             const c_arg a = c_arg_of(f.args[i]);
-            o << (i ? ", " : "") << (a.pointer ? "buffer" : "0");
+            // A record pointer takes the buffer cast to its type (C refuses the
+            // conversion from unsigned char* without one).
+            const std::string type = a.type;
+            o << (i ? ", " : "")
+              << (!a.pointer ? "0" : type.find("struct") != std::string::npos ? "(" + type + ")(void*)buffer" : "buffer");
         }
         o << ").status;\n";
     }

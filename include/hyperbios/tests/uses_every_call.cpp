@@ -33,6 +33,16 @@ extern "C" uint64_t hyperbios_uses_every_call(char* buffer, size_t size)
     sum += hb::block::read(0, 1, buffer, size).value + hb::block::write(0, 1, buffer, size).value;
     sum += hb::block::read_vectored(0, 0, segments, 2).value + hb::block::write_vectored(0, 0, segments, 2).value;
     sum += hb::block::flush(0).ok();
+    hb::dsp::info_record display{};
+    hb::dsp::event_record event{};
+    sum += hb::dsp::count().value + hb::dsp::info(0, display).value + display.width;
+    sum += hb::dsp::set_mode(0, 640, 480).value + hb::dsp::present(0, buffer, 2560, 2, 0, 0, 1, 1).ok();
+    sum += hb::dsp::ready().value + hb::dsp::next_event(0, event).value + event.type;
+    hb::inp::info_record device{};
+    hb::inp::event_record events[2]{};
+    hb::inp::state_record state{};
+    sum += hb::inp::count().value + hb::inp::info(0, device).value + hb::inp::ready().value;
+    sum += hb::inp::read(0, events, 2).value + hb::inp::state(0, state).value + hb::inp::key_down(state, 30);
     hb::text::line<64> line;
     line.put("n=").dec(sum).put(' ').hex(sum).put(' ').sdec(-5).put(' ').utc(sum);
     hb::fallback::debugcon_write(line.c_str(), line.size());
