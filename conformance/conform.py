@@ -128,7 +128,8 @@ DISKS = {
 # How the reference host takes the driver's places — its end report ({end}) and
 # its disks (hbvm run --end-report FILE --disk PATH[,ro][,sector=4096]) — for the
 # commands that certify it (CMake, mutation-test).
-HBVM_PLACES = "--end-report {end} --disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3}"
+HBVM_PLACES = ("--end-report {end} --disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3} "
+               "--display none,screenshot={screenshot}")
 
 
 class Place:
@@ -273,6 +274,41 @@ def place_check(run, rid, arg):
 # device class add its place here (display: {screenshot}, input: {input},
 # network: {net0}, audio: {audio0}), with its format in the spec.
 PLACES = {}
+
+
+def dsp_pattern(x, y):
+    """The DSP image's picture: pixel (x, y) as (R, G, B) (images/dsp.cpp pattern())."""
+    return (x * 4) & 0xFF, (y * 5) & 0xFF, (x ^ y) & 0xFF
+
+
+def screenshot_check(run, rid, path, arg):
+    """EXPECT-PLACE ... screenshot pattern W H: the PNG is W x H and shows dsp_pattern."""
+    parts = arg.split()
+    try:
+        if len(parts) != 3 or parts[0] != "pattern":
+            raise ValueError
+        width, height = int(parts[1]), int(parts[2])
+    except ValueError:
+        return ["FAIL", rid, f"the image expects {arg[:40]!r} of the screenshot (malformed: garbled output)"]
+    try:
+        w, h, rows = read_png(path)
+    except OSError as e:
+        return ["FAIL", rid, f"the screenshot shows the presented picture (no PNG to read: {e.strerror})"]
+    except ValueError as e:
+        return ["FAIL", rid, f"the screenshot shows the presented picture (the file is no PNG the driver reads: {e})"]
+    if (w, h) != (width, height):
+        return ["FAIL", rid, f"the screenshot shows the presented picture (it is {w}x{h}, not {width}x{height})"]
+    wrong = [(x, y) for y in range(h) for x in range(w) if tuple(rows[y][3 * x:3 * x + 3]) != dsp_pattern(x, y)]
+    where = f"{len(wrong)} pixels differ, the first at {wrong[0]}: {tuple(rows[wrong[0][1]][3 * wrong[0][0]:3 * wrong[0][0] + 3])} " \
+            f"instead of {dsp_pattern(*wrong[0])}" if wrong else ""
+    return ["PASS" if not wrong else "FAIL", rid,
+            f"the screenshot shows the presented {width}x{height} picture pixel-exact, not what the guest drew after "
+            f"presenting, nor what refused presents held" + (f" ({where})" if wrong else "")]
+
+
+PLACES["screenshot"] = Place(
+    "output", "a file the host writes when the machine ends: a PNG of the last frame display 0 showed",
+    "--display none,screenshot={screenshot}", screenshot_check)
 
 
 @functools.lru_cache(maxsize=None)
