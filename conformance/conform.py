@@ -152,8 +152,11 @@ class Place:
 
 
 # What an image declares, as a NUL-terminated string anywhere in its file
-# (HYPERBIOS_CONFORM_NEEDS in conformance/guest/image.hpp).
-NEEDS = re.compile(rb"HYPERBIOS-CONFORM-NEEDS:\{([a-z][a-z0-9_]{0,31})\}:((?:HB-[A-Z]+-\d{3},?)*)\x00")
+# (HYPERBIOS_CONFORM_NEEDS in conformance/guest/image.hpp). Found loosely and
+# parsed strictly: a declaration the driver cannot read is a suite error, never
+# a declaration ignored (which would let its requirements pass without the place).
+NEEDS = re.compile(rb"HYPERBIOS-CONFORM-NEEDS:([^\x00]{0,4096})\x00")
+NEEDS_TEXT = re.compile(r"\{([a-z][a-z0-9_]{0,31})\}:(HB-[A-Z]+-\d{3}(?:,HB-[A-Z]+-\d{3})*)")
 
 
 def image_needs(image):
@@ -164,7 +167,13 @@ def image_needs(image):
         raise SuiteError(f"{image}: cannot read the image ({e.strerror})")
     needs = {}
     for m in NEEDS.finditer(data):
-        needs.setdefault(m.group(1).decode(), []).extend(r for r in m.group(2).decode().split(",") if r)
+        text = m.group(1).decode(errors="replace")
+        parsed = NEEDS_TEXT.fullmatch(text)
+        if not parsed:
+            raise SuiteError(f"{pathlib.Path(image).name} declares a place the driver cannot read: "
+                             f"{text[:80]!r} (expected {{name}}:HB-AREA-NNN[,HB-AREA-NNN...], a lower-case name, "
+                             f"no spaces)")
+        needs.setdefault(parsed.group(1), []).extend(parsed.group(2).split(","))
     unknown = sorted(set(needs) - set(PLACES))
     if unknown:
         raise SuiteError(f"{pathlib.Path(image).name} needs the place{'s' if len(unknown) > 1 else ''} " +
@@ -207,7 +216,7 @@ def read_png(path):
     data = pathlib.Path(path).read_bytes()
     if data[:8] != b"\x89PNG\r\n\x1a\n":
         raise ValueError("not a PNG file (no PNG signature)")
-    at, header, packed = 8, None, bytearray()
+    at, header, packed, ended = 8, None, bytearray(), False
     while at + 12 <= len(data):
         length = int.from_bytes(data[at:at + 4], "big")
         kind, body = data[at + 4:at + 8], data[at + 8:at + 8 + length]
@@ -220,23 +229,33 @@ def read_png(path):
         elif kind == b"IDAT":
             packed += body
         elif kind == b"IEND":
+            ended = True
             break
         at += 12 + length
-    if header is None or len(header) != 13:
+    if header is None:
         raise ValueError("no IHDR chunk")
+    if len(header) != 13:
+        raise ValueError(f"the IHDR chunk holds {len(header)} bytes, not 13")
+    if not ended:
+        raise ValueError("no IEND chunk: the file is cut short (a screenshot still being written?)")
     width, height = int.from_bytes(header[0:4], "big"), int.from_bytes(header[4:8], "big")
     depth, colour, interlace = header[8], header[9], header[12]
     if depth != 8 or colour not in (2, 6) or interlace != 0 or width == 0 or height == 0:
         raise ValueError(f"a PNG of bit depth {depth}, colour type {colour}, interlace {interlace} "
                          f"({width}x{height}); the driver reads 8-bit RGB or RGBA without interlace")
-    try:
-        raw = zlib.decompress(bytes(packed))
-    except zlib.error as e:
-        raise ValueError(f"the image data does not inflate ({e})")
     channels = 3 if colour == 2 else 4
     row_bytes = width * channels
-    if len(raw) != height * (row_bytes + 1):
-        raise ValueError(f"the image data holds {len(raw)} bytes, not {height * (row_bytes + 1)}")
+    expected = height * (row_bytes + 1)
+    if expected > 1 << 30:
+        raise ValueError(f"a {width}x{height} picture is larger than the driver reads (1 GiB of pixels)")
+    try:
+        # Never more than the picture needs: a host under test could send a bomb.
+        raw = zlib.decompressobj().decompress(bytes(packed), expected + 1)
+    except zlib.error as e:
+        raise ValueError(f"the image data does not inflate ({e})")
+    if len(raw) != expected:
+        raise ValueError(f"the image data holds {'more than ' if len(raw) > expected else ''}"
+                         f"{min(len(raw), expected)} bytes; a {width}x{height} picture has {expected}")
     rows, previous = [], bytearray(row_bytes)
     for y in range(height):
         kind, line = raw[y * (row_bytes + 1)], bytearray(raw[y * (row_bytes + 1) + 1:(y + 1) * (row_bytes + 1)])

@@ -309,15 +309,30 @@ def png_rules():
         expect(f"a PNG with {'RGB' if channels == 3 else 'RGBA'} rows and every filter type reads back pixel-exact",
                got == (width, height, rgb), str(got)[:200])
     good = png_file(width, height, rgb, 3, [0] * height)
-    for label, data in (("a wrong CRC", good[:-5] + bytes([good[-5] ^ 1]) + good[-4:]),
-                        ("a cut file", good[:40]), ("no signature", b"GIF89a" + good[6:]),
-                        ("16 bits per sample", good[:8] + good[8:24] + bytes([16]) + good[25:])):
+
+    def with_header(depth):
+        """`good` with another bit depth in IHDR, its CRC recomputed."""
+        header = good[16:29]
+        header = header[:8] + bytes([depth]) + header[9:]
+        chunk = good[8:16] + header
+        return good[:8] + chunk + conform.zlib.crc32(chunk[4:]).to_bytes(4, "big") + good[33:]
+
+    bomb_body = conform.zlib.compress(bytes(64 << 20))  # 64 MiB of zeros, for a 7x5 picture
+    bomb_chunk = b"IDAT" + bomb_body
+    bomb = (good[:33] + len(bomb_body).to_bytes(4, "big") + bomb_chunk +
+            conform.zlib.crc32(bomb_chunk).to_bytes(4, "big") + good[-12:])
+    for label, data, says in (("a wrong CRC", good[:-5] + bytes([good[-5] ^ 1]) + good[-4:], "wrong CRC"),
+                              ("a cut file", good[:50], "runs past the end"),
+                              ("no IEND chunk", good[:-12], "no IEND chunk"),
+                              ("no signature", b"GIF89a" + good[6:], "no PNG signature"),
+                              ("16 bits per sample", with_header(16), "bit depth 16"),
+                              ("far more image data than its size", bomb, "more than 110 bytes")):
         path.write_bytes(data)
         try:
             conform.read_png(path)
             expect(f"a PNG with {label} is refused", False, "it was read")
         except ValueError as e:
-            expect(f"a PNG with {label} is refused, saying why", bool(str(e)), str(e))
+            expect(f"a PNG with {label} is refused, saying so", says in str(e), str(e))
 
 
 def place_rules():
@@ -355,6 +370,14 @@ def place_rules():
                text.startswith("NOT CONFORMANT — ") and "MUST requirements not tested" in text,
                f"{verdicts['HB-CON-001']} / {text}")
 
+        for label, text in (("a space after a comma", b"{probe0}:HB-CON-001, HB-CON-002"),
+                            ("an upper-case name", b"{Probe0}:HB-CON-001"), ("no requirement", b"{probe0}:")):
+            image.write_bytes(b"\x7fELF" + b"HYPERBIOS-CONFORM-NEEDS:" + text + b"\x00")
+            try:
+                conform.image_needs(image)
+                expect(f"a declaration with {label} is refused, not ignored", False, "it was accepted")
+            except conform.SuiteError as e:
+                expect(f"a declaration with {label} is refused, not ignored", "cannot read" in str(e), str(e))
         image.write_bytes(b"\x7fELF" + b"HYPERBIOS-CONFORM-NEEDS:{hologram}:HB-CON-001\x00")
         try:
             conform.run_image(image, "true", 20, None)

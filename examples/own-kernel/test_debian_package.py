@@ -79,13 +79,6 @@ def main():
           f"PulseAudio or other desktop library" + (f": {', '.join(heavy)}" if heavy else ""))
     if heavy or not depends:
         failures.append("desktop libraries in Depends")
-    contents = step("dpkg-deb -c", ["dpkg-deb", "-c", deb]).stdout
-    modules_inside = [line.split()[-1] for line in contents.splitlines() if "/hyperbios/modules/" in line
-                      and line.rstrip().endswith(".so")]
-    print(f"{'PASS' if not modules_inside else 'FAIL'} the core package carries no back-end module"
-          + "".join(f"\n  {m}" for m in modules_inside))
-    if modules_inside:
-        failures.append("modules in the core package")
 
     files = []
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="hyperbios-deb-"))

@@ -132,8 +132,6 @@ std::string usage_text()
 void add_control_commands(control_socket& control, machine& vm, watchdog& dog)
 {
     using command = control_socket::command;
-    for (auto& [name, c] : vm.device_commands())
-        control.add_command(name, std::move(c));
     control.add_command("query-status", command{"whether the guest runs or is paused", [&vm](const json::object&) {
                                                     return json::value(json::object{
                                                         {"status", vm.paused() ? "paused" : "running"},
@@ -153,6 +151,9 @@ void add_control_commands(control_socket& control, machine& vm, watchdog& dog)
                                             dog.stop_now();
                                             return json::value(json::object{});
                                         }});
+    // The devices' commands after the machine's, so that a clash names the device's.
+    for (auto& [name, c] : vm.device_commands())
+        control.add_command(name, std::move(c));
 }
 
 // Where --end-report writes, once the options are read ("" without it): every
@@ -274,6 +275,16 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
     }
     try {
         machine vm(config);
+        // The socket's commands use the machine and its devices: it stops serving
+        // before they go, whichever way this block is left.
+        struct stop_serving {
+            std::optional<control_socket>& control;
+            ~stop_serving()
+            {
+                if (control)
+                    control->stop();
+            }
+        } guard{control};
         if (control) {
             add_control_commands(*control, vm, dog);
             control->start();

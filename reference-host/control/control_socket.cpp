@@ -99,7 +99,7 @@ control_socket::control_socket(const std::string& address)
                                    }};
 }
 
-control_socket::~control_socket()
+void control_socket::stop()
 {
     {
         std::lock_guard lock(mutex_);
@@ -110,6 +110,11 @@ control_socket::~control_socket()
     }
     if (thread_.joinable())
         thread_.join();
+}
+
+control_socket::~control_socket()
+{
+    stop();
     for (const client& c : clients_)
         close(c.fd);
     close(listen_fd_);
@@ -120,7 +125,8 @@ control_socket::~control_socket()
 void control_socket::add_command(const std::string& name, command c)
 {
     if (!commands_.emplace(name, std::move(c)).second)  // query-commands is there from the start
-        throw std::logic_error("the control command '" + name + "' is added twice");
+        throw std::logic_error("the control command '" + name + "' is added twice: two devices, or a device and "
+                               "hbvm, chose the same name (a device puts its own name into its commands)");
 }
 
 void control_socket::start()
@@ -204,6 +210,10 @@ void control_socket::serve_line(client& c, const std::string& line)
         queue(c, reply);
     } catch (const command_error& e) {
         queue(c, error_reply(e.error_class, e.description, id));
+    } catch (const std::exception& e) {
+        // A command of a device or module that failed in another way: the client
+        // hears it, and the socket's thread (and hbvm) goes on.
+        queue(c, error_reply("GenericError", std::string("the command failed: ") + e.what(), id));
     }
 }
 

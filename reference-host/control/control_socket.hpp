@@ -47,6 +47,12 @@ public:
     // Serves clients on a thread of its own from now on.
     void start();
 
+    // Stops serving: the events sent so far go out to the clients that read
+    // them (within a short goodbye), then the thread ends; no command runs after
+    // stop() returns. Idempotent; the destructor calls it too. hbvm calls it
+    // before the machine whose commands the socket serves is destroyed.
+    void stop();
+
     // Sends an event to every client (from any thread).
     void emit(const std::string& event, json::value data = json::object{});
 

@@ -1,10 +1,12 @@
 #include "devices/png.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <stdexcept>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -75,17 +77,24 @@ std::vector<std::byte> encode_png_xrgb8888(uint32_t width, uint32_t height, std:
     for (unsigned char c : format)
         header.push_back(std::byte(c));
     put_chunk(file, "IHDR", header);
-    put_chunk(file, "IDAT", packed);
+    // The data in chunks of at most 1 MiB: a chunk's length is 31 bits, and
+    // zlib's CRC takes 32-bit lengths.
+    constexpr size_t chunk_bytes = 1 << 20;
+    for (size_t at = 0; at < packed.size(); at += chunk_bytes)
+        put_chunk(file, "IDAT", std::span(packed).subspan(at, std::min(chunk_bytes, packed.size() - at)));
     put_chunk(file, "IEND", {});
     return file;
 }
 
 std::string write_file_atomically(const std::string& path, std::span<const std::byte> file)
 {
-    const std::string temporary = path + ".partial";
-    const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    // A name of its own for every write (mkstemp: created exclusively, never
+    // through a planted symlink), so two writers cannot mix their bytes.
+    std::string temporary = path + ".XXXXXX";
+    const int fd = mkostemp(temporary.data(), O_CLOEXEC);
     if (fd < 0)
-        return "cannot create " + temporary + ": " + std::strerror(errno);
+        return "cannot create a file beside " + path + ": " + std::strerror(errno);
+    (void)fchmod(fd, 0644);
     size_t done = 0;
     while (done < file.size()) {
         const ssize_t n = write(fd, file.data() + done, file.size() - done);
@@ -99,7 +108,9 @@ std::string write_file_atomically(const std::string& path, std::span<const std::
         }
         done += size_t(n);
     }
-    if (close(fd) != 0) {
+    // On the disk before the rename, so that a crash leaves the old file or the
+    // new one, not an empty one.
+    if (fsync(fd) != 0 || close(fd) != 0) {
         const std::string why = std::strerror(errno);
         unlink(temporary.c_str());
         return "cannot write " + temporary + ": " + why;

@@ -22,9 +22,10 @@ namespace hbvm {
 std::vector<std::byte> encode_png_xrgb8888(uint32_t width, uint32_t height, std::span<const std::byte> pixels,
                                            size_t stride);
 
-// Writes `file` to `path` whole or not at all: into a temporary file beside it,
-// then renamed over it, so that a reader never sees half a screenshot. Returns
-// "" or what failed ("cannot create /x/y.png: Permission denied").
+// Writes `file` to `path` whole or not at all: into a temporary file of its own
+// beside it (PATH.XXXXXX), synced, then renamed over it, so that a reader never
+// sees half a screenshot and two writers never mix. Returns "" or what failed
+// ("cannot create a file beside /x/y.png: Permission denied").
 std::string write_file_atomically(const std::string& path, std::span<const std::byte> file);
 
 }  // namespace hbvm

@@ -107,6 +107,14 @@ def main():
         wait_for(lambda: h.bytes > 0, 60)
         s, out, err = ctl(a.hbvm_ctl, sock, "stop", "--wait-event", "STOP")
         report("stop, then the event STOP", s == 0 and '"event": "STOP"' in out, f"{s} {out} {err}")
+        # What the guest wrote before the pause may still be in the pipe (64 KiB):
+        # let the reader drain it — no new byte for 0.2 s — before counting.
+        settle_deadline = time.monotonic() + 3
+        while time.monotonic() < settle_deadline:
+            seen = h.bytes
+            time.sleep(0.2)
+            if h.bytes == seen:
+                break
         before = h.bytes
         time.sleep(0.6)
         after = h.bytes

@@ -88,6 +88,37 @@ TEST(Png, APictureFromAStridedFramebufferComesBackAsItsRgbRows)
     }
 }
 
+TEST(Png, ALargePictureIsSplitIntoChunksOfAtMostOneMebibyte)
+{
+    // Noise, which does not compress: about 3 MiB of image data.
+    constexpr uint32_t side = 1024;
+    std::vector<std::byte> fb(size_t(side) * side * 4);
+    uint64_t state = 0x9E3779B97F4A7C15ull;
+    for (std::byte& b : fb) {
+        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+        b = std::byte(state);
+    }
+    const std::vector<chunk> chunks = chunks_of(encode_png_xrgb8888(side, side, fb, size_t(side) * 4));
+    std::vector<std::byte> packed;
+    size_t idat = 0;
+    for (const chunk& c : chunks)
+        if (c.type == "IDAT") {
+            ++idat;
+            EXPECT_LE(c.data.size(), size_t(1) << 20);
+            packed.insert(packed.end(), c.data.begin(), c.data.end());
+        }
+    EXPECT_GE(idat, 3u);
+    std::vector<Bytef> raw(size_t(side) * (1 + side * 3));
+    uLongf raw_size = raw.size();
+    ASSERT_EQ(uncompress(raw.data(), &raw_size, reinterpret_cast<const Bytef*>(packed.data()), uLong(packed.size())),
+              Z_OK);
+    EXPECT_EQ(raw_size, raw.size());
+    // The last pixel of the last row: R, G, B of its XRGB word.
+    const std::byte* last = fb.data() + fb.size() - 4;
+    EXPECT_EQ(raw[raw.size() - 3], Bytef(last[2]));
+    EXPECT_EQ(raw[raw.size() - 1], Bytef(last[0]));
+}
+
 TEST(Png, PicturesThatDoNotFitAreRefused)
 {
     std::vector<std::byte> fb(16 * 4);
@@ -110,11 +141,16 @@ TEST(Png, FilesAreWrittenWholeOrNotAtAll)
     EXPECT_EQ(write_file_atomically(path, bytes), "");
     std::ifstream in(path, std::ios::binary);
     EXPECT_EQ(std::vector<char>(std::istreambuf_iterator<char>(in), {}).size(), 1000u);
-    EXPECT_FALSE(std::filesystem::exists(path + ".partial"));
+    // Nothing but the file is left in the folder: no temporary file.
+    size_t entries = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(folder))
+        ++entries;
+    EXPECT_EQ(entries, 1u);
 
     const std::string missing = (folder / "no" / "such" / "shot.png").string();
     const std::string why = write_file_atomically(missing, bytes);
-    EXPECT_NE(why.find("cannot create " + missing + ".partial: No such file or directory"), std::string::npos) << why;
+    EXPECT_NE(why.find("cannot create a file beside " + missing + ": No such file or directory"), std::string::npos)
+        << why;
     std::filesystem::remove_all(folder);
 }
 
