@@ -162,8 +162,9 @@ display::settings settings_of(const device_settings& s)
 {
     display::settings d;
     d.name = s.get("name").value_or("");
-    d.max_width = number_of(s, "max-width", 4096, 320, 65535);
-    d.max_height = number_of(s, "max-height", 4096, 200, 65535);
+    // At most 8192 x 8192: the frame a guest may ask for (256 MiB) is host memory.
+    d.max_width = number_of(s, "max-width", 4096, 320, 8192);
+    d.max_height = number_of(s, "max-height", 4096, 200, 8192);
     d.width = number_of(s, "width", std::min(1024u, d.max_width), 320, d.max_width);
     d.height = number_of(s, "height", std::min(768u, d.max_height), 200, d.max_height);
     d.refresh_mhz = number_of(s, "refresh", 0, 0, 1000) * 1000;
