@@ -129,7 +129,7 @@ DISKS = {
 # its disks (hbvm run --end-report FILE --disk PATH[,ro][,sector=4096]) — for the
 # commands that certify it (CMake, mutation-test).
 HBVM_PLACES = ("--end-report {end} --disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3} "
-               "--display none,screenshot={screenshot}")
+               "--display none,screenshot={screenshot} --input keyboard --input pointer --input-feed {input}")
 
 
 class Place:
@@ -138,6 +138,8 @@ class Place:
 
     kind "output": a path in the run's workdir that does not exist before the run;
     the host creates the file and writes what the guest sent to the device.
+    kind "input": a FIFO in the workdir that the host reads; the driver writes
+    into it what the image asks for in FEED-INPUT lines, while the host runs.
     meaning: what the host must do with it, in the words of the place's spec
     section (shown in "not tested" notes, so without parentheses: the reason of a
     SKIP is its last parenthesis). hbvm: how the reference host takes it.
@@ -145,7 +147,7 @@ class Place:
     compares the file's content (text TEXT / hex HEX)."""
 
     def __init__(self, kind, meaning, hbvm, check=None):
-        if kind not in ("output",):
+        if kind not in ("output", "input"):
             raise ValueError(f"unknown place kind {kind!r}")
         self.kind, self.meaning, self.hbvm = kind, meaning, hbvm
         self.check = check or content_check
@@ -325,6 +327,11 @@ def screenshot_check(run, rid, path, arg):
             f"presenting, nor what refused presents held" + (f" ({where})" if wrong else "")]
 
 
+PLACES["input"] = Place(
+    "input", "a FIFO of 16-byte input records the host reads while the machine runs and queues on its INP devices "
+    "(u16 device, type, code, reserved; i32 value; u32 unicode, little-endian)",
+    "--input keyboard --input pointer --input-feed {input}")
+
 PLACES["screenshot"] = Place(
     "output", "a file the host writes when the machine ends: a PNG of the last frame display 0 showed",
     "--display none,screenshot={screenshot}", screenshot_check)
@@ -428,6 +435,7 @@ class ImageRun:
         self.stderr = ""
         self.disks = {}         # the driver's disks given to the host: name -> file (during parse_report)
         self.places = {}        # the device places given to the host: name -> path (during parse_report)
+        self.feed_fd = None     # the {input} FIFO, open for writing while the host runs
         self.needs = {}         # the places the image declares: name -> requirements (image_needs)
         self.end_file = None    # the {end} file, when the host template names it
         self.end_report = None  # its line after the run, or None when the host wrote none
@@ -451,8 +459,13 @@ def expand(template, image, workdir, disks=None, places=None):
 
 def make_places(template, workdir):
     """The device places the template names, in workdir: {name: path}. An output
-    place is a path that does not exist yet: the host creates the file."""
-    return {name: pathlib.Path(workdir) / f"place-{name}" for name in PLACES if "{" + name + "}" in template}
+    place is a path that does not exist yet: the host creates the file. An input
+    place is a FIFO, made here."""
+    places = {name: pathlib.Path(workdir) / f"place-{name}" for name in PLACES if "{" + name + "}" in template}
+    for name, path in places.items():
+        if PLACES[name].kind == "input":
+            os.mkfifo(path, 0o600)
+    return places
 
 
 # More output than any image prints: a host that floods stdout or stderr is
@@ -509,7 +522,9 @@ class LiveRun:
 
     def line(self, text):
         text = text.strip()
-        if text.startswith("KILL-NOW ") and self.kill_now is None:
+        if text.startswith("FEED-INPUT "):
+            self.feed(text)
+        elif text.startswith("KILL-NOW ") and self.kill_now is None:
             self.kill_now = f"the image asked to be killed ({text}): a crash of the host process"
         elif text.startswith("EXPECT-END "):
             parts = text.split()
@@ -530,6 +545,23 @@ class LiveRun:
                 then, cpu_then = self.cpu_begin.pop(key)
                 usable = cpu is not None and cpu_then is not None and now > then
                 self.run.cpu[key] = ((cpu - cpu_then) / (now - then), now - then) if usable else None
+
+
+    def feed(self, text):
+        """FEED-INPUT HEX: the image asks for these input records ({input}); written
+        into the FIFO, whose reader is the host (a host command without {input} gets
+        nothing, and the image's requirements on it are not tested)."""
+        fd = self.run.feed_fd
+        try:
+            data = bytes.fromhex(text.split(" ", 1)[1])
+        except ValueError:
+            return
+        if fd is None or not data:
+            return
+        try:
+            os.write(fd, data)
+        except OSError:
+            pass  # the host is gone, or does not read: the image's checks say what arrived
 
 
 def capture(command, timeout, live=None):
@@ -613,6 +645,11 @@ def run_image(image, host_template, timeout, exit_style):
     with tempfile.TemporaryDirectory(prefix=f"hyperbios-conform-{run.name}-") as workdir:
         run.disks = make_disks(host_template, workdir)
         run.places = make_places(host_template, workdir)
+        # Held open for reading and writing, so that neither the host's open nor
+        # the driver's writes wait for the other side (Linux FIFOs allow O_RDWR).
+        inputs = [path for name, path in run.places.items() if PLACES[name].kind == "input"]
+        if inputs:
+            run.feed_fd = os.open(inputs[0], os.O_RDWR | os.O_NONBLOCK)
         if "{end}" in host_template:
             run.end_file = pathlib.Path(workdir) / END_REPORT
         command = expand(host_template, image, workdir, run.disks, run.places)
@@ -620,6 +657,9 @@ def run_image(image, host_template, timeout, exit_style):
         run.exit_status, out, err, run.problem, run.killed = capture(
             command, timeout, live=lambda pid: LiveRun(run, pid))
         run.seconds = time.monotonic() - start
+        if run.feed_fd is not None:
+            os.close(run.feed_fd)
+            run.feed_fd = None
         if run.end_file:
             try:
                 run.end_report = run.end_file.read_text(errors="replace").strip() or None

@@ -24,7 +24,7 @@ PYTHON = "/usr/bin/python3"
 # The driver's places as the reference host takes them (conform.py HBVM_PLACES),
 # written out as a user of the bundle writes them.
 HBVM_PLACES = ("--end-report {end} --disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3} "
-               "--display none,screenshot={screenshot}")
+               "--display none,screenshot={screenshot} --input keyboard --input pointer --input-feed {input}")
 # What the bundle must hold besides its images (paths inside the top folder).
 REQUIRED_FILES = ("VERSION", "conformance/hyperbios-conform", "conformance/conform.py", "conformance/mutation-test",
                   "conformance/README.md", "spec/hyperbios.md", "spec/tools/hyperbios_spec.py")

@@ -95,7 +95,7 @@ def main():
         if spec_html not in files:
             failures.append("no spec HTML")
         host = ("/usr/bin/hbvm run {image} --accel soft --timeout 30 --end-report {end} --disk {disk0} "
-                "--disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3} --display none,screenshot={screenshot}")
+                "--disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3} --display none,screenshot={screenshot} --input keyboard --input pointer --input-feed {input}")
         step("the installed hyperbios-conform certifies the installed hbvm",
              ["hyperbios-conform", "--host", host, "--out", tmp / "certificate", "-q"], cwd=tmp,
              want="verdict: CONFORMANT")

@@ -105,7 +105,7 @@ def main():
 
         # The installed conformance suite certifies the reference host.
         host = (f"{hbvm} run {{image}} --accel soft --timeout 30 --end-report {{end}} --disk {{disk0}} "
-                f"--disk {{disk1}},sector=4096 --disk {{disk2}},ro --disk {{disk3}} --display none,screenshot={{screenshot}}")
+                f"--disk {{disk1}},sector=4096 --disk {{disk2}},ro --disk {{disk3}} --display none,screenshot={{screenshot}} --input keyboard --input pointer --input-feed {{input}}")
         step("the installed hyperbios-conform certifies the installed hbvm",
              [prefix / "bin" / "hyperbios-conform", "--host", host, "--out", tmp / "certificate", "-q"],
              cwd=tmp, want="verdict: CONFORMANT")

@@ -101,6 +101,12 @@ void input::queue_locked(uint16_t type, uint16_t code, int32_t value, uint32_t u
 
 void input::queue(uint16_t type, uint16_t code, int32_t value, uint32_t unicode)
 {
+    // An absolute position lies in the display's mode, whoever sent it (spec HB-INP-003).
+    if (type == abi::inp_event_type::absolute && display_size) {
+        const auto [w, h] = display_size();
+        const int64_t most = int64_t(code == 0 ? w : h) - 1;
+        value = int32_t(std::clamp<int64_t>(value, 0, most));
+    }
     {
         std::lock_guard guard(lock_);
         queue_locked(type, code, value, unicode);

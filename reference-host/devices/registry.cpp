@@ -20,7 +20,8 @@ namespace hbvm {
     X(debugcon)                \
     X(disk)                    \
     X(display)                 \
-    X(input)
+    X(input)                   \
+    X(input_feed)
 
 #define HBVM_DECLARE_CLASS(name) device_class name##_device_class();
 HBVM_DEVICE_CLASSES(HBVM_DECLARE_CLASS)

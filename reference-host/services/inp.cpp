@@ -10,11 +10,14 @@
 #include "devices/device_set.hpp"
 #include "devices/display.hpp"
 #include "devices/input.hpp"
+#include "devices/input_feed.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <poll.h>
 #include <sys/eventfd.h>
+#include <thread>
 #include <unistd.h>
 
 namespace hbvm {
@@ -45,9 +48,25 @@ public:
             };
         }
         events_.attach(unsigned(abi::evt_source::inp_ready), *this);
+        // A feed (--input-feed) is read on a thread of its own, so that its
+        // records reach the queues while the guest runs, waits or is paused.
+        const std::vector<input_feed*> feeds = context.devices.all<input_feed>("input-feed");
+        if (!feeds.empty()) {
+            quit_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+            feed_thread_ = std::thread([this, fd = feeds.front()->fd()] { read_feed(fd); });
+        }
     }
 
-    ~inp_module() override { close(event_fd_); }
+    ~inp_module() override
+    {
+        if (feed_thread_.joinable()) {
+            const uint64_t one = 1;
+            (void)!write(quit_fd_, &one, sizeof one);
+            feed_thread_.join();
+            close(quit_fd_);
+        }
+        close(event_fd_);
+    }
 
     void add_handlers(dispatcher& d) override
     {
@@ -104,6 +123,44 @@ public:
     }
 
 private:
+    // Whole records into the devices they name; a record for a device that does
+    // not exist or of an unknown type is skipped. Ends at the feed's end (its
+    // writer closed it) or when the module goes.
+    void read_feed(int fd)
+    {
+        unsigned char buffer[64 * input_feed::record_size];
+        size_t held = 0;
+        for (;;) {
+            pollfd fds[2] = {{fd, POLLIN, 0}, {quit_fd_, POLLIN, 0}};
+            if (poll(fds, 2, -1) < 0) {
+                if (errno == EINTR)
+                    continue;
+                return;
+            }
+            if (fds[1].revents)
+                return;
+            const ssize_t n = read(fd, buffer + held, sizeof buffer - held);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+                return;  // the writer is gone: nothing more will come
+            if (n < 0)
+                continue;
+            held += size_t(n);
+            size_t at = 0;
+            for (; held - at >= input_feed::record_size; at += input_feed::record_size) {
+                uint16_t device, type, code, reserved;
+                int32_t value;
+                uint32_t unicode;
+                const unsigned char* r = buffer + at;
+                std::memcpy(&device, r, 2), std::memcpy(&type, r + 2, 2), std::memcpy(&code, r + 4, 2);
+                std::memcpy(&reserved, r + 6, 2), std::memcpy(&value, r + 8, 4), std::memcpy(&unicode, r + 12, 4);
+                if (device < inputs_.size() && type >= abi::inp_event_type::key && type <= abi::inp_event_type::wheel)
+                    inputs_[device]->queue(type, code, value, unicode);
+            }
+            std::memmove(buffer, buffer + at, held - at);
+            held -= at;
+        }
+    }
+
     int wait_fd() const override { return event_fd_; }
     bool pending(bool readable) override
     {
@@ -119,6 +176,8 @@ private:
     std::vector<display*> displays_;
     event_hub& events_;
     int event_fd_ = -1;
+    int quit_fd_ = -1;
+    std::thread feed_thread_;
 };
 
 }  // namespace

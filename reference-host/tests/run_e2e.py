@@ -66,7 +66,7 @@ def main():
                                         "--profile", "full",
                                         "--host", f"{hbvm} run {{image}} --accel {args.accel} --timeout 120 "
                                                   "--end-report {end} --disk {disk0} --disk {disk1},sector=4096 "
-                                                  "--disk {disk2},ro --disk {disk3} --display none,screenshot={screenshot}"]),
+                                                  "--disk {disk2},ro --disk {disk3} --display none,screenshot={screenshot} --input keyboard --input pointer --input-feed {input}"]),
         # On KVM only the faults whose effect goes through the accelerator (register
         # and memory writes, port-exit decoding, reboot, interrupt delivery, timing):
         # the rest are host logic the soft run proves, and the whole list under
