@@ -57,6 +57,7 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="hbvm-config-") as tmp:
         tmp = pathlib.Path(tmp)
+        (tmp / "feed.bin").write_bytes(b"")  # an input feed with no records
         for name in ("a.img", "b.img", "c,d.img"):
             (tmp / name).write_bytes(bytes(64 << 10))
         # Every option of --help, in the file and on the command line.
@@ -72,7 +73,7 @@ def main():
             "control": ("unix:ctl.sock", ["--control", "unix:ctl.sock"]),
         }
         file_only = {"config", "print-config", "help"}
-        device_options = {"disk", "display", "input"}
+        device_options = {"disk", "display", "input", "input-feed"}
         listed = set(help_options(hbvm))
         missing = sorted(listed - set(options) - file_only - device_options)
         report("the test sets every option --help lists", not missing and listed,
@@ -86,9 +87,11 @@ def main():
         lines += ["", "[[disk]]", 'path = "a.img"', "ro = true", 'name = "boot"',
                   "", "[[disk]]", 'path = "b.img"', "sector = 4096",
                   "", "[[display]]", 'backend = "none"', 'width = "640"', 'height = "480"',
-                  "", "[[input]]", 'kind = "keyboard"', "", "[[input]]", 'kind = "pointer"']
+                  "", "[[input]]", 'kind = "keyboard"', "", "[[input]]", 'kind = "pointer"',
+                  "", "[[input-feed]]", 'path = "feed.bin"']
         command += ["--disk", "a.img,ro,name=boot", "--disk", "b.img,sector=4096",
-                    "--display", "none,width=640,height=480", "--input", "keyboard", "--input", "pointer"]
+                    "--display", "none,width=640,height=480", "--input", "keyboard", "--input", "pointer",
+                    "--input-feed", "feed.bin"]
         kernel_arguments = ["--", "x", "two words"]
         config = tmp / "vm.toml"
         config.write_text("\n".join(lines) + "\n")
