@@ -215,9 +215,11 @@ void run_checks()
     const uint64_t period = info.refresh_mhz ? 1'000'000'000'000ull / info.refresh_mhz : 1'000'000'000ull / 60;
     {
         line why;
-        why.put("after ").dec((first_at - presented_at) / 1000).put(" us, a = ").dec(first.a);
+        // By the event's own time: a slow guest (an emulating KVM) may look late.
+        why.put("shown ").dec((first.time_ns - presented_at) / 1000).put(" us after the first present, a = ")
+            .dec(first.a);
         check("HB-DSP-009", came && first.a >= 1 && first.generation == current &&
-                                first_at - presented_at <= 2 * period + 100'000'000,
+                                first.time_ns - presented_at <= 2 * period + 100'000'000,
               "a presented event follows the presents within two periods and 100 ms", why.c_str());
         check("HB-DSP-011", came && first.time_ns >= presented_at && first.time_ns <= first_at,
               "the event's time_ns is a monotonic reading between the present and its arrival");

@@ -7,7 +7,6 @@
 #include "services/services.hpp"
 
 #include "core/event_hub.hpp"
-#include "devices/clock.hpp"
 #include "devices/device_set.hpp"
 #include "devices/display.hpp"
 
@@ -41,7 +40,7 @@ T field(std::span<const std::byte> record, size_t offset)
 class dsp_module final : public service_module, private event_source {
 public:
     explicit dsp_module(const service_context& context)
-        : displays_(context.devices.all<display>("display")), events_(context.events), clock_(context.clock)
+        : displays_(context.devices.all<display>("display")), events_(context.events)
     {
         timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         if (timer_fd_ < 0)
@@ -164,9 +163,11 @@ private:
         for (size_t i = 0; i < displays_.size(); ++i) {
             pacing& p = pacing_[i];
             if (p.frames && now >= p.due_ns) {
-                const uint64_t stamp = clock_.monotonic_ns().value_or(now);
-                displays_[i]->queue_event(abi::dsp_event_type::presented, p.frames, 0, stamp);
-                p.last_presented_ns = now;
+                // Stamped with the refresh at which the frames were shown, not with
+                // the moment the guest came to look (TIME.monotonic_ns is
+                // CLOCK_MONOTONIC, as the pacing is).
+                displays_[i]->queue_event(abi::dsp_event_type::presented, p.frames, 0, p.due_ns);
+                p.last_presented_ns = p.due_ns;
                 p.frames = 0;
             }
         }
@@ -210,7 +211,6 @@ private:
     std::vector<display*> displays_;
     std::vector<pacing> pacing_;
     event_hub& events_;
-    const clock_source& clock_;
     int timer_fd_ = -1;
 };
 
