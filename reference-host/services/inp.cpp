@@ -103,7 +103,8 @@ public:
         d.add(fn::inp_read, [this](const call& c) {
             std::span<std::byte> out = c.out_buffer(1);
             const std::vector<abi::inp_event> taken = inputs_[c.arg(0)]->take(out.size() / sizeof(abi::inp_event));
-            std::memcpy(out.data(), taken.data(), taken.size() * sizeof(abi::inp_event));
+            if (!taken.empty())  // a zero-length buffer has no address to copy to (UBSan: memcpy of null)
+                std::memcpy(out.data(), taken.data(), taken.size() * sizeof(abi::inp_event));
             events_.note_change();
             return succeed(taken.size() * sizeof(abi::inp_event));
         });
