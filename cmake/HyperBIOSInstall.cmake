@@ -92,6 +92,28 @@ install(FILES ${PROJECT_BINARY_DIR}/install/copyright ${PROJECT_BINARY_DIR}/inst
 install(FILES ${CMAKE_CURRENT_LIST_DIR}/hyperbios.lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides
         RENAME hyperbios)
 
+# One package per component: the core (hyperbios), and each back-end module
+# apart (hyperbios-module-sdl), so that the core pulls in no desktop library.
+get_property(module_packages GLOBAL PROPERTY HYPERBIOS_MODULE_PACKAGES)
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_GROUPING IGNORE)
+set(CPACK_COMPONENTS_ALL hyperbios)
+set(CPACK_DEBIAN_HYPERBIOS_PACKAGE_NAME hyperbios)
+foreach(name ${module_packages})
+  string(TOUPPER module_${name} component)
+  get_property(summary GLOBAL PROPERTY HYPERBIOS_MODULE_PACKAGE_SUMMARY_${name})
+  list(APPEND CPACK_COMPONENTS_ALL module_${name})
+  set(CPACK_DEBIAN_${component}_PACKAGE_NAME hyperbios-module-${name})
+  set(CPACK_DEBIAN_${component}_PACKAGE_DEPENDS "hyperbios (= ${PROJECT_VERSION})")
+  set(CPACK_DEBIAN_${component}_PACKAGE_RECOMMENDS "")
+  set(CPACK_DEBIAN_${component}_PACKAGE_SUGGESTS "")
+  set(CPACK_DEBIAN_${component}_DESCRIPTION "${summary}
+The back-end module hbvm-${name}.so, which hbvm loads only when a device of
+its is chosen; it must come from the same version as hbvm.")
+  install(FILES ${PROJECT_BINARY_DIR}/install/copyright ${PROJECT_BINARY_DIR}/install/changelog.gz
+          DESTINATION share/doc/hyperbios-module-${name} COMPONENT module_${name})
+endforeach()
+
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME hyperbios)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
-"""The Debian package, as a user gets it: builds hyperbios_*.deb with CPack,
-checks it with lintian (no errors), installs it with `apt-get install ./...`,
+"""The Debian packages, as a user gets them: builds hyperbios_*.deb (and the
+window module's hyperbios-module-sdl_*.deb) with CPack, checks them with lintian
+(no errors), installs the core with `apt-get install ./...`,
 lists what it installed (dpkg -L; the spec's HTML file must be among it),
 certifies the installed hbvm with the installed hyperbios-conform, builds
 examples/own-kernel/cmake against the system install (no prefix given) and
 boots it, reads the man pages, then purges the package and checks that none of
-its files is left.
+its files is left. The module: the core alone says it is missing; installed
+beside the core, the installed hbvm loads it.
 
 Changes the machine (installs and removes a package): runs as root only, and
 skips (exit 77) where hyperbios is already installed, so that a user's own
@@ -80,6 +82,26 @@ def main():
     if heavy or not depends:
         failures.append("desktop libraries in Depends")
 
+    modules = sorted((build / "package").glob("hyperbios-module-sdl_*.deb"))
+    module = modules[-1] if modules else None
+    print(f"{'PASS' if module else 'FAIL'} the window module is a package of its own: "
+          f"{module.name if module else 'no hyperbios-module-sdl_*.deb'}")
+    if module:
+        lint = step("lintian runs on the module's package", ["lintian", "--tag-display-limit", "0", module])
+        errors = [line for line in lint.stdout.splitlines() if line.startswith("E:")]
+        print(f"{'PASS' if not errors else 'FAIL'} lintian reports no errors" + "".join(f"\n  {e}" for e in errors))
+        if errors:
+            failures.append("lintian errors in the module's package")
+        module_depends = step("dpkg-deb -f DEPENDS (module)", ["dpkg-deb", "-f", module, "Depends"]).stdout.strip()
+        print(f"  Depends: {module_depends}")
+        want = f"hyperbios (= {deb.name.split('_')[1]})"
+        ok = want in module_depends and "libsdl2" in module_depends
+        print(f"{'PASS' if ok else 'FAIL'} the module depends on its own hbvm version ({want}) and on SDL2")
+        if not ok:
+            failures.append("module Depends")
+    else:
+        failures.append("no module package")
+
     files = []
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="hyperbios-deb-"))
     try:
@@ -108,8 +130,31 @@ def main():
         step("and builds", ["cmake", "--build", src / "build"])
         step("and boots on the installed hbvm", ["hbvm", "run", src / "build" / "my_kernel.elf", "--accel", "soft"],
              want="my_kernel: hello from outside the HyperBIOS tree")
+        # A display no X server answers: what hbvm says tells whether it found the module.
+        no_x = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+        no_x["DISPLAY"] = ":2999"
+        sdl_run = ["hbvm", "run", src / "build" / "my_kernel.elf", "--accel", "soft", "--display", "sdl"]
+        alone = subprocess.run([str(c) for c in sdl_run], capture_output=True, text=True, env=no_x, timeout=60)
+        ok = alone.returncode == 74 and "hbvm-sdl.so" in alone.stderr and "not installed" in alone.stderr
+        print(f"{'PASS' if ok else 'FAIL'} without the module, --display sdl says hbvm-sdl.so is not installed"
+              + ("" if ok else f": {alone.returncode} {alone.stderr.strip()[-500:]}"))
+        if not ok:
+            failures.append("core without module")
+        if module:
+            step("apt-get install ./hyperbios-module-sdl_*.deb",
+                 ["apt-get", "install", "-y", "-qq", "--no-install-recommends", module],
+                 env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+            listing = step("dpkg -L hyperbios-module-sdl", ["dpkg", "-L", "hyperbios-module-sdl"])
+            files += [pathlib.Path(p) for p in listing.stdout.splitlines() if p.strip() and pathlib.Path(p).is_file()]
+            loaded = subprocess.run([str(c) for c in sdl_run], capture_output=True, text=True, env=no_x, timeout=60)
+            ok = loaded.returncode == 74 and "SDL cannot start its video" in loaded.stderr
+            print(f"{'PASS' if ok else 'FAIL'} with the module, the installed hbvm loads it (SDL itself finds no "
+                  f"X server at :2999)" + ("" if ok else f": {loaded.returncode} {loaded.stderr.strip()[-500:]}"))
+            if not ok:
+                failures.append("installed module not loaded")
     finally:
-        step("apt-get purge hyperbios", ["apt-get", "purge", "-y", "-qq", "hyperbios"],
+        packages = (["hyperbios-module-sdl"] if installed("hyperbios-module-sdl") else []) + ["hyperbios"]
+        step("apt-get purge " + " ".join(packages), ["apt-get", "purge", "-y", "-qq", *packages],
              env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
         shutil.rmtree(tmp, ignore_errors=True)
     left = [str(p) for p in files if p.exists()]
@@ -117,7 +162,7 @@ def main():
           + "".join(f"\n  {p}" for p in left[:20]))
     if left or not files:
         failures.append("files left behind")
-    if installed("hyperbios"):
+    if installed("hyperbios") or installed("hyperbios-module-sdl"):
         failures.append("still installed")
         print("FAIL dpkg still lists hyperbios as installed")
     print(f"{len(failures)} failed" if failures else "all passed")

@@ -210,8 +210,11 @@ std::string dump_config(const run_options& options)
     out += "kernel-arguments = [";
     const std::vector<std::string> none;
     const std::vector<std::string>& arguments = options.kernel_arguments ? *options.kernel_arguments : none;
-    for (size_t i = 0; i < arguments.size(); ++i)
-        out += (i ? ", " : "") + toml_string(arguments[i]);
+    for (size_t i = 0; i < arguments.size(); ++i) {
+        if (i)
+            out += ", ";
+        out += toml_string(arguments[i]);
+    }
     out += "]\n";
     for (const run_option& option : run_option_table()) {
         if (!option.in_file || !option.show)

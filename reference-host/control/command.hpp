@@ -7,6 +7,7 @@
 
 #include "control/json.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -25,6 +26,18 @@ struct control_command {
     // without); returns the reply's "return" value or throws control_command_error.
     std::function<json::value(const json::object& arguments)> run;
 };
+
+// The integer argument `key`, from `least` to `most`, or a control_command_error
+// that says what to give.
+inline int64_t integer_argument(const json::object& arguments, const char* key, int64_t least, int64_t most)
+{
+    const auto it = arguments.find(key);
+    const double* v = it == arguments.end() ? nullptr : std::get_if<double>(&it->second.data);
+    if (!v || *v != double(int64_t(*v)) || *v < double(least) || *v > double(most))
+        throw control_command_error{"GenericError", std::string("give \"") + key + "\": an integer from " +
+                                                        std::to_string(least) + " to " + std::to_string(most)};
+    return int64_t(*v);
+}
 
 }  // namespace hbvm
 

@@ -123,6 +123,8 @@ ending describe(double timeout_seconds, const std::string& during)
     }
     if (signal == quit_request)
         return {0, "stopped by the control socket's quit" + suffix};
+    if (signal == window_closed_request)
+        return {0, "stopped: a display was closed and the guest did not take the close request in time" + suffix};
     if (signal == SIGINT)
         return {exit_status::interrupted, "stopped by Ctrl-C (SIGINT)" + suffix};
     if (signal == SIGHUP)

@@ -40,6 +40,9 @@ bool is_ignored_signal(int signal);
 
 // What request() takes for a stop asked for through the control socket (quit).
 inline constexpr int quit_request = 1000;
+// What request() takes when a person closed a display's window and the guest
+// did not take the close request in time (devices/display.hpp).
+inline constexpr int window_closed_request = 1001;
 
 // Records the stop; the first request wins. `signal` is 0 for --timeout,
 // quit_request for the control socket's quit.

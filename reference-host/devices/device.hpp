@@ -52,6 +52,10 @@ struct device_settings {
 // What a device may ask of the machine it belongs to.
 struct device_host {
     std::function<void(const std::string&)> note;  // one "hbvm:" line on stderr
+    // Ends the run from any thread, as the control socket's quit does;
+    // `request` says why (stop::request's values, core/stop.hpp). Empty in tests
+    // that make devices without a machine.
+    std::function<void(int request)> stop;
 };
 
 // One back end. A device is created before the machine boots and lives as long
@@ -67,6 +71,10 @@ public:
     // Writes out what the device holds back (a partial line), so that the host's
     // own diagnostics come after it.
     virtual void flush_output() {}
+
+    // A run of the machine ended (each boot's end, and the last): a display
+    // writes its screenshot. On the vCPU thread, the guest stopped.
+    virtual void run_ended() {}
 
     // Takes what `hbvm --inject-fault` asks this kind of device to get wrong.
     virtual void take_faults(const fault_injector&) {}

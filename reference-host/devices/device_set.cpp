@@ -42,6 +42,12 @@ void device_set::flush_output()
         d->flush_output();
 }
 
+void device_set::run_ended()
+{
+    for (device* d : in_order_)
+        d->run_ended();
+}
+
 void device_set::take_faults(const fault_injector& faults)
 {
     for (device* d : in_order_)

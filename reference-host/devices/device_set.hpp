@@ -76,6 +76,8 @@ public:
     std::optional<io_reply> on_io(const io_access& access);
     // Every device writes out what it holds back.
     void flush_output();
+    // Every device hears that a run of the machine ended (device::run_ended).
+    void run_ended();
 
     // Every device's control commands, in device order (device::control_commands).
     std::vector<std::pair<std::string, control_command>> control_commands() const;

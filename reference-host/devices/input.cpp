@@ -52,12 +52,7 @@ uint32_t modifier_of(uint16_t key)
 
 int64_t integer(const json::object& arguments, const char* key, int64_t least, int64_t most)
 {
-    const auto it = arguments.find(key);
-    const double* v = it == arguments.end() ? nullptr : std::get_if<double>(&it->second.data);
-    if (!v || *v != double(int64_t(*v)) || *v < double(least) || *v > double(most))
-        throw control_command_error{"GenericError", std::string("give \"") + key + "\": an integer from " +
-                                                        std::to_string(least) + " to " + std::to_string(most)};
-    return int64_t(*v);
+    return integer_argument(arguments, key, least, most);
 }
 
 }  // namespace
@@ -181,6 +176,9 @@ std::vector<std::pair<std::string, control_command>> input::control_commands()
     return {
         {n + "-move", {"move the pointer to {\"x\": X, \"y\": Y} in its display's pixels (clamped to the mode)",
                        [this](const json::object& a) {
+                           if (settings_.display < 0)
+                               throw control_command_error{"GenericError", "this pointer is relative: use " +
+                                                                               settings_.name + "-motion"};
                            auto [w, h] = display_size ? display_size() : std::pair<uint32_t, uint32_t>{1, 1};
                            const int32_t x = int32_t(std::min<int64_t>(integer(a, "x", 0, 65535), w - 1));
                            const int32_t y = int32_t(std::min<int64_t>(integer(a, "y", 0, 65535), h - 1));
@@ -197,6 +195,19 @@ std::vector<std::pair<std::string, control_command>> input::control_commands()
                                    int32_t(integer(a, "value", 0, 1)));
                              return json::value(json::object{});
                          }}},
+        {n + "-motion", {"move a relative pointer by {\"dx\": DX, \"dy\": DY}",
+                         [this](const json::object& a) {
+                             if (settings_.display >= 0)
+                                 throw control_command_error{"GenericError", "this pointer is absolute: use " +
+                                                                                 settings_.name + "-move"};
+                             const auto dx = int32_t(integer(a, "dx", -65535, 65535));
+                             const auto dy = int32_t(integer(a, "dy", -65535, 65535));
+                             if (dx)
+                                 queue(abi::inp_event_type::relative, 0, dx);
+                             if (dy)
+                                 queue(abi::inp_event_type::relative, 1, dy);
+                             return json::value(json::object{});
+                         }}},
         {n + "-wheel", {"turn the wheel {\"value\": detents, positive up}",
                         [this](const json::object& a) {
                             queue(abi::inp_event_type::wheel, 0, int32_t(integer(a, "value", -1000, 1000)));
@@ -209,6 +220,10 @@ namespace {
 
 void check_inputs(std::vector<device_settings>& all)
 {
+    // None given: a keyboard and a pointer on display 0, for a window to feed.
+    if (all.empty())
+        for (const char* kind : {"keyboard", "pointer"})
+            all.push_back(device_settings{"input", std::string("the default --input ") + kind, {{"kind", kind}}});
     for (size_t i = 0; i < all.size(); ++i) {
         const std::string kind = all[i].get("kind").value_or("");
         if (kind != "keyboard" && kind != "pointer")
@@ -216,7 +231,7 @@ void check_inputs(std::vector<device_settings>& all)
                                                 kind + "'");
         if (kind == "keyboard" && all[i].get("display"))
             throw error(exit_status::usage, all[i].origin + ": display= is for a pointer");
-        if (const std::optional<std::string> d = all[i].get("display")) {
+        if (const std::optional<std::string> d = all[i].get("display"); d && *d != "relative") {
             char* end = nullptr;
             const unsigned long v = std::strtoul(d->c_str(), &end, 10);
             if (d->empty() || *end || v > 0xFFFE)
@@ -240,8 +255,10 @@ std::vector<std::unique_ptr<device>> create_inputs(const std::vector<device_sett
         input::settings d;
         d.name = *s.get("name");
         d.kind = s.get("kind") == "keyboard" ? uint16_t(abi::inp_kind::keyboard) : uint16_t(abi::inp_kind::pointer);
-        if (d.kind == abi::inp_kind::pointer)
-            d.display = std::stoi(s.get("display").value_or("0"));
+        if (d.kind == abi::inp_kind::pointer) {
+            const std::string shown = s.get("display").value_or("0");
+            d.display = shown == "relative" ? -1 : std::stoi(shown);
+        }
         made.push_back(std::make_unique<input>(d));
     }
     return made;
@@ -252,11 +269,13 @@ std::vector<std::unique_ptr<device>> create_inputs(const std::vector<device_sett
 device_class input_device_class()
 {
     return {"input",
-            "  --input keyboard|pointer[,name=NAME][,display=N]\n"
+            "  --input keyboard|pointer[,name=NAME][,display=N|relative]\n"
             "                  an input device for the INP service, repeatable up to 16\n"
-            "                  times, driven through the control socket (NAME-type,\n"
-            "                  NAME-key; NAME-move, NAME-button, NAME-wheel): a pointer is\n"
-            "                  absolute on display N (default 0)\n",
+            "                  times (a keyboard and a pointer when none is given), fed by\n"
+            "                  the windows of the displays (--display sdl) and the control\n"
+            "                  socket (NAME-type, NAME-key; NAME-move, NAME-motion,\n"
+            "                  NAME-button, NAME-wheel): a pointer is absolute on display\n"
+            "                  N (default 0), or reports relative motion\n",
             "kind",
             {"kind", "name", "display"},
             {},

@@ -19,6 +19,7 @@
 #define HBVM_DEVICES_MODULE_HPP
 
 #include "devices/device.hpp"
+#include "devices/display_window.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -28,7 +29,7 @@
 namespace hbvm {
 
 // Changes whenever module_entry or what it passes changes shape.
-inline constexpr uint32_t module_interface_version = 1;
+inline constexpr uint32_t module_interface_version = 2;
 
 struct module_entry {
     uint32_t interface_version;  // module_interface_version as the module was built
@@ -41,6 +42,12 @@ struct module_entry {
     std::vector<std::unique_ptr<device>> (*create)(const std::string& device_class,
                                                     const std::vector<device_settings>& settings,
                                                     const device_host& host);
+    // Opens a window for the display `settings` describe (devices/display_window.hpp),
+    // or is nullptr in a module without windows. Starts the window library on
+    // the window's own thread and returns once it runs; the window itself
+    // appears at the first frame_changed. Throws hbvm::error naming what failed
+    // (no X server reachable, say).
+    std::unique_ptr<display_window> (*open_window)(const device_settings& settings, display_window_host& host);
 };
 
 }  // namespace hbvm

@@ -35,8 +35,8 @@ public:
             throw std::runtime_error(std::string("eventfd failed: ") + std::strerror(errno));
         for (input* in : inputs_) {
             const int d = in->config().display;
-            if (in->config().kind == abi::inp_kind::pointer) {
-                if (d < 0 || size_t(d) >= displays_.size())
+            if (in->config().kind == abi::inp_kind::pointer && d >= 0) {
+                if (size_t(d) >= displays_.size())
                     throw error(exit_status::usage, "--input pointer,name=" + in->config().name + ": there is no display " +
                                                         std::to_string(d) + " (give --display first)");
                 display* shown = displays_[size_t(d)];
@@ -47,6 +47,10 @@ public:
                 (void)!write(fd, &one, sizeof one);
             };
         }
+        // A window of display i types into every keyboard and points with the
+        // pointers bound to it (and the relative ones).
+        for (size_t i = 0; i < displays_.size(); ++i)
+            displays_[i]->bind_inputs(inputs_, i);
         events_.attach(unsigned(abi::evt_source::inp_ready), *this);
         // A feed (--input-feed) is read on a thread of its own, so that its
         // records reach the queues while the guest runs, waits or is paused.
@@ -79,12 +83,13 @@ public:
             record.version = 1;
             record.kind = in.config().kind;
             record.display = 0xFFFF;
-            if (in.config().kind == abi::inp_kind::pointer) {
+            if (in.config().kind == abi::inp_kind::pointer)
+                record.buttons = 0x7;  // left, right, middle
+            if (in.config().kind == abi::inp_kind::pointer && in.config().display >= 0) {
                 const display& shown = *displays_[size_t(in.config().display)];
                 record.display = uint16_t(in.config().display);
                 record.abs_max_x = shown.width() - 1;
                 record.abs_max_y = shown.height() - 1;
-                record.buttons = 0x7;  // left, right, middle
             }
             record.queue_length = uint32_t(in.config().queue_length);
             std::memcpy(record.name, in.config().name.data(), std::min(in.config().name.size(), sizeof record.name));

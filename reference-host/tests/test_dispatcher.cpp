@@ -40,7 +40,7 @@ protected:
         display::settings wide;
         wide.name = "display0";
         wide.max_width = wide.max_height = 0xFFFF;
-        screen = std::make_unique<display>(wide);
+        screen = std::make_unique<display>(wide, device_host{});
         devices.attach("display", *screen);
         services = std::make_unique<service_set>(
             service_registry(), service_context{devices, clock, {1, 0x0000000100020003ull, "test host"}, memory.size(), events}, d);

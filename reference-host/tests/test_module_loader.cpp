@@ -45,7 +45,7 @@ TEST(ModuleLoader, AModuleFoundInTheSearchPathMakesWorkingDevices)
     EXPECT_STREQ(entry.hbvm_version, HBVM_VERSION_STRING);
 
     std::vector<std::string> notes;
-    const device_host host{[&](const std::string& text) { notes.push_back(text); }};
+    const device_host host{[&](const std::string& text) { notes.push_back(text); }, {}};
     std::vector<std::unique_ptr<device>> made =
         entry.create("probe", {probe_settings("0x80", "0x1234"), probe_settings("0x81", "7")}, host);
     ASSERT_EQ(made.size(), 2u);
@@ -99,7 +99,8 @@ TEST(ModuleLoader, AModuleWithoutItsEntryIsRefused)
 TEST(ModuleLoader, AModuleOfAnotherVersionIsRefused)
 {
     const std::string message = error_of([] { load_module("stale", "--stale", {modules}); });
-    EXPECT_NE(message.find("was built for module interface 1, hbvm 0.0.1; this hbvm is " HBVM_VERSION_STRING),
+    EXPECT_NE(message.find("was built for module interface " + std::to_string(module_interface_version) +
+                           ", hbvm 0.0.1; this hbvm is " HBVM_VERSION_STRING),
               std::string::npos)
         << message;
 }

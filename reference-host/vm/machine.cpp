@@ -68,7 +68,12 @@ machine::machine(machine_config config)
       image_file_(config_.image_path, ram_layout::low_size(config_.memory_size)),
       image_(parse_multiboot_image(image_file_)),
       memory_(config_.memory_size),
-      devices_(config_.device_classes, checked_devices(config_), device_host{[this](const std::string& line) { note(line); }}),
+      devices_(config_.device_classes, checked_devices(config_), device_host{[this](const std::string& line) { note(line); },
+                                                                   [this](int request) {
+                                                                       stop::request(request);
+                                                                       if (config_.dog)
+                                                                           config_.dog->stop_now();
+                                                                   }}),
       dispatcher_(memory_, *config_.policy),
       services_(config_.services,
                 service_context{devices_, clock_, reference_host_identity(), memory_.size(), events_},
@@ -166,6 +171,7 @@ run_end machine::run()
             break;
         const vm_exit exit = accel_->run(*this);
         devices_.flush_output();
+        devices_.run_ended();
         if (exit.what == vm_exit::kind::stopped && outcome_) {
             if (!outcome_->reboot)
                 return finish({outcome_->exit_status, outcome_->kind, outcome_->message});
