@@ -22,6 +22,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <poll.h>
@@ -441,14 +442,32 @@ void thread_main()
     SDL_SetHint(SDL_HINT_MOUSE_FOCUS_CLICKTHROUGH, "1");
     SDL_SetHint(SDL_HINT_VIDEO_ALLOW_SCREENSAVER, "1");
     SDL_SetHint(SDL_HINT_VIDEO_X11_NET_WM_BYPASS_COMPOSITOR, "0");
+    // A desktop's driver only, the one the environment names: left to itself,
+    // SDL falls back to drivers that open no window a person sees. A user's
+    // SDL_VIDEODRIVER (kmsdrm on a console, say) still chooses.
+    const char* chosen = std::getenv("SDL_VIDEODRIVER");
+    if (!chosen || !*chosen) {
+        const char* wayland = std::getenv("WAYLAND_DISPLAY");
+        const char* x = std::getenv("DISPLAY");
+        std::string drivers = x && *x ? "x11" : "";
+        if (wayland && *wayland)
+            drivers += drivers.empty() ? "wayland" : ",wayland";
+        SDL_SetHint(SDL_HINT_VIDEODRIVER, drivers.empty() ? "x11" : drivers.c_str());
+    }
     const bool ok = SDL_InitSubSystem(SDL_INIT_VIDEO) == 0;
     if (ok && std::string(SDL_GetCurrentVideoDriver()) == "x11")
         XSetIOErrorHandler(x_connection_lost);
     {
         std::lock_guard guard(the_ui->lock);
         the_ui->started = true;
-        if (!ok)
-            the_ui->start_error = std::string("SDL cannot start its video: ") + SDL_GetError();
+        if (!ok) {
+            std::string where;
+            for (const char* name : {"DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"})
+                if (const char* value = std::getenv(name); value && *value)
+                    where += std::string(where.empty() ? " with $" : ", $") + name + "=" + value;
+            the_ui->start_error = "SDL cannot start its video" + (where.empty() ? " (no $DISPLAY)" : where) +
+                                  " (SDL says: " + SDL_GetError() + ")";
+        }
     }
     the_ui->changed.notify_all();
     if (ok)
@@ -482,7 +501,8 @@ void start_ui(hbvm::display_window_host& host)
     }
     if (!the_ui->start_error.empty())
         throw hbvm::error(hbvm::exit_status::host_failure,
-                          the_ui->start_error + " (is $DISPLAY or $WAYLAND_DISPLAY a desktop this user may use?)");
+                          the_ui->start_error + ": is that a desktop this user may use? (--display none runs "
+                                                "without a window)");
 }
 
 class sdl_window final : public hbvm::display_window {
