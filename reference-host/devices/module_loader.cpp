@@ -41,15 +41,22 @@ std::string folder_list(const std::vector<std::string>& folders)
     return text.empty() ? "(no folder: $HBVM_MODULE_PATH is empty and /proc/self/exe unreadable)" : text;
 }
 
+// Loaded modules by file, for the life of the process (never dlclose'd).
+std::mutex loaded_lock;
+std::map<std::string, const module_entry*> loaded;
+
 }  // namespace
+
+bool any_module_loaded()
+{
+    const std::lock_guard<std::mutex> guard(loaded_lock);
+    return !loaded.empty();
+}
 
 const module_entry& load_module(const std::string& name, const std::string& wanted_by,
                                 const std::vector<std::string>& search_path)
 {
-    // Loaded modules by file, for the life of the process (never dlclose'd).
-    static std::mutex lock;
-    static std::map<std::string, const module_entry*> loaded;
-    const std::lock_guard<std::mutex> guard(lock);
+    const std::lock_guard<std::mutex> guard(loaded_lock);
 
     const std::string file = "hbvm-" + name + ".so";
     std::string path;

@@ -27,6 +27,9 @@ std::vector<std::string> module_search_path();
 const module_entry& load_module(const std::string& name, const std::string& wanted_by,
                                 const std::vector<std::string>& search_path = module_search_path());
 
+// True once a module was loaded in this process.
+bool any_module_loaded();
+
 // A device_class::create for a class whose devices a module makes: loads the
 // module when the first device of the class is created, then hands it the
 // settings. The class entry (name, help, keys, checks) stays in hbvm, so --help,

@@ -134,7 +134,8 @@ std::vector<std::unique_ptr<hbvm::device>> create(const std::string& device_clas
 
 HBVM_MODULE_ENTRY
 {
-    static const hbvm::module_entry entry{hbvm::module_interface_version, HBVM_VERSION_STRING, "dummy", &create};
+    static const hbvm::module_entry entry{hbvm::module_interface_version, HBVM_VERSION_STRING, "dummy", &create,
+                                          nullptr};
     return &entry;
 }
 '''

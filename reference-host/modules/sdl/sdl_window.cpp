@@ -4,9 +4,8 @@
 //
 // SDL's video and events are process-wide and want one thread: one thread of
 // this module (started at the first window) runs them for every window. hbvm's
-// threads only set a flag and write an eventfd; nothing of hbvm waits for
-// this thread but a window's end, and that for 20 ms at most: a stalled X
-// server stalls this thread alone, and a stop still ends hbvm at once.
+// threads only set a flag and write an eventfd and never wait for this thread:
+// a stalled X server stalls it alone, and a stop still ends hbvm at once.
 //
 // SDL installs no signal handlers (SDL_HINT_NO_SIGNAL_HANDLERS): hbvm's
 // watchdog owns SIGINT and SIGTERM.
@@ -41,7 +40,6 @@ using namespace std::chrono_literals;
 struct window_state {
     hbvm::display_window_host* host;  // null once the display is gone (guarded by ui::lock)
     bool gone = false;                // the display_window was destroyed (ui::lock)
-    bool destroyed = false;           // the thread let the SDL window go (ui::lock)
     std::atomic<bool> frame_changed{false};
 
     SDL_Window* window = nullptr;
@@ -408,9 +406,7 @@ void event_loop::run()
                     held_ = {};
                 destroy(*w);
                 std::lock_guard guard(the_ui->lock);
-                w->destroyed = true;
                 std::erase(the_ui->windows, w);
-                the_ui->changed.notify_all();
             } else if (w->frame_changed.exchange(false)) {
                 update(*w);
             }
@@ -515,15 +511,14 @@ public:
         the_ui->windows.push_back(state_);
     }
 
+    // Never waits for the thread, which X may stall: the window closes on the
+    // thread's next pass, or with the process.
     ~sdl_window() override
     {
-        std::unique_lock guard(the_ui->lock);
+        std::lock_guard guard(the_ui->lock);
         state_->host = nullptr;
         state_->gone = true;
         the_ui->wake();
-        // The window closes with the display, unless X stalls the thread:
-        // then the process's end closes it.
-        the_ui->changed.wait_for(guard, 20ms, [this] { return state_->destroyed; });
     }
 
     void frame_changed() override
