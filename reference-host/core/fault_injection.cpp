@@ -108,6 +108,25 @@ const std::vector<fault_info>& all_faults()
          "EVT.set_vector(0) does not stop delivery: events still arrive on the vector set before"},
         {fault::evt_phantom_source, "evt-phantom-source",
          "EVT.poll and EVT.wait report source 45 pending, a source this host does not have"},
+        {fault::dsp_generation_not_advanced, "dsp-generation-not-advanced",
+         "DSP.set_mode answers the generation of the mode it replaced"},
+        {fault::dsp_bad_present_accepted, "dsp-bad-present-accepted",
+         "a DSP.present refused as INVALID_PARAM answers SUCCESS instead (nothing is drawn)"},
+        {fault::dsp_present_skips_last_row, "dsp-present-skips-last-row",
+         "DSP.present copies every row of its rectangle but the last"},
+        {fault::dsp_presented_unpaced, "dsp-presented-unpaced",
+         "the presented event comes right after a present, not at the display's next refresh"},
+        {fault::dsp_overflow_unmarked, "dsp-overflow-unmarked",
+         "a full display queue drops events without turning its last event into an overflow"},
+        {fault::dsp_event_time_zero, "dsp-event-time-zero", "DSP.next_event writes 0 as the event's time_ns"},
+        {fault::dsp_source_missing, "dsp-source-missing", "EVT.poll and EVT.wait never report source 33, displays"},
+        {fault::inp_positions_unclamped, "inp-positions-unclamped",
+         "absolute pointer positions are queued as sent, outside the display's mode"},
+        {fault::inp_dropped_unmarked, "inp-dropped-unmarked",
+         "a full input queue drops events without queuing a dropped marker"},
+        {fault::inp_unicode_lost, "inp-unicode-lost", "INP.read writes 0 as the character of every event"},
+        {fault::inp_state_keys_empty, "inp-state-keys-empty", "INP.state reports no key down"},
+        {fault::inp_source_missing, "inp-source-missing", "EVT.poll and EVT.wait never report source 34, input"},
     };
     return faults;
 }
@@ -273,7 +292,37 @@ void fault_injector::after_call(const call_request& request, call_result& result
     case fault::evt_low_vector_accepted:
     case fault::evt_boot_state:
     case fault::evt_console_source_missing:
-    case fault::evt_phantom_source: distort_evt(request, result); break;
+    case fault::evt_phantom_source:
+    case fault::dsp_source_missing:
+    case fault::inp_source_missing: distort_evt(request, result); break;
+    case fault::dsp_generation_not_advanced:
+        if (is(fn::dsp_set_mode) && result.status == abi::status::success)
+            result.value -= 1;
+        break;
+    case fault::dsp_bad_present_accepted:
+        if (is(fn::dsp_present) && result.status == abi::status::invalid_param)
+            result = succeed();
+        break;
+    case fault::dsp_event_time_zero:
+        // Within the bytes the call wrote: the event's time_ns at offset 16.
+        if (is(fn::dsp_next_event) && result.status == abi::status::success &&
+            result.value == sizeof(abi::dsp_event) && request.args[2] >= sizeof(abi::dsp_event))
+            if (auto field = memory.write(guest_address{request.args[1] + offsetof(abi::dsp_event, time_ns)}, 8))
+                std::memset(field->data(), 0, 8);
+        break;
+    case fault::inp_unicode_lost:
+        if (is(fn::inp_read) && result.status == abi::status::success)
+            for (uint64_t at = 0; at + sizeof(abi::inp_event) <= result.value; at += sizeof(abi::inp_event))
+                if (auto field = memory.write(guest_address{request.args[1] + at + offsetof(abi::inp_event, unicode)}, 4))
+                    std::memset(field->data(), 0, 4);
+        break;
+    case fault::inp_state_keys_empty:
+        if (is(fn::inp_state) && result.status == abi::status::success &&
+            request.args[2] >= offsetof(abi::inp_state, keys) + sizeof(abi::inp_state::keys))
+            if (auto field = memory.write(guest_address{request.args[1] + offsetof(abi::inp_state, keys)},
+                                          sizeof(abi::inp_state::keys)))
+                std::memset(field->data(), 0, field->size());
+        break;
     case fault::console_write_short:
         if (is(fn::console_write) && result.status == abi::status::success && result.value > 0)
             result.value -= 1;
@@ -406,6 +455,8 @@ void fault_injector::distort_evt(const call_request& request, call_result& resul
         break;
     case fault::evt_console_source_missing: result.value &= ~(uint64_t(1) << unsigned(abi::evt_source::console_input)); break;
     case fault::evt_phantom_source: result.value |= uint64_t(1) << 45; break;
+    case fault::dsp_source_missing: result.value &= ~(uint64_t(1) << unsigned(abi::evt_source::dsp_ready)); break;
+    case fault::inp_source_missing: result.value &= ~(uint64_t(1) << unsigned(abi::evt_source::inp_ready)); break;
     default: break;
     }
 }

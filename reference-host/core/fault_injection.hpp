@@ -89,6 +89,19 @@ enum class fault {
     evt_vector_zero_ignored,      // set_vector(0) does not stop delivery: the vector set before is raised
     // EVT calls (after_call).
     evt_phantom_source,           // poll and wait report source 45 pending, which the host does not have
+    // DSP and INP: calls (after_call) and the devices (display and input deviations).
+    dsp_generation_not_advanced,  // set_mode answers the generation it replaced
+    dsp_bad_present_accepted,     // a present refused as INVALID_PARAM answers SUCCESS (nothing drawn)
+    dsp_present_skips_last_row,   // a present copies every row of its rectangle but the last
+    dsp_presented_unpaced,        // the presented event comes at once, not at the next refresh
+    dsp_overflow_unmarked,        // a full display queue drops events without an overflow event
+    dsp_event_time_zero,          // next_event writes 0 as the event's time_ns
+    dsp_source_missing,           // poll and wait never report source 33 (displays)
+    inp_positions_unclamped,      // absolute positions are queued as sent, outside the display
+    inp_dropped_unmarked,         // a full input queue drops events without a dropped marker
+    inp_unicode_lost,             // INP.read writes 0 as every event's character
+    inp_state_keys_empty,         // INP.state reports no key down
+    inp_source_missing,           // poll and wait never report source 34 (input)
 };
 
 struct fault_info {
@@ -117,6 +130,23 @@ public:
     {
         return {fault_ == fault::flush_ignored, fault_ == fault::block_write_loses_sector,
                 fault_ == fault::block_writes_cached};
+    }
+
+    // What the displays and input devices must get wrong.
+    struct display_deviations {
+        bool skip_last_row = false, unpaced = false, overflow_unmarked = false;
+    };
+    display_deviations display_faults() const
+    {
+        return {fault_ == fault::dsp_present_skips_last_row, fault_ == fault::dsp_presented_unpaced,
+                fault_ == fault::dsp_overflow_unmarked};
+    }
+    struct input_deviations {
+        bool unclamped = false, dropped_unmarked = false;
+    };
+    input_deviations input_faults() const
+    {
+        return {fault_ == fault::inp_positions_unclamped, fault_ == fault::inp_dropped_unmarked};
     }
 
     // Changes console output on its way to the terminal; empty when no fault does.

@@ -2,6 +2,7 @@
 
 #include "core/diagnostics.hpp"
 #include "core/error.hpp"
+#include "core/fault_injection.hpp"
 #include "core/stop.hpp"
 #include "devices/input.hpp"
 #include "devices/module_loader.hpp"
@@ -113,7 +114,7 @@ void display::put_rows(uint32_t x, uint32_t y, uint32_t width, std::span<const s
         std::lock_guard guard(lock_);
         if (frame_.empty())
             frame_.assign(size_t(width_) * height_, 0);
-        for (size_t i = 0; i < rows.size(); ++i)
+        for (size_t i = 0; i + (deviate_.skip_last_row ? 1 : 0) < rows.size(); ++i)
             std::memcpy(frame_.data() + (size_t(y) + i) * width_ + x, rows[i].data(), size_t(width) * 4);
         ++frame_serial_;
     }
@@ -322,6 +323,8 @@ void display::queue_event(uint32_t type, uint32_t a, uint32_t b, uint64_t time_n
         queue_.push_back(abi::dsp_event{type, generation_, a, b, time_ns});
         return;
     }
+    if (deviate_.overflow_unmarked)
+        return;
     // Full: the last event becomes (or stays) an overflow counting the lost ones,
     // the one it replaces among them (spec 14.7).
     abi::dsp_event& last = queue_.back();
@@ -366,6 +369,14 @@ std::vector<std::byte> display::png() const
 std::string display::write_screenshot(const std::string& path) const
 {
     return write_file_atomically(path, png());
+}
+
+void display::take_faults(const fault_injector& faults)
+{
+    const fault_injector::display_deviations d = faults.display_faults();
+    deviate_.skip_last_row = d.skip_last_row;
+    deviate_.unpaced = d.unpaced;
+    deviate_.overflow_unmarked = d.overflow_unmarked;
 }
 
 void display::run_ended()

@@ -102,8 +102,12 @@ public:
     // event, so that the service can wake a waiting guest.
     std::function<void()> on_outside_event;
 
+    // Deliberate deviations, set only by hbvm --inject-fault (core/fault_injection).
+    bool unpaced() const { return deviate_.unpaced; }
+
     // device
     void run_ended() override;
+    void take_faults(const fault_injector& faults) override;
     std::vector<std::pair<std::string, control_command>> control_commands() override;
 
     const std::string& display_name() const { return settings_.name; }
@@ -133,6 +137,9 @@ private:
 
     settings settings_;
     device_host host_;
+    struct {
+        bool skip_last_row = false, unpaced = false, overflow_unmarked = false;
+    } deviate_;
     mutable std::mutex lock_;
     uint32_t width_, height_, generation_ = 1;
     std::vector<uint32_t> frame_;  // width_ * height_ pixels, 0x00RRGGBB; empty while black

@@ -1,6 +1,7 @@
 #include "devices/input.hpp"
 
 #include "core/error.hpp"
+#include "core/fault_injection.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -87,6 +88,8 @@ void input::queue_locked(uint16_t type, uint16_t code, int32_t value, uint32_t u
         queue_.push_back(abi::inp_event{now_ns(), type, code, value, unicode, modifiers_});
         return;
     }
+    if (deviate_.dropped_unmarked)
+        return;
     abi::inp_event& last = queue_.back();
     if (last.type == abi::inp_event_type::dropped)
         ++last.value;
@@ -94,10 +97,17 @@ void input::queue_locked(uint16_t type, uint16_t code, int32_t value, uint32_t u
         last = abi::inp_event{now_ns(), abi::inp_event_type::dropped, 0, 2, 0, modifiers_};
 }
 
+void input::take_faults(const fault_injector& faults)
+{
+    const fault_injector::input_deviations d = faults.input_faults();
+    deviate_.unclamped = d.unclamped;
+    deviate_.dropped_unmarked = d.dropped_unmarked;
+}
+
 void input::queue(uint16_t type, uint16_t code, int32_t value, uint32_t unicode)
 {
     // An absolute position lies in the display's mode, whoever sent it (spec HB-INP-003).
-    if (type == abi::inp_event_type::absolute && display_size) {
+    if (type == abi::inp_event_type::absolute && display_size && !deviate_.unclamped) {
         const auto [w, h] = display_size();
         const int64_t most = int64_t(code == 0 ? w : h) - 1;
         value = int32_t(std::clamp<int64_t>(value, 0, most));

@@ -55,11 +55,15 @@ public:
     std::function<std::pair<uint32_t, uint32_t>()> display_size;
 
     std::vector<std::pair<std::string, control_command>> control_commands() override;
+    void take_faults(const fault_injector& faults) override;
 
 private:
     void queue_locked(uint16_t type, uint16_t code, int32_t value, uint32_t unicode);
 
     settings settings_;
+    struct {
+        bool unclamped = false, dropped_unmarked = false;  // --inject-fault only
+    } deviate_;
     mutable std::mutex lock_;
     std::deque<abi::inp_event> queue_;
     std::array<uint8_t, 96> keys_{};

@@ -150,7 +150,7 @@ private:
         pacing& p = pacing_[c.arg(0)];
         if (p.frames++ == 0) {
             const uint64_t period = period_ns(dev), now = now_ns();
-            p.due_ns = std::max((now / period + 1) * period, p.last_presented_ns + period);
+            p.due_ns = dev.unpaced() ? now : std::max((now / period + 1) * period, p.last_presented_ns + period);
             arm_at(earliest_due());
         }
         return succeed();
