@@ -1,6 +1,7 @@
 // fuzz_dispatcher: libFuzzer target for hbvm::dispatcher with every service
 // registered as machine.cpp registers them (BASE, CONSOLE on /dev/null, TIME, POWER,
-// MEM, RNG, BLOCK without disks, EVT).
+// MEM, RNG, BLOCK without disks, EVT, DSP with one display that keeps its frames,
+// INP with a keyboard and an absolute pointer on it).
 //
 // An input is a profile selector byte followed by a sequence of calls (a call word
 // and five arguments, each drawn by a selector byte; see decode_call). After every
@@ -20,7 +21,8 @@
 //       is, after every call, if RAM cannot be protected);
 //   (e) the functions' own MUST requirements where they are cheap to check (BASE
 //       values, HB-BASE-006's exact name copy, HB-CON-004, clocks, POWER requests,
-//       EVT's statuses and the mask and vector it returns, from a model of them),
+//       EVT's statuses and the mask and vector it returns, from a model of them,
+//       DSP's and INP's counts, record sizes, generations and mode limits),
 //       and that on_guest_write reports exactly the out buffers of successful calls.
 // EVT.wait sleeps until its deadline: the harness gives it deadlines of at most
 // 2^20 ns after the zero of CLOCK_MONOTONIC (long past on any machine that has run
@@ -30,6 +32,8 @@
 #include "core/guest_memory.hpp"
 #include "devices/clock.hpp"
 #include "devices/device_set.hpp"
+#include "devices/display.hpp"
+#include "devices/input.hpp"
 #include "devices/terminal.hpp"
 #include "policy/profile.hpp"
 #include "core/event_hub.hpp"
@@ -123,6 +127,29 @@ bool inside_ram(uint64_t address, uint64_t length)
 // The reference host's EVT timers (HB-EVT-001: at least 8).
 constexpr uint64_t evt_timers = 8;
 
+// The harness's devices: no disk, one display (its largest mode below), a
+// keyboard and a pointer.
+constexpr uint64_t displays = 1, inputs = 2;
+constexpr uint64_t display_max_width = 4096, display_max_height = 4096;
+
+// How many objects a handle argument of `f` can name in this harness: its
+// service's count, or none when the profile refuses the function that counts
+// them (a host cannot count what the guest may not see counted).
+uint64_t handle_count(const hbvm::profile& p, const abi::function_desc& f, abi::arg_kind k)
+{
+    if (k == abi::arg_kind::timer_index)
+        return evt_timers;
+    for (const abi::function_desc& counter : abi::functions)
+        if (counter.svc == f.svc && counter.result == abi::result_kind::object_count &&
+            std::find(p.denied.begin(), p.denied.end(), counter.call) != p.denied.end())
+            return 0;
+    switch (f.svc) {
+    case abi::service::dsp: return displays;
+    case abi::service::inp: return inputs;
+    default: return 0;  // BLOCK: no disks
+    }
+}
+
 bool is_buffer(abi::arg_kind k) { return k == abi::arg_kind::in_buffer || k == abi::arg_kind::out_buffer; }
 
 struct prediction {
@@ -153,28 +180,31 @@ prediction model(const hbvm::profile& p, const call_request& r)
         out.status = abi::status::denied;
         return out;
     }
-    // 4. Reserved bits and ranges of every argument, before any buffer. A
-    // device index names a disk, and this harness gives the machine none
-    // (BLOCK.count is 0), so every device index is out of range; a timer index
-    // names one of EVT's timers (the reference host has evt_timers).
+    // 4. Every argument against its kind in the ABI table (reserved bits, then
+    // its range), before any buffer; a handle (a device or timer index) names
+    // one of the objects the harness gives its service (handle_count).
     for (unsigned i = 0; i < abi::max_args; ++i) {
-        uint64_t reserved = 0;
-        if (f->args[i] == abi::arg_kind::service_id)
-            reserved = ~uint64_t(0xFFFF);
-        else if (f->args[i] == abi::arg_kind::exit_code || f->args[i] == abi::arg_kind::vector)
-            reserved = ~uint64_t(0xFF);
-        const bool bad_timer = f->args[i] == abi::arg_kind::timer_index && r.args[i] >= evt_timers;
-        if ((r.args[i] & reserved) || f->args[i] == abi::arg_kind::device_index || bad_timer) {
+        const abi::arg_kind_desc& k = abi::kind_of(f->args[i]);
+        const bool reserved_or_range = (r.args[i] & k.reserved) || r.args[i] < k.min || r.args[i] > k.max ||
+                                       (k.cls == abi::arg_class::enumeration && !abi::is_enum_value(k.enumeration, r.args[i]));
+        const bool bad_handle = k.cls == abi::arg_class::handle && r.args[i] >= handle_count(p, *f, f->args[i]);
+        if (k.cls != abi::arg_class::unused && (reserved_or_range || bad_handle)) {
             out.status = abi::status::invalid_param;
             return out;
         }
     }
-    // 5. Buffers of non-zero length: inside RAM, not wrapping.
-    for (unsigned i = 0; i + 1 < abi::max_args; ++i)
-        if (is_buffer(f->args[i]) && r.args[i + 1] != 0 && !inside_ram(r.args[i], r.args[i + 1])) {
+    // 5. Buffers of non-zero length, and records of their kind's size: inside
+    // RAM, not wrapping.
+    for (unsigned i = 0; i < abi::max_args; ++i) {
+        const abi::arg_kind_desc& k = abi::kind_of(f->args[i]);
+        const bool bad_buffer = is_buffer(f->args[i]) && i + 1 < abi::max_args && r.args[i + 1] != 0 &&
+                                !inside_ram(r.args[i], r.args[i + 1]);
+        const bool bad_record = abi::is_record(k.cls) && !inside_ram(r.args[i], k.record_size);
+        if (bad_buffer || bad_record) {
             out.status = abi::status::invalid_address;
             return out;
         }
+    }
     out.reaches_handler = true;
     out.function = f;
     return out;
@@ -251,6 +281,8 @@ struct harness {
 
     int null_fd = -1;
     std::unique_ptr<hbvm::terminal> term;
+    std::unique_ptr<hbvm::display> screen;
+    std::unique_ptr<hbvm::input> keyboard, pointer;
     hbvm::device_set devices;
     hbvm::clock_source clock;
     hbvm::implementation_identity identity{
@@ -267,6 +299,8 @@ struct harness {
     uint64_t last_monotonic = 0;
     // Per profile, what EVT holds: the mask and the vector, as at boot until set.
     std::vector<uint64_t> evt_mask, evt_vector;
+    // The display's mode and generation (only the full profile offers DSP).
+    uint64_t dsp_generation = 1, dsp_width = 1024, dsp_height = 768;
 
     harness()
     {
@@ -282,6 +316,16 @@ struct harness {
         }
         term = std::make_unique<hbvm::terminal>(null_fd, null_fd);
         devices.attach("console", *term);
+        hbvm::display::settings shown;  // `none`: the frames are kept, no window
+        shown.name = "display0";
+        shown.max_width = display_max_width;
+        shown.max_height = display_max_height;
+        screen = std::make_unique<hbvm::display>(shown, hbvm::device_host{});
+        devices.attach("display", *screen);
+        keyboard = std::make_unique<hbvm::input>(hbvm::input::settings{"keyboard0", abi::inp_kind::keyboard, -1, 256});
+        pointer = std::make_unique<hbvm::input>(hbvm::input::settings{"pointer1", abi::inp_kind::pointer, 0, 256});
+        devices.attach("input", *keyboard);
+        devices.attach("input", *pointer);
 
         // The reference host's profile, and three that exercise DENIED and services
         // not offered. HB-BASE-007: BASE is always offered and never denied.
@@ -598,6 +642,72 @@ void check_function(harness& h, size_t profile_index, const hbvm::profile& p, co
                        status_text(int64_t(status)), res.value, h.evt_vector[profile_index]);
             h.evt_vector[profile_index] = r.args[0];
         }
+        break;
+    case fn::dsp_count:
+        FUZZ_CHECK(ok && res.value == displays, "HB-DSP-001: status %s, value %" PRIu64, status_text(int64_t(status)),
+                   res.value);
+        break;
+    case fn::dsp_info:
+        FUZZ_CHECK(ok && res.value == sizeof(abi::dsp_info), "HB-DSP-002: status %s, value %" PRIu64,
+                   status_text(int64_t(status)), res.value);
+        if (r.args[2] > sizeof(abi::dsp_info))
+            check_unchanged_since_shadow(h, r.args[1] + sizeof(abi::dsp_info), r.args[2] - sizeof(abi::dsp_info),
+                                         "HB-DSP-002: byte after the record");
+        if (ok && r.args[2] >= offsetof(abi::dsp_info, height) + 4) {
+            abi::dsp_info got{};
+            std::memcpy(&got, h.ram() + r.args[1], offsetof(abi::dsp_info, height) + 4);
+            FUZZ_CHECK(got.generation == h.dsp_generation && got.width == h.dsp_width && got.height == h.dsp_height,
+                       "HB-DSP-004: info says generation %u, %ux%u; expected %" PRIu64 ", %" PRIu64 "x%" PRIu64,
+                       got.generation, got.width, got.height, h.dsp_generation, h.dsp_width, h.dsp_height);
+        }
+        break;
+    case fn::dsp_set_mode:
+        if (r.args[1] <= display_max_width && r.args[2] <= display_max_height) {
+            FUZZ_CHECK(ok && res.value == h.dsp_generation + 1,
+                       "HB-DSP-004: %" PRIu64 "x%" PRIu64 ": status %s, generation %" PRIu64 " after %" PRIu64,
+                       r.args[1], r.args[2], status_text(int64_t(status)), res.value, h.dsp_generation);
+            if (ok) {
+                h.dsp_generation = res.value;
+                h.dsp_width = r.args[1];
+                h.dsp_height = r.args[2];
+            }
+        } else {
+            FUZZ_CHECK(res.status == abi::status::invalid_param, "HB-DSP-004: %" PRIu64 "x%" PRIu64
+                       " is past the largest mode: status %s", r.args[1], r.args[2], status_text(int64_t(status)));
+        }
+        break;
+    case fn::dsp_present:
+        FUZZ_CHECK(ok || res.status == abi::status::invalid_param || res.status == abi::status::invalid_address,
+                   "HB-DSP-006: status %s", status_text(int64_t(status)));
+        break;
+    case fn::dsp_ready:
+    case fn::inp_ready: {
+        const uint64_t devices_of = f.svc == abi::service::dsp ? displays : inputs;
+        const uint64_t possible = r.args[0] == 0 ? (uint64_t(1) << devices_of) - 1 : 0;
+        FUZZ_CHECK(ok && (res.value & ~possible) == 0, "HB-%s-010: ready(%" PRIu64 "): status %s, set 0x%" PRIx64,
+                   f.service_name, r.args[0], status_text(int64_t(status)), res.value);
+        break;
+    }
+    case fn::dsp_next_event:
+        FUZZ_CHECK(ok && (res.value == 0 || res.value == sizeof(abi::dsp_event)), "HB-DSP-011: status %s, value %" PRIu64,
+                   status_text(int64_t(status)), res.value);
+        break;
+    case fn::inp_count:
+        FUZZ_CHECK(ok && res.value == inputs, "HB-INP-001: status %s, value %" PRIu64, status_text(int64_t(status)),
+                   res.value);
+        break;
+    case fn::inp_info:
+    case fn::inp_state: {
+        const uint64_t size = f.call == fn::inp_info ? sizeof(abi::inp_info) : sizeof(abi::inp_state);
+        FUZZ_CHECK(ok && res.value == size, "%s.%s: status %s, value %" PRIu64 " (the record is %" PRIu64 " bytes)",
+                   f.service_name, f.name, status_text(int64_t(status)), res.value, size);
+        if (r.args[2] > size)
+            check_unchanged_since_shadow(h, r.args[1] + size, r.args[2] - size, "INP: byte after the record");
+        break;
+    }
+    case fn::inp_read:  // nothing feeds the devices: their queues stay empty
+        FUZZ_CHECK(ok && res.value == 0, "HB-INP-005: status %s, value %" PRIu64, status_text(int64_t(status)),
+                   res.value);
         break;
     default: break;  // a function added to the table after this target: the generic checks only
     }
