@@ -115,6 +115,19 @@ def main():
             return stop_by_signal([args.hbvm, "run", str(fifo), "--accel", accel], signal.SIGINT, 0.3)
         cases.append(("SIGINT, waiting for a FIFO image's writer", fifo_wait))
 
+        def stalled_feed():
+            # An input feed whose writer holds the FIFO open and never writes.
+            fifo = tmp / f"feed-{accel}.fifo"
+            if not fifo.exists():
+                os.mkfifo(fifo)
+            writer = os.open(fifo, os.O_RDWR)
+            try:
+                return stop_by_signal(run("input_probe", "--display", "none", "--input", "keyboard", "--input-feed",
+                                          str(fifo)), signal.SIGTERM, 0.3)
+            finally:
+                os.close(writer)
+        cases.append(("SIGTERM, input feed's writer stalled", stalled_feed))
+
         results = {name: [] for name, _ in cases}
         for _ in range(args.runs):  # interleaved: drift on a busy machine spreads over all cases
             for name, measure in cases:

@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import pathlib
+import signal
 import subprocess
 import sys
 import tempfile
@@ -162,6 +163,73 @@ def main():
             v.proc.kill()
             status = None
         expect("Escape ends the guest with 0", status == 0, f"{status} {v.lines[-3:]}")
+
+        # What a person at a window asks, with no window: a size, then a close.
+        sock2 = tmp / "window.sock"
+        v = vm(a.hbvm, guests / "window_probe.elf", a.accel, sock2, "--display", "none")
+        expect("window_probe draws its first mode on a `none` display", v.wait_for(lambda ls: "READY 2" in ls))
+        s, out, err = ctl(a.hbvm_ctl, sock2, "display0-request-size", {"width": 400, "height": 300})
+        expect("display0-request-size reaches the guest as size_requested, which it takes",
+               s == 0 and v.wait_for(lambda ls: "DSP 2 2 400 300" in ls and "MODE 400 300 3" in ls), f"{err} {v.lines[-4:]}")
+        s, out, err = ctl(a.hbvm_ctl, sock2, "display0-request-size", {"width": 0, "height": 300})
+        expect("a size of 0 is refused with a message", s != 0 and "width" in (out + err), out + err)
+        s, out, err = ctl(a.hbvm_ctl, sock2, "display0-request-close")
+        expect("display0-request-close reaches the guest as close_requested; it ends with 0",
+               s == 0 and v.wait_for(lambda ls: "DSP 3 3 0 0" in ls) and v.proc.wait(timeout=30) == 0,
+               f"{out} {err} {v.lines[-3:]}")
+
+        # A guest that never takes the close request is ended after close-timeout=.
+        sock3 = tmp / "deaf.sock"
+        v = vm(a.hbvm, guests / "window_probe.elf", a.accel, sock3, "--display", "none,close-timeout=1", "--", "1")
+        v.wait_for(lambda ls: "READY 2" in ls)
+        ctl(a.hbvm_ctl, sock3, "display0-request-close")
+        asked = time.monotonic()
+        try:
+            status = v.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            v.proc.kill()
+            status = None
+        took = time.monotonic() - asked
+        expect(f"a guest deaf to the close request is ended after close-timeout=1 with status 0 ({took:.2f} s)",
+               status == 0 and 0.9 < took < 3 and any("did not take the close request" in l for l in v.lines),
+               f"{status} {v.lines[-2:]}")
+
+        # A relative pointer takes motion, and refuses an absolute move.
+        sock4 = tmp / "relative.sock"
+        v = vm(a.hbvm, guests / "input_probe.elf", a.accel, sock4, "--display", "none", "--input", "keyboard",
+               "--input", "pointer,display=relative")
+        v.wait_for(lambda ls: any(l.startswith("READY 2") for l in ls))
+        s, out, err = ctl(a.hbvm_ctl, sock4, "pointer1-motion", {"dx": 5, "dy": -3})
+        expect("pointer1-motion of a relative pointer queues relative x 5 and y -3",
+               s == 0 and v.wait_for(lambda ls: "INPUT 1 4 0 5 0 0" in ls and "INPUT 1 4 1 -3 0 0" in ls),
+               f"{err} {v.lines[-3:]}")
+        s, out, err = ctl(a.hbvm_ctl, sock4, "pointer1-move", {"x": 1, "y": 1})
+        expect("pointer1-move of a relative pointer is refused, naming -motion", s != 0 and "motion" in out + err,
+               out + err)
+        v.proc.kill()
+        v.proc.wait()
+
+        # An input feed whose writer holds the FIFO open and never writes does
+        # not hold up a stop (bench-stop measures the 100 ms).
+        fifo = tmp / "stalled.fifo"
+        os.mkfifo(fifo)
+        writer = os.open(fifo, os.O_RDWR)
+        try:
+            v = vm(a.hbvm, guests / "input_probe.elf", a.accel, tmp / "feed.sock", "--display", "none", "--input",
+                   "keyboard", "--input-feed", str(fifo))
+            v.wait_for(lambda ls: any(l.startswith("READY") for l in ls))
+            sent = time.monotonic()
+            v.proc.send_signal(signal.SIGTERM)
+            try:
+                status = v.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                v.proc.kill()
+                status = None
+            took = time.monotonic() - sent
+            expect(f"SIGTERM ends hbvm at once while the input feed's writer stalls ({took * 1000:.0f} ms)",
+                   status == 143 and took < 1.0, f"status {status}")
+        finally:
+            os.close(writer)
 
     print("all passed" if not failures else f"{len(failures)} failed")
     return 1 if failures else 0
