@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Runs the reference host's end-to-end tests on one accelerator and prints each
 result and a summary: the command-line, robustness, event, control-socket and
-high-memory tests, hello, ticker, the C kernel, the conformance suite and its mutation test.
+high-memory tests, displays and input (no X server here: its root is read-only),
+hello, ticker, the C kernel, the conformance suite and its mutation test.
 The nested-KVM lane runs this inside its VM with --accel kvm; the expectations
 are the ones the software engine meets.
 
@@ -51,6 +52,9 @@ def main():
         ("host.e2e.high-memory", [python, ROOT / "reference-host/tests/test_high_memory.py", args.accel,
                                   "--hbvm", hbvm, "--guests", build / "reference-host/tests/guests"]),
         ("host.e2e.control", [python, ROOT / "reference-host/tests/test_control.py", "--hbvm", hbvm,
+                              "--hbvm-ctl", build / "bin" / "hbvm-ctl",
+                              "--guests", build / "reference-host/tests/guests", "--accel", args.accel]),
+        ("host.e2e.display", [python, ROOT / "reference-host/tests/test_display.py", "--hbvm", hbvm,
                               "--hbvm-ctl", build / "bin" / "hbvm-ctl",
                               "--guests", build / "reference-host/tests/guests", "--accel", args.accel]),
         ("host.unit.injection", [build / "reference-host/tests/hbvm_unit_tests",
