@@ -21,10 +21,10 @@ import tarfile
 import tempfile
 
 PYTHON = "/usr/bin/python3"
-# The driver's places as the reference host takes them (conform.py HBVM_PLACES),
-# written out as a user of the bundle writes them.
-HBVM_PLACES = ("--end-report {end} --disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3} "
-               "--display none,screenshot={screenshot} --input keyboard --input pointer --input-feed {input}")
+# The driver's places as the reference host takes them, from the source tree's
+# driver (a user of the bundle writes the same string on their command line).
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from conform import HBVM_PLACES  # noqa: E402
 # What the bundle must hold besides its images (paths inside the top folder).
 REQUIRED_FILES = ("VERSION", "conformance/hyperbios-conform", "conformance/conform.py", "conformance/mutation-test",
                   "conformance/README.md", "spec/hyperbios.md", "spec/tools/hyperbios_spec.py")

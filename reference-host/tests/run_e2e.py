@@ -17,6 +17,8 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "conformance"))
+import conform  # noqa: E402  (HBVM_PLACES)
 # Faults whose effect goes through the accelerator: registers written back, a
 # port exit decoded, guest memory written, interrupts raised (or refused by the
 # IDT), timing. Not evt-shadow-ignored: it lives in the software engine alone
@@ -69,8 +71,7 @@ def main():
                                         "--images", build / "conformance/images", "--out", results,
                                         "--profile", "full",
                                         "--host", f"{hbvm} run {{image}} --accel {args.accel} --timeout 120 "
-                                                  "--end-report {end} --disk {disk0} --disk {disk1},sector=4096 "
-                                                  "--disk {disk2},ro --disk {disk3} --display none,screenshot={screenshot} --input keyboard --input pointer --input-feed {input}"]),
+                                                  f"{conform.HBVM_PLACES}"]),
         # On KVM only the faults whose effect goes through the accelerator (register
         # and memory writes, port-exit decoding, reboot, interrupt delivery, timing):
         # the rest are host logic the soft run proves, and the whole list under
