@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/stop.hpp"
+#include "devices/clock.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -13,13 +14,6 @@
 namespace hbvm {
 
 namespace {
-
-uint64_t monotonic_now()
-{
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
-}
 
 }  // namespace
 
@@ -116,7 +110,7 @@ std::optional<uint64_t> event_hub::wait(uint64_t sources, uint64_t deadline_ns, 
         const uint64_t now_pending = pending(sources);
         if (now_pending)
             return now_pending;
-        const uint64_t now = monotonic_now();
+        const uint64_t now = monotonic_now_ns();
         if (deadline_ns != no_deadline && now >= deadline_ns)
             return now_pending;
         if (stop::requested())

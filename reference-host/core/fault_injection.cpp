@@ -1,5 +1,7 @@
 #include "core/fault_injection.hpp"
 
+#include "devices/clock.hpp"
+
 #include <hyperbios/abi.hpp>
 
 #include <algorithm>
@@ -357,13 +359,6 @@ void fault_injector::on_discovery(std::vector<cpuid_entry>& leaves, uint32_t bas
 
 namespace {
 
-uint64_t monotonic_now()  // the clock of TIME.monotonic_ns and of EVT's deadlines
-{
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
-}
-
 }  // namespace
 
 // The EVT faults: each follows the calls that matter to it (timer_set, cancel,
@@ -376,7 +371,7 @@ void fault_injector::distort_evt(const call_request& request, call_result& resul
     // When the call began is not known here: the end of the guest's previous call
     // stands in for it (a deadline taken from TIME.monotonic_ns just before is past).
     const uint64_t call_began = evt_last_call_end_;
-    evt_last_call_end_ = monotonic_now();
+    evt_last_call_end_ = monotonic_now_ns();
     const bool ok = result.status == abi::status::success;
     evt_timer_model* timer = nullptr;
     if ((is(fn::evt_timer_set) || is(fn::evt_timer_cancel) || is(fn::evt_timer_ack)) &&
@@ -436,7 +431,7 @@ void fault_injector::distort_evt(const call_request& request, call_result& resul
         return;
     switch (fault_) {
     case fault::evt_timer_early: {
-        const uint64_t now = monotonic_now();
+        const uint64_t now = monotonic_now_ns();
         for (unsigned t = 0; t < evt_timers_modelled; ++t) {
             const evt_timer_model& m = evt_timers_[t];
             if (m.armed && m.fresh && !m.periodic && now < m.deadline && m.deadline - now <= 1000000)

@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "core/fault_injection.hpp"
 #include "core/stop.hpp"
+#include "devices/clock.hpp"
 #include "devices/input.hpp"
 #include "devices/module_loader.hpp"
 #include "devices/png.hpp"
@@ -222,9 +223,7 @@ void display::watch_close()
 
 void display::queue_outside_event(uint32_t type, uint32_t a, uint32_t b)
 {
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);  // TIME.monotonic_ns's clock
-    queue_event(type, a, b, uint64_t(now.tv_sec) * 1000000000ull + uint64_t(now.tv_nsec));
+    queue_event(type, a, b, monotonic_now_ns());
     if (on_outside_event)
         on_outside_event();
 }

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/fault_injection.hpp"
+#include "devices/clock.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -10,13 +11,6 @@
 namespace hbvm {
 
 namespace {
-
-uint64_t now_ns()
-{
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
 
 constexpr uint16_t key_left_shift = 42, btn_left = 0x110;
 
@@ -85,7 +79,7 @@ void input::queue_locked(uint16_t type, uint16_t code, int32_t value, uint32_t u
         (code == 0 ? abs_x_ : abs_y_) = uint32_t(value);
     }
     if (queue_.size() < settings_.queue_length) {
-        queue_.push_back(abi::inp_event{now_ns(), type, code, value, unicode, modifiers_});
+        queue_.push_back(abi::inp_event{monotonic_now_ns(), type, code, value, unicode, modifiers_});
         return;
     }
     if (deviate_.dropped_unmarked)
@@ -94,7 +88,7 @@ void input::queue_locked(uint16_t type, uint16_t code, int32_t value, uint32_t u
     if (last.type == abi::inp_event_type::dropped)
         ++last.value;
     else
-        last = abi::inp_event{now_ns(), abi::inp_event_type::dropped, 0, 2, 0, modifiers_};
+        last = abi::inp_event{monotonic_now_ns(), abi::inp_event_type::dropped, 0, 2, 0, modifiers_};
 }
 
 void input::take_faults(const fault_injector& faults)

@@ -7,6 +7,7 @@
 #include "services/services.hpp"
 
 #include "core/event_hub.hpp"
+#include "devices/clock.hpp"
 #include "devices/device_set.hpp"
 #include "devices/display.hpp"
 
@@ -20,13 +21,6 @@
 namespace hbvm {
 
 namespace {
-
-uint64_t now_ns()
-{
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
 
 // Reads a little-endian field of the present record (it is copied, not mapped).
 template <typename T>
@@ -149,7 +143,7 @@ private:
         // after the last one (spec 14.7, HB-DSP-009).
         pacing& p = pacing_[c.arg(0)];
         if (p.frames++ == 0) {
-            const uint64_t period = period_ns(dev), now = now_ns();
+            const uint64_t period = period_ns(dev), now = monotonic_now_ns();
             p.due_ns = dev.unpaced() ? now : std::max((now / period + 1) * period, p.last_presented_ns + period);
             arm_at(earliest_due());
         }
@@ -159,7 +153,7 @@ private:
     // Queues the `presented` events that fell due.
     void materialise_due()
     {
-        const uint64_t now = now_ns();
+        const uint64_t now = monotonic_now_ns();
         for (size_t i = 0; i < displays_.size(); ++i) {
             pacing& p = pacing_[i];
             if (p.frames && now >= p.due_ns) {

@@ -13,6 +13,7 @@
 
 #include "core/error.hpp"
 #include "core/event_hub.hpp"
+#include "devices/clock.hpp"
 
 #include <array>
 #include <cerrno>
@@ -29,13 +30,6 @@ constexpr unsigned timer_count = 8;             // spec: at least 8
 constexpr uint64_t minimum_period_ns = 10000;   // spec 13.2: shorter periods are INVALID_PARAM
 
 timespec to_timespec(uint64_t ns) { return {time_t(ns / 1000000000u), long(ns % 1000000000u)}; }
-
-uint64_t monotonic_now()
-{
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
-}
 
 // A timer's expirations are arithmetic on CLOCK_MONOTONIC (the n-th is at
 // deadline + n x period), so a timer is pending the moment the clock reaches a
@@ -58,7 +52,7 @@ public:
     timer& operator=(const timer&) = delete;
 
     int wait_fd() const override { return armed_ ? fd_ : -1; }
-    bool pending(bool) override { return armed_ && expirations_by(monotonic_now()) > acknowledged_; }
+    bool pending(bool) override { return armed_ && expirations_by(monotonic_now_ns()) > acknowledged_; }
     std::string name() const override { return "timer " + std::to_string(number_) + (armed_ ? "" : ", not armed"); }
 
     void set(uint64_t deadline_ns, uint64_t period_ns)
@@ -82,7 +76,7 @@ public:
     {
         if (!armed_)
             return 0;
-        const uint64_t due = expirations_by(monotonic_now());
+        const uint64_t due = expirations_by(monotonic_now_ns());
         const uint64_t count = due - acknowledged_;
         acknowledged_ = due;
         drain();

@@ -24,11 +24,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "conformance"))
 import conform  # noqa: E402  (read_png)
+from hbvm_process import hbvm_process  # noqa: E402
 
 failures = []
 
@@ -49,28 +49,9 @@ def picture_ok(path, width=64, height=48):
     return not bad, f"{len(bad)} pixels differ, first {bad[:3]}"
 
 
-class vm:
-    """hbvm with a control socket; its stderr lines collected as they come."""
-
-    def __init__(self, hbvm, guest, accel, sock, *extra):
-        self.proc = subprocess.Popen([hbvm, "run", guest, "--accel", accel, "--timeout", "60",
-                                      "--control", f"unix:{sock}", *extra],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True)
-        self.lines = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_for(self, predicate, seconds=30):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if predicate(self.lines):
-                return True
-            time.sleep(0.02)
-        return False
+def vm(hbvm, guest, accel, sock, *extra):
+    """hbvm with a control socket."""
+    return hbvm_process([hbvm, "run", guest, "--accel", accel, "--timeout", "60", "--control", f"unix:{sock}", *extra])
 
 
 def ctl(hbvm_ctl, sock, command, arguments=None, *extra):

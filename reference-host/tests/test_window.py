@@ -36,8 +36,10 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from hbvm_process import hbvm_process  # noqa: E402
 
 failures = []
 
@@ -105,39 +107,10 @@ class x_server:
         self.proc.wait()
 
 
-class vm:
-    """hbvm with the window probe; stderr lines (the guest's debug port too) as they come."""
-
-    def __init__(self, a, env, *args, guest="window_probe.elf"):
-        self.proc = subprocess.Popen([a.hbvm, "run", str(pathlib.Path(a.guests) / guest), "--accel", "soft",
-                                      "--timeout", "120", *args],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True, env=env)
-        self.lines = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_for(self, predicate, seconds=30):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if predicate(self.lines):
-                return True
-            time.sleep(0.02)
-        return False
-
-    def has(self, text):
-        return self.wait_for(lambda ls: text in ls)
-
-    def end(self, seconds=30):
-        try:
-            return self.proc.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return None
+def vm(a, env, *args, guest="window_probe.elf"):
+    """hbvm with a test guest, on the software engine."""
+    return hbvm_process([a.hbvm, "run", pathlib.Path(a.guests) / guest, "--accel", "soft", "--timeout", "120", *args],
+                        env=env)
 
 
 def xdo(env, *args):
