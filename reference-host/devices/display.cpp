@@ -16,6 +16,25 @@
 
 namespace hbvm {
 
+namespace {
+
+// Copies pixels in 64-byte pieces, which the compiler turns into vector moves.
+// glibc's memcpy copies blocks of more than 2 KiB with `rep movsb`, which on
+// this project's machines moved a frame's rows out of guest RAM at a seventh
+// of the speed (bench-display: 1.25 ms for a 1024x768 present against 0.17 ms
+// this way; a plain memcpy of the same rows between two host buffers is fast).
+void copy_pixels(void* to, const void* from, size_t bytes)
+{
+    auto* d = static_cast<std::byte*>(to);
+    const auto* s = static_cast<const std::byte*>(from);
+    size_t at = 0;
+    for (; at + 64 <= bytes; at += 64)
+        std::memcpy(d + at, s + at, 64);
+    std::memcpy(d + at, s + at, bytes - at);
+}
+
+}  // namespace
+
 display::display(settings s, device_host host) : settings_(std::move(s)), host_(std::move(host))
 {
     reset();
@@ -116,7 +135,7 @@ void display::put_rows(uint32_t x, uint32_t y, uint32_t width, std::span<const s
         if (frame_.empty())
             frame_.assign(size_t(width_) * height_, 0);
         for (size_t i = 0; i + (deviate_.skip_last_row ? 1 : 0) < rows.size(); ++i)
-            std::memcpy(frame_.data() + (size_t(y) + i) * width_ + x, rows[i].data(), size_t(width) * 4);
+            copy_pixels(frame_.data() + (size_t(y) + i) * width_ + x, rows[i].data(), size_t(width) * 4);
         ++frame_serial_;
     }
     show();
@@ -236,10 +255,11 @@ bool display::copy_frame(uint64_t& serial, std::vector<uint32_t>& pixels, uint32
     serial = frame_serial_;
     width = width_;
     height = height_;
+    pixels.resize(size_t(width_) * height_);
     if (frame_.empty())
-        pixels.assign(size_t(width_) * height_, 0);
+        std::fill(pixels.begin(), pixels.end(), 0u);
     else
-        pixels = frame_;
+        copy_pixels(pixels.data(), frame_.data(), frame_.size() * 4);
     return true;
 }
 
