@@ -12,8 +12,8 @@ namespace {
 
 void copy_round(uint32_t w, uint32_t h, uint64_t calls)
 {
-    constexpr uint32_t stride = 1024;  // pixels, as the guest's frame
-    std::vector<uint32_t> source(size_t(stride) * 768, 0x12345678u), target(size_t(w) * h);
+    constexpr uint32_t stride = 1920;  // pixels, as the guest's frame
+    std::vector<uint32_t> source(size_t(stride) * 1080, 0x12345678u), target(size_t(w) * h);
     const auto start = std::chrono::steady_clock::now();
     for (uint64_t i = 0; i < calls; ++i) {
         source[(i * 64) % source.size()] = uint32_t(i);
@@ -31,7 +31,7 @@ void copy_round(uint32_t w, uint32_t h, uint64_t calls)
 
 int main()
 {
-    copy_round(1024, 768, 300);
+    copy_round(1920, 1080, 100);
     copy_round(64, 64, 3000);
     return 0;
 }

@@ -56,6 +56,8 @@ struct device_host {
     // `request` says why (stop::request's values, core/stop.hpp). Empty in tests
     // that make devices without a machine.
     std::function<void(int request)> stop;
+    // hbvm run --stats: devices say what they counted when a run ends.
+    bool stats = false;
 };
 
 // One back end. A device is created before the machine boots and lives as long

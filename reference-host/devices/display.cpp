@@ -247,19 +247,26 @@ void display::queue_outside_event(uint32_t type, uint32_t a, uint32_t b)
         on_outside_event();
 }
 
-bool display::copy_frame(uint64_t& serial, std::vector<uint32_t>& pixels, uint32_t& width, uint32_t& height)
+bool display::frame_changed_since(uint64_t serial, uint32_t& width, uint32_t& height) const
 {
     std::lock_guard guard(lock_);
-    if (serial == frame_serial_)
-        return false;
-    serial = frame_serial_;
     width = width_;
     height = height_;
-    pixels.resize(size_t(width_) * height_);
-    if (frame_.empty())
-        std::fill(pixels.begin(), pixels.end(), 0u);
-    else
-        copy_pixels(pixels.data(), frame_.data(), frame_.size() * 4);
+    return serial != frame_serial_;
+}
+
+bool display::copy_frame(uint64_t& serial, uint32_t* to, size_t pitch, uint32_t width, uint32_t height)
+{
+    std::lock_guard guard(lock_);
+    if (width != width_ || height != height_)
+        return false;
+    for (uint32_t row = 0; row < height; ++row) {
+        if (frame_.empty())
+            std::fill_n(to + row * pitch, width, 0u);
+        else
+            copy_pixels(to + row * pitch, frame_.data() + size_t(row) * width, size_t(width) * 4);
+    }
+    serial = frame_serial_;
     return true;
 }
 
@@ -400,6 +407,9 @@ void display::take_faults(const fault_injector& faults)
 
 void display::run_ended()
 {
+    if (host_.stats && window_)
+        diagnostics::line(settings_.name + ": stats: its window drew " + std::to_string(window_->frames_drawn()) +
+                          " frames");
     // The screenshot of the last frame: written whenever a run of the machine
     // ends (each boot's end, so the last one written is the last frame).
     if (!settings_.screenshot.empty())

@@ -122,7 +122,8 @@ private:
 
     // display_window_host, on the window's thread
     std::string name() const override { return settings_.name; }
-    bool copy_frame(uint64_t& serial, std::vector<uint32_t>& pixels, uint32_t& width, uint32_t& height) override;
+    bool frame_changed_since(uint64_t serial, uint32_t& width, uint32_t& height) const override;
+    bool copy_frame(uint64_t& serial, uint32_t* to, size_t pitch, uint32_t width, uint32_t height) override;
     void size_changed(uint32_t width, uint32_t height) override { request_size(width, height); }
     void close_requested() override { request_close(); }
     void visibility_changed(bool visible) override;

@@ -26,11 +26,13 @@ public:
     // The display's name ("display0"), for the window's title.
     virtual std::string name() const = 0;
 
-    // Copies the frame when it changed since `serial` (0 at first): its
-    // 0x00RRGGBB pixels, row after row without padding, and its size; returns
-    // false and leaves the arguments alone when nothing changed. Takes the
-    // display's lock for the copy only.
-    virtual bool copy_frame(uint64_t& serial, std::vector<uint32_t>& pixels, uint32_t& width, uint32_t& height) = 0;
+    // True when the frame changed since `serial` (0 at first), with its size now.
+    virtual bool frame_changed_since(uint64_t serial, uint32_t& width, uint32_t& height) const = 0;
+    // Copies the frame, 0x00RRGGBB pixels, into `to` (rows `pitch` pixels
+    // apart: a texture the window locked) and sets `serial` to its serial;
+    // false, copying nothing, when its size is not width x height any more (the
+    // mode changed meanwhile: ask again). Takes the display's lock for the copy.
+    virtual bool copy_frame(uint64_t& serial, uint32_t* to, size_t pitch, uint32_t width, uint32_t height) = 0;
 
     // A person made the window `width` x `height` pixels (a size_requested event
     // for the guest; info's preferred size).
@@ -74,6 +76,9 @@ public:
     // The frame or the mode changed: the window fetches it (copy_frame) on its
     // own thread. Never blocks.
     virtual void frame_changed() = 0;
+
+    // How many frames the window has drawn (for --stats and bench-display).
+    virtual uint64_t frames_drawn() const = 0;
 };
 
 }  // namespace hbvm

@@ -45,7 +45,7 @@ TEST(ModuleLoader, AModuleFoundInTheSearchPathMakesWorkingDevices)
     EXPECT_STREQ(entry.hbvm_version, HBVM_VERSION_STRING);
 
     std::vector<std::string> notes;
-    const device_host host{[&](const std::string& text) { notes.push_back(text); }, {}};
+    const device_host host{[&](const std::string& text) { notes.push_back(text); }, {}, false};
     std::vector<std::unique_ptr<device>> made =
         entry.create("probe", {probe_settings("0x80", "0x1234"), probe_settings("0x81", "7")}, host);
     ASSERT_EQ(made.size(), 2u);

@@ -73,7 +73,8 @@ machine::machine(machine_config config)
                                                                        stop::request(request);
                                                                        if (config_.dog)
                                                                            config_.dog->stop_now();
-                                                                   }}),
+                                                                   },
+                                                                   config_.stats}),
       dispatcher_(memory_, *config_.policy),
       services_(config_.services,
                 service_context{devices_, clock_, reference_host_identity(), memory_.size(), events_},

@@ -41,13 +41,13 @@ struct window_state {
     hbvm::display_window_host* host;  // null once the display is gone (guarded by ui::lock)
     bool gone = false;                // the display_window was destroyed (ui::lock)
     std::atomic<bool> frame_changed{false};
+    std::atomic<uint64_t> drawn{0};  // frames shown in the window
 
     SDL_Window* window = nullptr;
     SDL_Renderer* renderer = nullptr;
     SDL_Texture* texture = nullptr;
     uint32_t mode_width = 0, mode_height = 0;
     uint64_t serial = 0;
-    std::vector<uint32_t> pixels;
     bool failed = false;      // the window could not open: the frames are kept only
     bool user_sized = false;  // a person resized it: it keeps their size and scales
     bool grabbed = false;     // the mouse is grabbed (relative pointers)
@@ -126,6 +126,7 @@ void render(window_state& w)
     if (w.texture)
         SDL_RenderCopy(w.renderer, w.texture, nullptr, nullptr);
     SDL_RenderPresent(w.renderer);
+    ++w.drawn;
 }
 
 // A window size for a mode: the mode itself, made smaller (keeping its shape)
@@ -167,7 +168,7 @@ void update(window_state& w)
 {
     uint32_t width = 0, height = 0;
     bool changed = false;
-    with_host(w, [&](hbvm::display_window_host& h) { changed = h.copy_frame(w.serial, w.pixels, width, height); });
+    with_host(w, [&](hbvm::display_window_host& h) { changed = h.frame_changed_since(w.serial, width, height); });
     if (!changed || w.failed)
         return;
     const bool new_mode = width != w.mode_width || height != w.mode_height;
@@ -191,8 +192,20 @@ void update(window_state& w)
         // Scaled to the window, its shape kept (black bars), its pixels not smoothed.
         SDL_RenderSetLogicalSize(w.renderer, int(width), int(height));
     }
-    if (w.texture)
-        SDL_UpdateTexture(w.texture, nullptr, w.pixels.data(), int(width * 4));
+    // The frame goes straight into the texture: one copy, under the display's lock.
+    void* pixels = nullptr;
+    int pitch = 0;
+    bool copied = false;
+    if (w.texture && SDL_LockTexture(w.texture, nullptr, &pixels, &pitch) == 0) {
+        with_host(w, [&](hbvm::display_window_host& h) {
+            copied = h.copy_frame(w.serial, static_cast<uint32_t*>(pixels), size_t(pitch) / 4, width, height);
+        });
+        SDL_UnlockTexture(w.texture);
+    }
+    if (!copied) {
+        w.frame_changed = true;  // the mode changed meanwhile: the next pass takes it
+        return;
+    }
     render(w);
 }
 
@@ -520,6 +533,8 @@ public:
         state_->gone = true;
         the_ui->wake();
     }
+
+    uint64_t frames_drawn() const override { return state_->drawn; }
 
     void frame_changed() override
     {
