@@ -1,14 +1,17 @@
 // paint: a kernel with a window, a mouse and a keyboard, and not one device
-// driver. It draws a palette and a canvas on display 0 (DSP), paints with the
-// left button of an absolute pointer (INP), takes the size the window is given
-// (size_requested), and presents only the rectangle each stroke touched. Keys:
-// 1-8 choose a colour (so does a click on the palette), C clears, Escape or
-// closing the window ends it with exit code 0.
+// driver. It draws a scene and a palette on display 0 (DSP), shows its own
+// cursor where the absolute pointer (INP) is, paints while the left button is
+// held, types text where the button was last pressed, takes the size the
+// window is given (size_requested: what was drawn stays where it was), and
+// presents only the rectangles that changed. F1-F8 or a click on the palette
+// choose a colour, F9 clears, Escape or closing the window ends it (exit 0).
 //
 //     hbvm run build/examples/paint/paint.elf          (a window where $DISPLAY is set)
 //
 // It sleeps in EVT.wait between events: a still picture costs no host CPU.
 // Without DSP or a pointer it says so and exits 2.
+#include "font.hpp"
+
 #include <hyperbios/boot/multiboot.hpp>
 #include <hyperbios/detect.hpp>
 #include <hyperbios/hyperbios.hpp>
@@ -22,66 +25,158 @@ namespace {
 
 constexpr uint8_t cannot_run_exit_code = 2;
 
-// The canvas keeps one stride whatever the mode, so a resize keeps what was
-// drawn where it was: present takes the stride from the guest.
+// The drawing (`canvas`) and what is presented (`frame`: the drawing with the
+// cursor on top) keep one stride whatever the mode, so that a resize keeps
+// what was drawn where it was: present takes the stride from the guest.
 constexpr uint32_t most_width = 1920, most_height = 1200, stride = most_width * 4;
+alignas(4096) uint32_t canvas[most_width * most_height];
 alignas(4096) uint32_t frame[most_width * most_height];
 
 constexpr uint32_t palette_height = 32, brush = 3;  // brush: a square of 2 * brush + 1
 constexpr uint32_t colours[8] = {0x000000, 0xE03030, 0xF0A020, 0xF0E040, 0x40C040, 0x3080F0, 0x8040C0, 0xFFFFFF};
 constexpr uint32_t paper = 0xF4F1E8, bar = 0x303030, frame_colour = 0xFFFFFF;
+constexpr int text_scale = 2;  // the 5x7 font, each pixel a 2x2 square
+
+// The arrow: 'X' black, 'o' white, '.' the picture below.
+constexpr int cursor_width = 11, cursor_height = 16;
+constexpr const char* cursor_rows[cursor_height] = {
+    "X..........", "XX.........", "XoX........", "XooX.......", "XoooX......", "XooooX.....",
+    "XoooooX....", "XooooooX...", "XoooooooX..", "XooooXXXXX.", "XooXooX....", "XoX.XooX...",
+    "XX..XooX...", "X....XooX..", ".....XooX..", "......XX...",
+};
 
 uint32_t width, height, generation;
 unsigned chosen = 1;
+int32_t pointer_x = -100, pointer_y = -100;  // off the picture until the pointer moves
+int32_t caret_x = 16, caret_y = palette_height + 16;
 
-// The rectangle drawn since the last present: x0 <= x < x1, y0 <= y < y1.
+// What changed since the last present: x0 <= x < x1, y0 <= y < y1.
 struct dirty_rect {
-    uint32_t x0 = ~0u, y0 = ~0u, x1 = 0, y1 = 0;
-    void add(uint32_t x, uint32_t y, uint32_t w, uint32_t h)
+    int32_t x0 = 1 << 30, y0 = 1 << 30, x1 = -(1 << 30), y1 = -(1 << 30);
+    void add(int32_t x, int32_t y, int32_t w, int32_t h)
     {
         x0 = x < x0 ? x : x0;
         y0 = y < y0 ? y : y0;
         x1 = x + w > x1 ? x + w : x1;
         y1 = y + h > y1 ? y + h : y1;
     }
-    bool empty() const { return x1 <= x0 || y1 <= y0; }
 } dirty;
 
-void fill(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t colour)
+void fill(int32_t x, int32_t y, int32_t w, int32_t h, uint32_t colour)
 {
-    if (x >= width || y >= height)
+    const int32_t left = x < 0 ? 0 : x, top = y < 0 ? 0 : y;
+    const int32_t right = x + w > int32_t(width) ? int32_t(width) : x + w;
+    const int32_t bottom = y + h > int32_t(height) ? int32_t(height) : y + h;
+    if (left >= right || top >= bottom)
         return;
-    w = x + w > width ? width - x : w;
-    h = y + h > height ? height - y : h;
-    for (uint32_t r = y; r < y + h; ++r)
-        for (uint32_t c = x; c < x + w; ++c)
-            frame[r * most_width + c] = colour;
-    dirty.add(x, y, w, h);
+    for (int32_t r = top; r < bottom; ++r)
+        for (int32_t c = left; c < right; ++c)
+            canvas[r * most_width + c] = colour;
+    dirty.add(left, top, right - left, bottom - top);
 }
 
 void draw_palette()
 {
-    fill(0, 0, width, palette_height, bar);
-    const uint32_t swatch = palette_height - 8;
+    fill(0, 0, int32_t(width), palette_height, bar);
+    const int32_t swatch = palette_height - 8;
     for (unsigned i = 0; i < 8; ++i) {
-        const uint32_t x = 4 + i * (swatch + 8);
+        const int32_t x = 4 + int32_t(i) * (swatch + 8);
         if (i == chosen)
             fill(x - 2, 2, swatch + 4, swatch + 4, frame_colour);
         fill(x, 4, swatch, swatch, colours[i]);
     }
 }
 
-void clear_canvas() { fill(0, palette_height, width, height > palette_height ? height - palette_height : 0, paper); }
+// One character at the caret, in the chosen colour; the caret moves on.
+void type(uint32_t character)
+{
+    const paint_font::glyph g = paint_font::lookup(character);
+    for (int r = 0; r < paint_font::glyph_height; ++r)
+        for (int c = 0; c < paint_font::glyph_width; ++c)
+            if (g.rows[r] >> (paint_font::glyph_width - 1 - c) & 1)
+                fill(caret_x + c * text_scale, caret_y + r * text_scale, text_scale, text_scale, colours[chosen]);
+    caret_x += (paint_font::glyph_width + 1) * text_scale;
+}
+
+void type(const char* text)
+{
+    while (*text)
+        type(uint32_t(uint8_t(*text++)));
+}
+
+// The scene paint starts with: a sky, a sun, a hill and a house, titled.
+void draw_scene()
+{
+    const int32_t w = int32_t(width), top = palette_height, h = int32_t(height) - top;
+    fill(0, top, w, h, paper);
+    for (int32_t y = 0; y < h * 2 / 3; ++y)  // the sky, lighter towards the horizon
+        fill(0, top + y, w, 1, 0x80B0E0 + uint32_t(y * 0x30 / (h * 2 / 3)) * 0x010100);
+    fill(0, top + h * 2 / 3, w, h - h * 2 / 3, 0x60A050);  // the ground
+    const int32_t sun_x = w - 90, sun_y = top + 70;
+    for (int32_t dy = -30; dy <= 30; ++dy)
+        for (int32_t dx = -30; dx <= 30; ++dx)
+            if (dx * dx + dy * dy <= 900)
+                fill(sun_x + dx, sun_y + dy, 1, 1, 0xF8D040);
+    const int32_t house_x = w / 2 - 60, house_y = top + h * 2 / 3 - 80;
+    fill(house_x, house_y, 120, 80, 0xC06040);                  // the walls
+    for (int32_t r = 0; r < 40; ++r) {                          // the roof
+        const int32_t span = 140 * (r + 1) / 40;
+        fill(house_x + 60 - span / 2, house_y - 40 + r, span, 1, 0x803020);
+    }
+    fill(house_x + 48, house_y + 40, 24, 40, 0x5A3A20);         // the door
+    fill(house_x + 12, house_y + 16, 24, 20, 0xE8F0F8);         // a window
+    caret_x = 16;
+    caret_y = top + 16;
+    const unsigned before = chosen;
+    chosen = 7;  // white
+    type("HYPERBIOS PAINT");
+    chosen = before;
+    caret_x = 16;
+    caret_y = top + 16 + 2 * paint_font::glyph_height * text_scale;
+}
+
+// Copies the drawing into the frame over the rectangle, draws the cursor where
+// it overlaps, and presents that rectangle.
+void present(int32_t x, int32_t y, int32_t w, int32_t h)
+{
+    const int32_t left = x < 0 ? 0 : x, top = y < 0 ? 0 : y;
+    const int32_t right = x + w > int32_t(width) ? int32_t(width) : x + w;
+    const int32_t bottom = y + h > int32_t(height) ? int32_t(height) : y + h;
+    if (left >= right || top >= bottom)
+        return;
+    for (int32_t r = top; r < bottom; ++r)
+        for (int32_t c = left; c < right; ++c) {
+            uint32_t pixel = canvas[r * most_width + c];
+            const int32_t cx = c - pointer_x, cy = r - pointer_y;
+            if (cx >= 0 && cy >= 0 && cx < cursor_width && cy < cursor_height) {
+                const char shape = cursor_rows[cy][cx];
+                pixel = shape == 'X' ? 0x000000 : shape == 'o' ? 0xFFFFFF : pixel;
+            }
+            frame[r * most_width + c] = pixel;
+        }
+    (void)dsp::present(0, frame, stride, generation, uint32_t(left), uint32_t(top), uint32_t(right - left),
+                       uint32_t(bottom - top));
+}
 
 void present_dirty()
 {
-    if (dirty.empty())
-        return;
-    (void)dsp::present(0, frame, stride, generation, dirty.x0, dirty.y0, dirty.x1 - dirty.x0, dirty.y1 - dirty.y0);
+    if (dirty.x1 > dirty.x0 && dirty.y1 > dirty.y0)
+        present(dirty.x0, dirty.y0, dirty.x1 - dirty.x0, dirty.y1 - dirty.y0);
     dirty = {};
 }
 
-// A new mode: the canvas keeps what it had, new room is paper.
+void move_cursor(int32_t x, int32_t y)
+{
+    const int32_t old_x = pointer_x, old_y = pointer_y;
+    pointer_x = x;
+    pointer_y = y;
+    present(old_x, old_y, cursor_width, cursor_height);  // the picture where the cursor was
+    present(x, y, cursor_width, cursor_height);
+}
+
+// A new mode: the drawing keeps what it had, new room gets the scene's ground
+// and sky colours as paper; the whole picture is presented (a new mode shows
+// black until it is).
 bool set_mode(uint32_t w, uint32_t h)
 {
     w = w > most_width ? most_width : w;
@@ -94,12 +189,13 @@ bool set_mode(uint32_t w, uint32_t h)
     height = h;
     generation = uint32_t(mode.value);
     if (w > old_width)
-        fill(old_width, palette_height, w - old_width, h, paper);
+        fill(int32_t(old_width), palette_height, int32_t(w - old_width), int32_t(h), paper);
     if (h > old_height)
-        fill(0, old_height > palette_height ? old_height : palette_height, w, h - old_height, paper);
+        fill(0, int32_t(old_height > palette_height ? old_height : palette_height), int32_t(w),
+             int32_t(h - old_height), paper);
     draw_palette();
-    dirty.add(0, 0, width, height);  // a new mode shows black until presented whole
-    present_dirty();
+    dirty = {};
+    present(0, 0, int32_t(width), int32_t(height));
     return true;
 }
 
@@ -107,8 +203,7 @@ void dab(int32_t x, int32_t y)
 {
     if (y - int32_t(brush) < int32_t(palette_height))
         return;
-    fill(uint32_t(x > int32_t(brush) ? x - int32_t(brush) : 0), uint32_t(y - int32_t(brush)), 2 * brush + 1,
-         2 * brush + 1, colours[chosen]);
+    fill(x - int32_t(brush), y - int32_t(brush), 2 * brush + 1, 2 * brush + 1, colours[chosen]);
 }
 
 // A stroke from (x0, y0) to (x1, y1), dab by dab (Bresenham).
@@ -146,6 +241,9 @@ void choose(unsigned colour)
         asm volatile("cli; hlt");
 }
 
+// evdev key codes (spec 15.4)
+constexpr uint16_t key_escape = 1, key_enter = 28, key_f1 = 59, key_f8 = 66, key_f9 = 67, btn_left = 0x110;
+
 }  // namespace
 
 extern "C" void kernel_main(uint32_t, uint32_t)
@@ -180,10 +278,10 @@ extern "C" void kernel_main(uint32_t, uint32_t)
         hb::print("paint: the display takes neither its own size nor 640x480\n");
         end(cannot_run_exit_code);
     }
-    clear_canvas();
+    draw_scene();
     present_dirty();
-    hb::printf("paint: ready, %ux%u; paint with the left button; 1-8 or a click on the palette choose a colour, "
-               "C clears, Escape ends\n", width, height);
+    hb::printf("paint: ready, %ux%u; paint with the left button, type where you clicked; F1-F8 or the palette "
+               "choose a colour, F9 clears, Escape ends\n", width, height);
 
     const uint64_t sources = hb::evt::bit(hb::abi::evt_source::dsp_ready) | hb::evt::bit(hb::abi::evt_source::inp_ready);
     int32_t x = 0, y = 0;
@@ -211,26 +309,34 @@ extern "C" void kernel_main(uint32_t, uint32_t)
                         (ev.code == 0 ? x : y) = ev.value;
                         if (painting)
                             stroke(before_x, before_y, x, y);
-                    } else if (ev.type == hb::abi::inp_event_type::button && ev.code == 0x110) {  // BTN_LEFT
-                        painting = ev.value == 1 && y >= int32_t(palette_height);
-                        if (ev.value == 1 && y < int32_t(palette_height) && x >= 4 &&
-                            uint32_t(x - 4) / (palette_height) < 8)
+                    } else if (ev.type == hb::abi::inp_event_type::button && ev.code == btn_left) {
+                        const bool on_palette = y < int32_t(palette_height);
+                        painting = ev.value == 1 && !on_palette;
+                        if (ev.value == 1 && on_palette && x >= 4 && uint32_t(x - 4) / palette_height < 8)
                             choose(unsigned(uint32_t(x - 4) / palette_height));
-                        if (painting)
+                        if (painting) {
+                            caret_x = x;  // typing goes where the button was pressed
+                            caret_y = y;
                             dab(x, y);
-                    } else if (ev.type == hb::abi::inp_event_type::key && ev.value == 1) {
-                        if (ev.code == 1)  // KEY_ESC
-                            end(0);
-                        if (ev.code >= 2 && ev.code <= 9)  // KEY_1 .. KEY_8
-                            choose(ev.code - 2u);
-                        if (ev.code == 46) {  // KEY_C
-                            clear_canvas();
                         }
+                    } else if (ev.type == hb::abi::inp_event_type::key && ev.value != 0) {
+                        if (ev.code == key_escape)
+                            end(0);
+                        else if (ev.code >= key_f1 && ev.code <= key_f8)
+                            choose(ev.code - key_f1);
+                        else if (ev.code == key_f9)
+                            draw_scene();
+                        else if (ev.code == key_enter) {
+                            caret_y += (paint_font::glyph_height + 3) * text_scale;
+                            caret_x = 16;
+                        } else if (ev.unicode >= 0x20 && ev.unicode < 0x7F)
+                            type(ev.unicode);
                     } else if (ev.type == hb::abi::inp_event_type::dropped) {
                         painting = false;  // what was lost may have ended the stroke
                     }
                 }
                 present_dirty();
+                move_cursor(x, y);
             }
         }
         present_dirty();

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """example.paint: the paint example on hbvm with the `none` display, driven
 through the control socket the way a person drives its window — a click on
-the palette (green), a stroke, a key (1: black) and a second stroke, a resize
-to 800x600 (the window's size_requested), Escape — then its screenshot must
-show both strokes in their colours where they were drawn, paper where the
-window grew, and the palette with green chosen; and it ends with exit code 0.
+the palette (green), a stroke, a key (F1: black), a second stroke, a click and
+typed text, the pointer moved away, a resize to 800x600 (the window's
+size_requested), Escape — then its screenshot must show the scene (sky, sun,
+house), both strokes in their colours where they were drawn, the text where
+the click was, the cursor where the pointer is, paper where the window grew,
+and the palette with black chosen; and it ends with exit code 0.
 
 --picture PATH also writes the screenshot there (the README's picture).
 Exit status 0 when all holds, 1 otherwise."""
@@ -24,6 +26,7 @@ import conform  # noqa: E402  (read_png)
 
 failures = []
 PAPER, GREEN, BLACK, BAR = (0xF4, 0xF1, 0xE8), (0x40, 0xC0, 0x40), (0, 0, 0), (0x30, 0x30, 0x30)
+WHITE, GROUND, WALL, SUN = (0xFF, 0xFF, 0xFF), (0x60, 0xA0, 0x50), (0xC0, 0x60, 0x40), (0xF8, 0xD0, 0x40)
 
 
 def expect(label, condition, detail=""):
@@ -77,9 +80,12 @@ def main():
 
         click(4 + 4 * 32 + 10, 14)  # the fifth swatch: green
         drag([(100, 100), (300, 100), (300, 200)])
-        ctl("keyboard0-key", code=2, value=1)  # KEY_1: black
-        ctl("keyboard0-key", code=2, value=0)
+        ctl("keyboard0-key", code=59, value=1)  # KEY_F1: black
+        ctl("keyboard0-key", code=59, value=0)
         drag([(100, 300), (200, 300)])
+        click(100, 360)  # the caret
+        ctl("pointer1-move", x=600, y=420)  # the cursor out of the text's way
+        ctl("keyboard0-type", text="Hi")
         ctl("display0-request-size", width=800, height=600)
         time.sleep(0.5)  # let the guest take the new size before it ends
         ctl("keyboard0-key", code=1, value=1)  # Escape
@@ -107,10 +113,21 @@ def main():
                    f"{at(100, 100)} {at(200, 100)} {at(300, 150)}")
             expect("the black stroke runs from (100, 300) to (200, 300)",
                    all(at(x, 300) == BLACK for x in range(100, 201, 10)), f"{at(150, 300)}")
-            expect("paper elsewhere, and where the window grew", at(50, 50) == PAPER and at(700, 550) == PAPER,
-                   f"{at(50, 50)} {at(700, 550)}")
+            expect("the scene: a blue sky, the sun, the house's wall, the ground",
+                   at(50, 50)[2] > 0xD0 and at(550, 102) == SUN and at(350, 270) == WALL and at(50, 400) == GROUND,
+                   f"{at(50, 50)} {at(550, 102)} {at(350, 270)} {at(50, 400)}")
+            # 'H' in the 5x7 font, 2x, from (100, 360): its right column (x 108-109)
+            # is set on every row, its middle (x 104) only on the crossbar (row 3,
+            # y 366-367); 'I' follows 12 pixels on, its middle column at x 116.
+            expect("'Hi' typed where the click was, in black (H, then I as a capital)",
+                   at(108, 372) == BLACK and at(104, 366) == BLACK and at(104, 372) == GROUND and
+                   at(116, 364) == BLACK, f"{at(108, 372)} {at(104, 366)} {at(104, 372)} {at(116, 364)}")
+            expect("the cursor where the pointer is (black outline, white inside)",
+                   at(600, 420) == BLACK and at(601, 422) == WHITE, f"{at(600, 420)} {at(601, 422)}")
+            expect("paper where the window grew", at(700, 550) == PAPER and at(780, 100) == PAPER,
+                   f"{at(700, 550)} {at(780, 100)}")
             expect("the palette bar with black chosen (a white frame around the first swatch)",
-                   at(700, 10) == BAR and at(3, 3) == (0xFF, 0xFF, 0xFF) and at(10, 10) == BLACK,
+                   at(700, 10) == BAR and at(3, 3) == WHITE and at(10, 10) == BLACK,
                    f"{at(700, 10)} {at(3, 3)} {at(10, 10)}")
         if a.picture:
             shutil.copyfile(shot, a.picture)
