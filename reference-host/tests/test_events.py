@@ -45,11 +45,17 @@ def main():
 
     # Sleeping costs no CPU: the run's CPU time less that of the same boot that
     # does not wait (mode 0), which under ASan alone is a third of a second. The
-    # bound is loose (a spinning guest uses ~100 % of the second).
-    _, _, _, boot_cpu = run_measured(run(0))
+    # bound is loose (a spinning guest uses ~100 % of the second), and each case
+    # is measured up to three times, each time beside its own boot: in the
+    # nested-KVM lane, on a busy CI machine, one measurement once came out
+    # 0.16 s over; a guest that spins is over every time.
     for mode, how in ((1, "EVT.wait with a deadline 1 s ahead"), (2, "`sti; hlt` until a timer 1 s ahead")):
-        status, err, wall, cpu = run_measured(run(mode))
-        waiting = cpu - boot_cpu
+        for attempt in range(3):
+            _, _, _, boot_cpu = run_measured(run(0))
+            status, err, wall, cpu = run_measured(run(mode))
+            waiting = cpu - boot_cpu
+            if status != 0 or waiting < 0.1:
+                break
         report(f"{how}: sleeps 1 s and uses no CPU meanwhile", status == 0 and wall >= 1.0 and waiting < 0.1,
                f"exit {status}, {wall:.2f} s wall, {cpu:.3f} s CPU, {boot_cpu:.3f} s of it the boot\n  {err}")
         print(f"  {how}: {wall:.2f} s wall, {cpu * 1000:.0f} ms CPU ({boot_cpu * 1000:.0f} ms the boot alone)")
