@@ -10,6 +10,7 @@
 #include "core/watchdog.hpp"
 #include "devices/module_loader.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -74,6 +75,9 @@ const char usage_head[] =
     "                  or 0.5, at most 31536000 (a year); default or 0: no limit\n"
     "  --trace         log every HyperBIOS call and unclaimed port access to stderr\n"
     "  --stats         at the end, print the number of calls, exits and KVM ioctls\n"
+    "  --screenshot FILE\n"
+    "                  when the run ends, write display 0's last frame to FILE as a\n"
+    "                  PNG (the same as --display ...,screenshot=FILE)\n"
     "  --end-report FILE\n"
     "                  when the run ends, write how it ended to FILE, one line (spec\n"
     "                  8.5): 'shutdown CODE' when the guest shut down, else 'halted',\n"
@@ -227,6 +231,20 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
             return f.device_class == d.device_class && f.origin.rfind("--", 0) != 0;
         });
     config.devices.insert(config.devices.end(), command_line_devices.begin(), command_line_devices.end());
+    // --screenshot is display 0's screenshot= (a display of the default kind
+    // when none is given).
+    if (!options.screenshot_path.empty()) {
+        auto first = std::find_if(config.devices.begin(), config.devices.end(),
+                                  [](const device_settings& d) { return d.device_class == "display"; });
+        if (first == config.devices.end()) {
+            config.devices.push_back(device_settings{"display", "--screenshot " + options.screenshot_path, {}});
+            first = config.devices.end() - 1;
+        }
+        if (first->get("screenshot"))
+            usage_error("--screenshot and " + first->origin + " both name display 0's screenshot; give one");
+        first->values.emplace_back("screenshot", options.screenshot_path);
+        options.screenshot_path.clear();
+    }
     if (!options.image)
         usage_error("run: which image? e.g. hbvm run build/examples/hello/hello.elf (or image = in a --config file)");
     config.image_path = *options.image;

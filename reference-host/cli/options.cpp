@@ -117,6 +117,14 @@ std::vector<run_option> make_table()
              o.end_report_path = v;
          },
          [](const run_options& o) { return o.end_report_path.empty() ? "" : toml_string(o.end_report_path); }},
+        {"screenshot", true, true,
+         [](run_options& o, const std::string& v) {
+             if (v.empty())
+                 bad("needs a file name");
+             o.screenshot_path = v;
+         },
+         // Shown as display 0's screenshot key once it is applied (main.cpp).
+         [](const run_options& o) { return o.screenshot_path.empty() ? "" : toml_string(o.screenshot_path); }},
         {"profile", true, true,
          [](run_options& o, const std::string& v) {
              const profile* p = find_profile(v);

@@ -21,6 +21,7 @@ struct run_options {
     std::optional<std::string> image;                          // IMAGE (the machine's image_path once resolved)
     std::optional<std::vector<std::string>> kernel_arguments;  // after `--`, or kernel-arguments = [...]
     std::string end_report_path;                               // --end-report ("" without)
+    std::string screenshot_path;                               // --screenshot: display 0's screenshot= ("" without)
     std::string control_address;                               // --control unix:PATH ("" without)
     std::string config_path;                                   // --config ("" without)
     bool print_config = false;                                 // --print-config

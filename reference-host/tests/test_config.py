@@ -68,6 +68,7 @@ def main():
             "trace": (True, ["--trace"]),
             "stats": (True, ["--stats"]),
             "end-report": ("end.txt", ["--end-report", "end.txt"]),
+            "screenshot": ("shot.png", ["--screenshot", "shot.png"]),
             "profile": ("no-reboot", ["--profile", "no-reboot"]),
             "inject-fault": ("console-write-short", ["--inject-fault", "console-write-short"]),
             "control": ("unix:ctl.sock", ["--control", "unix:ctl.sock"]),

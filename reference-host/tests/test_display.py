@@ -78,6 +78,15 @@ def main():
                p.returncode == 0, p.stderr[-500:])
         ok, why = picture_ok(shot) if shot.exists() else (False, "no screenshot")
         expect("the screenshot shows the presented picture pixel-exact, not what the guest drew after", ok, why)
+        shot2 = tmp / "shot2.png"
+        p = subprocess.run([a.hbvm, "run", guests / "display_probe.elf", "--accel", a.accel, "--timeout", "60",
+                            "--display", "none", "--screenshot", shot2], capture_output=True, text=True)
+        ok, why = picture_ok(shot2) if shot2.exists() else (False, "no screenshot")
+        expect("--screenshot FILE writes display 0's last frame as --display ...,screenshot= does", ok, why)
+        p = subprocess.run([a.hbvm, "run", guests / "display_probe.elf", "--screenshot", shot2, "--display",
+                            f"none,screenshot={shot}"], capture_output=True, text=True)
+        expect("--screenshot beside a display's own screenshot= is a usage error naming both",
+               p.returncode == 64 and "both name display 0's screenshot" in p.stderr, p.stderr[-300:])
 
         # Input through the control socket.
         sock = tmp / "vm.sock"
