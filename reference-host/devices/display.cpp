@@ -176,6 +176,8 @@ void display::open_window(bool at_start)
             diagnostics::line(who + ": shown in an SDL window (--display auto; --display none keeps the frames "
                                     "without one)");
     } catch (const std::exception& e) {
+        if (stop::requested())
+            throw stop::interrupted("while SDL started its video for " + who);
         if (at_start)
             throw;
         diagnostics::line(who + ": no window (" + e.what() + "); the frames are kept for screenshots only, as "
@@ -242,9 +244,12 @@ void display::watch_close()
 
 void display::queue_outside_event(uint32_t type, uint32_t a, uint32_t b)
 {
-    queue_event(type, a, b, monotonic_now_ns());
-    if (on_outside_event)
-        on_outside_event();
+    const bool close_lost = queue_event_reporting_close_loss(type, a, b, monotonic_now_ns());
+    if (close_lost)
+        forget_close_request();
+    std::lock_guard guard(handler_lock_);
+    if (on_outside_event_)
+        on_outside_event_();
 }
 
 bool display::frame_changed_since(uint64_t serial, uint32_t& width, uint32_t& height) const
@@ -337,6 +342,12 @@ void display::note(const std::string& line)
     diagnostics::line(settings_.name + ": " + line);
 }
 
+void display::set_outside_event_handler(std::function<void()> handler)
+{
+    std::lock_guard guard(handler_lock_);
+    on_outside_event_ = std::move(handler);
+}
+
 bool display::stopping() const
 {
     return stop::requested();
@@ -344,13 +355,21 @@ bool display::stopping() const
 
 void display::queue_event(uint32_t type, uint32_t a, uint32_t b, uint64_t time_ns)
 {
+    if (queue_event_reporting_close_loss(type, a, b, time_ns))
+        forget_close_request();
+}
+
+bool display::queue_event_reporting_close_loss(uint32_t type, uint32_t a, uint32_t b, uint64_t time_ns)
+{
     std::lock_guard guard(lock_);
     if (queue_.size() < settings_.queue_bound) {
         queue_.push_back(abi::dsp_event{type, generation_, a, b, time_ns});
-        return;
+        return false;
     }
+    const bool close_lost = type == abi::dsp_event_type::close_requested ||
+                            queue_.back().type == abi::dsp_event_type::close_requested;
     if (deviate_.overflow_unmarked)
-        return;
+        return close_lost;
     // Full: the last event becomes (or stays) an overflow counting the lost ones,
     // the one it replaces among them (spec 14.7).
     abi::dsp_event& last = queue_.back();
@@ -359,6 +378,16 @@ void display::queue_event(uint32_t type, uint32_t a, uint32_t b, uint64_t time_n
     } else {
         last = abi::dsp_event{abi::dsp_event_type::overflow, generation_, 2, 0, time_ns};
     }
+    return close_lost;
+}
+
+// A close request the guest can no longer read (lost to a full queue) does not
+// end the run: the guest cannot be blamed for not answering it.
+void display::forget_close_request()
+{
+    std::lock_guard guard(close_lock_);
+    close_pending_ = false;
+    close_changed_.notify_all();
 }
 
 bool display::has_events() const
@@ -384,12 +413,18 @@ bool display::take_event(abi::dsp_event& out)
 
 std::vector<std::byte> display::png() const
 {
-    std::lock_guard guard(lock_);
-    if (frame_.empty()) {
-        const std::vector<uint32_t> black(size_t(width_) * height_, 0);
-        return encode_png_xrgb8888(width_, height_, std::as_bytes(std::span(black)), size_t(width_) * 4);
+    // Encoded outside the lock, so that a window's thread and the guest go on meanwhile.
+    uint32_t width, height;
+    std::vector<uint32_t> copy;
+    {
+        std::lock_guard guard(lock_);
+        width = width_;
+        height = height_;
+        copy.resize(size_t(width) * height);
+        if (!frame_.empty())
+            copy_pixels(copy.data(), frame_.data(), frame_.size() * 4);
     }
-    return encode_png_xrgb8888(width_, height_, std::as_bytes(std::span(frame_)), size_t(width_) * 4);
+    return encode_png_xrgb8888(width, height, std::as_bytes(std::span(copy)), size_t(width) * 4);
 }
 
 std::string display::write_screenshot(const std::string& path) const
@@ -412,8 +447,16 @@ void display::run_ended()
                           " frames");
     // The screenshot of the last frame: written whenever a run of the machine
     // ends (each boot's end, so the last one written is the last frame).
-    if (!settings_.screenshot.empty())
-        write_screenshot(settings_.screenshot);
+    if (settings_.screenshot.empty())
+        return;
+    std::string problem;
+    try {
+        problem = write_screenshot(settings_.screenshot);
+    } catch (const std::exception& e) {
+        problem = e.what();
+    }
+    if (!problem.empty())
+        diagnostics::line(settings_.name + ": the screenshot " + settings_.screenshot + " was not written: " + problem);
 }
 
 std::vector<std::pair<std::string, control_command>> display::control_commands()

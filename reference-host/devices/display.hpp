@@ -98,9 +98,12 @@ public:
     std::vector<std::byte> png() const;
     std::string write_screenshot(const std::string& path) const;
 
-    // Called with the lock not held when something outside the vCPU queued an
-    // event, so that the service can wake a waiting guest.
-    std::function<void()> on_outside_event;
+    // What is called, with the lock not held, when something outside the vCPU
+    // (a window's thread, the control socket) queued an event, so that the
+    // service can wake a waiting guest. Set by the service; it sets an empty one
+    // before it goes, and the setter waits for a call in flight to return (the
+    // window's thread may outlive the service by a moment at the end).
+    void set_outside_event_handler(std::function<void()> handler);
 
     // Deliberate deviations, set only by hbvm --inject-fault (core/fault_injection).
     bool unpaced() const { return deviate_.unpaced; }
@@ -118,6 +121,8 @@ private:
     void show();
     void open_window(bool at_start);
     void queue_outside_event(uint32_t type, uint32_t a, uint32_t b);
+    bool queue_event_reporting_close_loss(uint32_t type, uint32_t a, uint32_t b, uint64_t time_ns);
+    void forget_close_request();
     void watch_close();
 
     // display_window_host, on the window's thread
@@ -154,6 +159,8 @@ private:
     bool window_decided_ = false;  // vCPU thread only
 
     std::vector<input*> keyboards_, absolute_pointers_, relative_pointers_;
+    std::mutex handler_lock_;  // guards on_outside_event_ and its calls
+    std::function<void()> on_outside_event_;
 
     // A close request waits to be taken by the guest on a thread of its own.
     std::mutex close_lock_;

@@ -91,6 +91,12 @@ void input::queue_locked(uint16_t type, uint16_t code, int32_t value, uint32_t u
         last = abi::inp_event{monotonic_now_ns(), abi::inp_event_type::dropped, 0, 2, 0, modifiers_};
 }
 
+void input::set_event_handler(std::function<void()> handler)
+{
+    std::lock_guard guard(handler_lock_);
+    on_event_ = std::move(handler);
+}
+
 void input::take_faults(const fault_injector& faults)
 {
     const fault_injector::input_deviations d = faults.input_faults();
@@ -110,8 +116,9 @@ void input::queue(uint16_t type, uint16_t code, int32_t value, uint32_t unicode)
         std::lock_guard guard(lock_);
         queue_locked(type, code, value, unicode);
     }
-    if (on_event)
-        on_event();
+    std::lock_guard guard(handler_lock_);
+    if (on_event_)
+        on_event_();
 }
 
 bool input::has_events() const

@@ -48,9 +48,11 @@ public:
     std::vector<abi::inp_event> take(size_t room);
     abi::inp_state state() const;
 
-    // Called, without the lock, whenever an event was queued: the service wakes
-    // a waiting guest.
-    std::function<void()> on_event;
+    // What is called, without the lock, whenever an event was queued: the
+    // service wakes a waiting guest. The service sets an empty one before it
+    // goes; the setter waits for a call in flight (a window's or the control
+    // socket's thread) to return.
+    void set_event_handler(std::function<void()> handler);
     // For an absolute pointer: the display's size now (positions are clamped to it).
     std::function<std::pair<uint32_t, uint32_t>()> display_size;
 
@@ -65,6 +67,8 @@ private:
         bool unclamped = false, dropped_unmarked = false;  // --inject-fault only
     } deviate_;
     mutable std::mutex lock_;
+    std::mutex handler_lock_;  // guards on_event_ and its calls
+    std::function<void()> on_event_;
     std::deque<abi::inp_event> queue_;
     std::array<uint8_t, 96> keys_{};
     uint32_t buttons_ = 0, modifiers_ = 0, abs_x_ = 0, abs_y_ = 0;

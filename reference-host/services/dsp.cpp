@@ -42,11 +42,16 @@ public:
                                      " (DSP paces its presented events with one)");
         pacing_.resize(displays_.size());
         for (display* d : displays_)
-            d->on_outside_event = [this] { arm_at(0); };
+            d->set_outside_event_handler([this] { arm_at(0); });
         events_.attach(unsigned(abi::evt_source::dsp_ready), *this);
     }
 
-    ~dsp_module() override { close(timer_fd_); }
+    ~dsp_module() override
+    {
+        for (display* d : displays_)
+            d->set_outside_event_handler({});  // a window's thread must not reach this module any more
+        close(timer_fd_);
+    }
 
     void add_handlers(dispatcher& d) override
     {

@@ -42,10 +42,10 @@ public:
                 display* shown = displays_[size_t(d)];
                 in->display_size = [shown] { return std::pair{shown->width(), shown->height()}; };
             }
-            in->on_event = [fd = event_fd_] {
+            in->set_event_handler([fd = event_fd_] {
                 const uint64_t one = 1;
                 (void)!write(fd, &one, sizeof one);
-            };
+            });
         }
         // A window of display i types into every keyboard and points with the
         // pointers bound to it (and the relative ones).
@@ -69,6 +69,8 @@ public:
             feed_thread_.join();
             close(quit_fd_);
         }
+        for (input* in : inputs_)
+            in->set_event_handler({});  // a window's thread must not write the fd closed below
         close(event_fd_);
     }
 

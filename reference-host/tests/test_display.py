@@ -184,6 +184,20 @@ def main():
                status == 0 and 0.9 < took < 3 and any("did not take the close request" in l for l in v.lines),
                f"{status} {v.lines[-2:]}")
 
+        # A close request lost to a full queue does not end the run: the guest
+        # could not have answered it (64 size requests fill the queue first).
+        sock5 = tmp / "full.sock"
+        v = vm(a.hbvm, guests / "window_probe.elf", a.accel, sock5, "--display", "none,close-timeout=1", "--", "1")
+        v.wait_for(lambda ls: "READY 2" in ls)
+        for i in range(64):
+            ctl(a.hbvm_ctl, sock5, "display0-request-size", {"width": 100 + i, "height": 100})
+        ctl(a.hbvm_ctl, sock5, "display0-request-close")
+        time.sleep(2.0)
+        expect("a close request lost to a full queue does not end the run after close-timeout=1",
+               v.proc.poll() is None, f"{v.proc.returncode} {v.lines[-2:]}")
+        v.proc.kill()
+        v.proc.wait()
+
         # A relative pointer takes motion, and refuses an absolute move.
         sock4 = tmp / "relative.sock"
         v = vm(a.hbvm, guests / "input_probe.elf", a.accel, sock4, "--display", "none", "--input", "keyboard",

@@ -50,6 +50,8 @@ struct window_state {
     uint64_t serial = 0;
     bool failed = false;      // the window could not open: the frames are kept only
     bool user_sized = false;  // a person resized it: it keeps their size and scales
+    int asked_width = 0, asked_height = 0;  // the size this module last gave the window
+    bool texture_refused = false;           // the renderer cannot take this mode (said once)
     bool grabbed = false;     // the mouse is grabbed (relative pointers)
     std::set<uint16_t> keys_down;
     std::set<uint16_t> buttons_down;
@@ -143,6 +145,8 @@ std::pair<int, int> fitted(uint32_t width, uint32_t height)
 void open_sdl_window(window_state& w)
 {
     const auto [width, height] = fitted(w.mode_width, w.mode_height);
+    w.asked_width = width;
+    w.asked_height = height;
     w.window = SDL_CreateWindow(title_of(w).c_str(), SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED, width, height,
                                 SDL_WINDOW_RESIZABLE);
     if (w.window)
@@ -181,14 +185,27 @@ void update(window_state& w)
     } else if (new_mode && !w.user_sized) {
         // The window follows the guest's mode until a person sizes it.
         const auto [fit_width, fit_height] = fitted(width, height);
+        w.asked_width = fit_width;
+        w.asked_height = fit_height;
         SDL_SetWindowSize(w.window, fit_width, fit_height);
     }
+    if (new_mode)
+        w.texture_refused = false;
+    if (w.texture_refused)
+        return;
     if (new_mode || !w.texture) {
         if (w.texture)
             SDL_DestroyTexture(w.texture);
         // SDL_PIXELFORMAT_RGB888 is 32-bit XRGB: DSP's xrgb8888 (spec 14.2).
         w.texture = SDL_CreateTexture(w.renderer, SDL_PIXELFORMAT_RGB888, SDL_TEXTUREACCESS_STREAMING, int(width),
                                       int(height));
+        if (!w.texture) {
+            w.texture_refused = true;
+            note(w, "cannot show a " + std::to_string(width) + "x" + std::to_string(height) + " mode (" + SDL_GetError() +
+                        "); the window stays black until the mode changes");
+            render(w);
+            return;
+        }
         // Scaled to the window, its shape kept (black bars), its pixels not smoothed.
         SDL_RenderSetLogicalSize(w.renderer, int(width), int(height));
     }
@@ -284,6 +301,13 @@ void event_loop::window_event(window_state& w, const SDL_WindowEvent& e)
 {
     switch (e.event) {
     case SDL_WINDOWEVENT_SIZE_CHANGED:
+        // The size this module gave (a mode too large for the desktop, fitted)
+        // is not a person's request.
+        if (e.data1 == w.asked_width && e.data2 == w.asked_height) {
+            render(w);
+            break;
+        }
+        w.asked_width = w.asked_height = 0;
         if (uint32_t(e.data1) != w.mode_width || uint32_t(e.data2) != w.mode_height) {
             w.user_sized = true;
             with_host(w, [&](hbvm::display_window_host& h) { h.size_changed(uint32_t(e.data1), uint32_t(e.data2)); });
