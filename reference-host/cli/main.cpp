@@ -376,10 +376,10 @@ int main(int argc, char** argv)
     } catch (const error& e) {
         diagnostics::line(std::string("error: ") + e.what());
         report_end({e.status(), end_kind::failed, std::string("hbvm could not run the machine: ") + e.what()});
-        return e.status();
+        return end_process(e.status());
     } catch (const std::exception& e) {
         diagnostics::line(std::string("internal error: ") + e.what());
         report_end({exit_status::host_failure, end_kind::failed, std::string("internal error: ") + e.what()});
-        return exit_status::host_failure;
+        return end_process(exit_status::host_failure);
     }
 }
