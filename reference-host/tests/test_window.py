@@ -14,6 +14,9 @@ Checked:
 - a guest that keeps its mode is scaled into the window (2x: each pixel twice);
 - typed text arrives as evdev keys with their characters and Shift; a click
   arrives as a position and a button;
+- with a relative pointer a click grabs the mouse (the title says so), motion
+  arrives as relative events, and Ctrl+Alt+G lets go (its G is not the
+  guest's);
 - the close button asks the guest (which ends), and a guest that does not take
   the request is ended after close-timeout=;
 - hbvm with a window has the same signal handlers as without one (SDL installs
@@ -248,6 +251,40 @@ def check_scaling_and_close_timeout(a, x):
     expect("... and says why", any("did not take the close request" in l for l in v.lines), "\n".join(v.lines[-3:]))
 
 
+def check_relative_grab(a, x):
+    env = dict(x.env(), SDL_RENDER_DRIVER="software")
+    v = vm(a, env, "--display", "sdl", "--input", "keyboard", "--input", "pointer,display=relative")
+    window = find_window(env)
+    if not expect("the window of a guest with a relative pointer opens", window is not None and v.has("MODE 320 240 2")):
+        v.proc.kill()
+        return
+    screen_matches(env, window, 320, 240)
+    window = find_window(env)
+    xdo(env, "windowfocus", "--sync", window)
+    xdo(env, "mousemove", "--window", window, "--sync", "50", "50")
+    xdo(env, "click", "1")
+    grabbed_title = ""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and "grabbed" not in grabbed_title:
+        grabbed_title = xdo(env, "getwindowname", window)
+        time.sleep(0.05)
+    expect("a click grabs the mouse for a relative pointer, and the title says how to let go",
+           "Ctrl+Alt+G" in grabbed_title, grabbed_title)
+    xdo(env, "mousemove_relative", "--", "7", "4")
+    expect("motion arrives as relative x 7 and y 4", v.has("INPUT 1 4 0 7 0 0") and v.has("INPUT 1 4 1 4 0 0"),
+           "\n".join(v.lines[-6:]))
+    expect("the grabbing click is the window's: no button reaches the guest",
+           not any(l.startswith("INPUT 1 2 ") for l in v.lines), "\n".join(v.lines[-6:]))
+    xdo(env, "key", "ctrl+alt+g")
+    time.sleep(0.3)
+    title = xdo(env, "getwindowname", window)
+    expect("Ctrl+Alt+G lets go of the mouse", "grabbed" not in title, title)
+    xdo(env, "key", "Escape")
+    v.end()
+    expect("the G of Ctrl+Alt+G, pressed or released, is not the guest's",
+           not any(l.startswith("INPUT 0 1 34 ") for l in v.lines), "\n".join(v.lines[-8:]))
+
+
 def check_console_only(a, x):
     env = x.env()
     v = vm(a, env, guest="debug_exit.elf")
@@ -258,29 +295,43 @@ def check_console_only(a, x):
 
 
 def check_stalled_x(a, x):
+    """SIGTERM with the X server stopped while the window draws. Measured up to
+    twice: on a loaded CI machine one stop once took 318 ms with nothing of
+    hbvm's waiting (by hand 11-32 ms); a stop that waits for the window's
+    thread would be over the limit every time, as it was before (64-68 ms
+    with Mesa's exit handlers, never ending with a join)."""
     env = dict(x.env(), SDL_RENDER_DRIVER="software")
-    v = vm(a, env, "--display", "sdl", "--control", f"unix:{a.tmp}/stall.sock")
-    if not expect("the window of the stall test opens", find_window(env) is not None and v.has("MODE 320 240 2")):
-        v.proc.kill()
-        return
-    os.kill(x.proc.pid, signal.SIGSTOP)
-    try:
-        # A 1900x1000 frame (7 MiB) cannot fit the X connection's buffers: the
-        # window's thread blocks in Xlib.
-        subprocess.run([a.hbvm_ctl, f"unix:{a.tmp}/stall.sock", "display0-request-size",
-                        '{"width": 1900, "height": 1000}'], capture_output=True, timeout=30)
-        expect("the guest draws a large frame while X is stopped", v.has("MODE 1900 1000 3"))
-        time.sleep(1.0)
-        started = time.monotonic()
-        v.proc.send_signal(signal.SIGTERM)
-        status = v.end(seconds=5)
-        took = (time.monotonic() - started) * 1000
-        # ASan's exit (its leak check) alone can take longer than the promise.
-        limit = 1000 if a.sanitized else 100
-        expect(f"with the X server stopped, SIGTERM ends hbvm within {limit} ms (status 143; {took:.0f} ms)",
-               status == 143 and took < limit, f"status {status} after {took:.0f} ms")
-    finally:
-        os.kill(x.proc.pid, signal.SIGCONT)
+    limit = 1000 if a.sanitized else 100  # ASan's exit (its leak check) alone can take longer
+    tries = []
+    for attempt in range(2):
+        sock = f"{a.tmp}/stall{attempt}.sock"
+        v = vm(a, env, "--display", "sdl", "--control", f"unix:{sock}")
+        if not expect("the window of the stall test opens", find_window(env) is not None and v.has("MODE 320 240 2"),
+                      "\n".join(v.lines[-5:])):
+            v.proc.kill()
+            return
+        os.kill(x.proc.pid, signal.SIGSTOP)
+        try:
+            # A 1900x1000 frame (7 MiB) cannot fit the X connection's buffers:
+            # the window's thread blocks in Xlib.
+            subprocess.run([a.hbvm_ctl, f"unix:{sock}", "display0-request-size", '{"width": 1900, "height": 1000}'],
+                           capture_output=True, timeout=30)
+            drew = v.has("MODE 1900 1000 3")
+            time.sleep(1.0)
+            started = time.monotonic()
+            v.proc.send_signal(signal.SIGTERM)
+            status = v.end(seconds=5)
+            took = (time.monotonic() - started) * 1000
+        finally:
+            os.kill(x.proc.pid, signal.SIGCONT)
+        tries.append((drew, status, took))
+        if drew and status == 143 and took < limit:
+            break
+    drew, status, took = tries[-1]
+    expect("the guest draws a large frame while X is stopped", drew)
+    expect(f"with the X server stopped, SIGTERM ends hbvm within {limit} ms (status 143; "
+           f"{', '.join(f'{t:.0f}' for _, _, t in tries)} ms)",
+           status == 143 and took < limit, f"status {status} after {took:.0f} ms")
 
 
 def main():
@@ -299,7 +350,8 @@ def main():
         return 1
     with tempfile.TemporaryDirectory(prefix="hbvm-window-") as tmp:
         a.tmp = tmp
-        for check in (check_window, check_scaling_and_close_timeout, check_console_only, check_stalled_x):
+        for check in (check_window, check_scaling_and_close_timeout, check_relative_grab, check_console_only,
+                      check_stalled_x):
             x = x_server()
             try:
                 check(a, x)

@@ -53,6 +53,7 @@ struct window_state {
     int asked_width = 0, asked_height = 0;  // the size this module last gave the window
     bool texture_refused = false;           // the renderer cannot take this mode (said once)
     bool grabbed = false;     // the mouse is grabbed (relative pointers)
+    bool hotkey_held = false; // the G of Ctrl+Alt+G let go of the grab: its release is the window's too
     std::set<uint16_t> keys_down;
     std::set<uint16_t> buttons_down;
 };
@@ -347,11 +348,16 @@ void event_loop::handle(const SDL_Event& e)
         if (!w)
             break;
         const bool down = e.type == SDL_KEYDOWN;
-        // Ctrl+Alt+G lets go of a grabbed mouse; the G is not the guest's.
-        if (w->grabbed && e.key.keysym.scancode == SDL_SCANCODE_G && (e.key.keysym.mod & KMOD_CTRL) &&
+        // Ctrl+Alt+G lets go of a grabbed mouse; the G, pressed and released, is
+        // not the guest's.
+        if (down && w->grabbed && e.key.keysym.scancode == SDL_SCANCODE_G && (e.key.keysym.mod & KMOD_CTRL) &&
             (e.key.keysym.mod & KMOD_ALT)) {
-            if (down)
-                set_grab(*w, false);
+            set_grab(*w, false);
+            w->hotkey_held = true;
+            break;
+        }
+        if (w->hotkey_held && e.key.keysym.scancode == SDL_SCANCODE_G) {
+            w->hotkey_held = down;
             break;
         }
         const uint16_t code = hbvm::sdl::evdev_key(e.key.keysym.scancode);
