@@ -14,6 +14,7 @@ Exit status: 0 (figures, not a pass/fail; the tests assert a generous bound)."""
 import argparse
 import os
 import pathlib
+import shutil
 import signal
 import statistics
 import subprocess
@@ -53,6 +54,7 @@ def stop_by_timeout(command, timeout, stdout=subprocess.DEVNULL, stderr=subproce
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hbvm", required=True)
+    parser.add_argument("--hbvm-ctl", help="for the stalled X server's case (with Xvfb and the window module)")
     parser.add_argument("--guests", required=True, help="folder of the test guests' .elf files")
     parser.add_argument("--runs", type=int, default=7, help="runs per case (default: %(default)s)")
     args = parser.parse_args()
@@ -127,6 +129,40 @@ def main():
             finally:
                 os.close(writer)
         cases.append(("SIGTERM, input feed's writer stalled", stalled_feed))
+
+        def stalled_x():
+            # The window's thread blocked in Xlib: an Xvfb of this case's own,
+            # SIGSTOPped, while the guest draws a 1900x1000 frame.
+            read_end, write_end = os.pipe()
+            xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1920x1080x24", "-nolisten",
+                                     "tcp"], pass_fds=(write_end,), stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            os.close(write_end)
+            with os.fdopen(read_end) as r:
+                env = dict(os.environ, DISPLAY=":" + r.readline().strip(), SDL_RENDER_DRIVER="software")
+            sock = tmp / f"x-{accel}.sock"
+
+            def stop_x_and_draw():
+                os.kill(xvfb.pid, signal.SIGSTOP)
+                subprocess.run([args.hbvm_ctl, f"unix:{sock}", "display0-request-size",
+                                '{"width": 1900, "height": 1000}'], capture_output=True, timeout=30)
+                time.sleep(0.5)
+            try:
+                proc = subprocess.Popen(run("window_probe", "--display", "sdl", "--control", f"unix:{sock}"),
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, env=env)
+                time.sleep(1.5)
+                stop_x_and_draw()
+                sent = time.monotonic()
+                proc.send_signal(signal.SIGTERM)
+                proc.wait()
+                return (time.monotonic() - sent) * 1000.0
+            finally:
+                os.kill(xvfb.pid, signal.SIGCONT)
+                xvfb.kill()
+                xvfb.wait()
+        if args.hbvm_ctl and shutil.which("Xvfb"):
+            cases.append(("SIGTERM, X server stopped while the window draws", stalled_x))
 
         results = {name: [] for name, _ in cases}
         for _ in range(args.runs):  # interleaved: drift on a busy machine spreads over all cases

@@ -22,8 +22,8 @@ Checked:
 - hbvm with a window has the same signal handlers as without one (SDL installs
   none), and a window on a console-only guest never opens;
 - with the X server stopped (SIGSTOP) while the window draws a large frame,
-  SIGTERM still ends hbvm within 100 ms (1 s under the sanitizers, whose exit
-  alone can take longer).
+  SIGTERM still ends hbvm at once (within a test's loose 1 s; bench-stop
+  measures the 100 ms).
 
 Needs Xvfb, xdotool and xwd (scripts/install-deps); fails, never skips, without
 them. Exit status 0 when all holds, 1 otherwise.
@@ -295,43 +295,34 @@ def check_console_only(a, x):
 
 
 def check_stalled_x(a, x):
-    """SIGTERM with the X server stopped while the window draws. Measured up to
-    twice: on a loaded CI machine one stop once took 318 ms with nothing of
-    hbvm's waiting (by hand 11-32 ms); a stop that waits for the window's
-    thread would be over the limit every time, as it was before (64-68 ms
-    with Mesa's exit handlers, never ending with a join)."""
+    """SIGTERM with the X server stopped while the window draws: hbvm must not
+    wait for the window's thread, which X has stalled (a join would never end).
+    The limit is a test's loose one (1 s): on the loaded CI machine stops took
+    315 and 318 ms in two runs, by hand 11-32 ms; the 100 ms promise is measured
+    by bench-stop ("SIGTERM, X server stopped while the window draws")."""
     env = dict(x.env(), SDL_RENDER_DRIVER="software")
-    limit = 1000 if a.sanitized else 100  # ASan's exit (its leak check) alone can take longer
-    tries = []
-    for attempt in range(2):
-        sock = f"{a.tmp}/stall{attempt}.sock"
-        v = vm(a, env, "--display", "sdl", "--control", f"unix:{sock}")
-        if not expect("the window of the stall test opens", find_window(env) is not None and v.has("MODE 320 240 2"),
-                      "\n".join(v.lines[-5:])):
-            v.proc.kill()
-            return
-        os.kill(x.proc.pid, signal.SIGSTOP)
-        try:
-            # A 1900x1000 frame (7 MiB) cannot fit the X connection's buffers:
-            # the window's thread blocks in Xlib.
-            subprocess.run([a.hbvm_ctl, f"unix:{sock}", "display0-request-size", '{"width": 1900, "height": 1000}'],
-                           capture_output=True, timeout=30)
-            drew = v.has("MODE 1900 1000 3")
-            time.sleep(1.0)
-            started = time.monotonic()
-            v.proc.send_signal(signal.SIGTERM)
-            status = v.end(seconds=5)
-            took = (time.monotonic() - started) * 1000
-        finally:
-            os.kill(x.proc.pid, signal.SIGCONT)
-        tries.append((drew, status, took))
-        if drew and status == 143 and took < limit:
-            break
-    drew, status, took = tries[-1]
-    expect("the guest draws a large frame while X is stopped", drew)
-    expect(f"with the X server stopped, SIGTERM ends hbvm within {limit} ms (status 143; "
-           f"{', '.join(f'{t:.0f}' for _, _, t in tries)} ms)",
-           status == 143 and took < limit, f"status {status} after {took:.0f} ms")
+    sock = f"{a.tmp}/stall.sock"
+    v = vm(a, env, "--display", "sdl", "--control", f"unix:{sock}")
+    if not expect("the window of the stall test opens", find_window(env) is not None and v.has("MODE 320 240 2"),
+                  "\n".join(v.lines[-5:])):
+        v.proc.kill()
+        return
+    os.kill(x.proc.pid, signal.SIGSTOP)
+    try:
+        # A 1900x1000 frame (7 MiB) cannot fit the X connection's buffers: the
+        # window's thread blocks in Xlib.
+        subprocess.run([a.hbvm_ctl, f"unix:{sock}", "display0-request-size", '{"width": 1900, "height": 1000}'],
+                       capture_output=True, timeout=30)
+        expect("the guest draws a large frame while X is stopped", v.has("MODE 1900 1000 3"))
+        time.sleep(1.0)
+        started = time.monotonic()
+        v.proc.send_signal(signal.SIGTERM)
+        status = v.end(seconds=5)
+        took = (time.monotonic() - started) * 1000
+    finally:
+        os.kill(x.proc.pid, signal.SIGCONT)
+    expect(f"with the X server stopped, SIGTERM ends hbvm at once (status 143; {took:.0f} ms)",
+           status == 143 and took < 1000, f"status {status} after {took:.0f} ms")
 
 
 def main():
@@ -340,7 +331,8 @@ def main():
     parser.add_argument("--hbvm-ctl", required=True)
     parser.add_argument("--guests", required=True)
     parser.add_argument("--x-close-window", required=True)
-    parser.add_argument("--sanitized", action="store_true", help="hbvm runs under ASan: a stop may take longer")
+    parser.add_argument("--sanitized", action="store_true",
+                        help="hbvm runs under ASan (accepted for the test list's sake; the limits are loose already)")
     a = parser.parse_args()
     missing = [tool for tool in ("Xvfb", "xdotool", "xwd") if not shutil.which(tool)]
     module = pathlib.Path(a.hbvm).resolve().parents[1] / "lib" / "hyperbios" / "modules" / "hbvm-sdl.so"
