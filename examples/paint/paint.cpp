@@ -62,17 +62,28 @@ struct dirty_rect {
     }
 } dirty;
 
+// A rectangle cut to the mode: left <= x < right, top <= y < bottom (empty
+// when left >= right or top >= bottom).
+struct clipped {
+    int32_t left, top, right, bottom;
+    bool empty() const { return left >= right || top >= bottom; }
+};
+
+clipped clip(int32_t x, int32_t y, int32_t w, int32_t h)
+{
+    return {x < 0 ? 0 : x, y < 0 ? 0 : y, x + w > int32_t(width) ? int32_t(width) : x + w,
+            y + h > int32_t(height) ? int32_t(height) : y + h};
+}
+
 void fill(int32_t x, int32_t y, int32_t w, int32_t h, uint32_t colour)
 {
-    const int32_t left = x < 0 ? 0 : x, top = y < 0 ? 0 : y;
-    const int32_t right = x + w > int32_t(width) ? int32_t(width) : x + w;
-    const int32_t bottom = y + h > int32_t(height) ? int32_t(height) : y + h;
-    if (left >= right || top >= bottom)
+    const clipped c = clip(x, y, w, h);
+    if (c.empty())
         return;
-    for (int32_t r = top; r < bottom; ++r)
-        for (int32_t c = left; c < right; ++c)
-            canvas[r * most_width + c] = colour;
-    dirty.add(left, top, right - left, bottom - top);
+    for (int32_t r = c.top; r < c.bottom; ++r)
+        for (int32_t col = c.left; col < c.right; ++col)
+            canvas[r * most_width + col] = colour;
+    dirty.add(c.left, c.top, c.right - c.left, c.bottom - c.top);
 }
 
 void draw_palette()
@@ -139,11 +150,10 @@ void draw_scene()
 // it overlaps, and presents that rectangle.
 void present(int32_t x, int32_t y, int32_t w, int32_t h)
 {
-    const int32_t left = x < 0 ? 0 : x, top = y < 0 ? 0 : y;
-    const int32_t right = x + w > int32_t(width) ? int32_t(width) : x + w;
-    const int32_t bottom = y + h > int32_t(height) ? int32_t(height) : y + h;
-    if (left >= right || top >= bottom)
+    const clipped area = clip(x, y, w, h);
+    if (area.empty())
         return;
+    const int32_t left = area.left, top = area.top, right = area.right, bottom = area.bottom;
     for (int32_t r = top; r < bottom; ++r)
         for (int32_t c = left; c < right; ++c) {
             uint32_t pixel = canvas[r * most_width + c];
