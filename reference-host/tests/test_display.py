@@ -147,11 +147,7 @@ def main():
 
         ctl(a.hbvm_ctl, sock, "keyboard0-key", {"code": 1, "value": 1})
         ctl(a.hbvm_ctl, sock, "keyboard0-key", {"code": 1, "value": 0})
-        try:
-            status = v.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            v.proc.kill()
-            status = None
+        status = v.end(seconds=30)
         expect("Escape ends the guest with 0", status == 0, f"{status} {v.lines[-3:]}")
 
         # What a person at a window asks, with no window: a size, then a close.
@@ -174,11 +170,7 @@ def main():
         v.wait_for(lambda ls: "READY 2" in ls)
         ctl(a.hbvm_ctl, sock3, "display0-request-close")
         asked = time.monotonic()
-        try:
-            status = v.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            v.proc.kill()
-            status = None
+        status = v.end(seconds=30)
         took = time.monotonic() - asked
         expect(f"a guest deaf to the close request is ended after close-timeout=1 with status 0 ({took:.2f} s)",
                status == 0 and 0.9 < took < 3 and any("did not take the close request" in l for l in v.lines),
@@ -224,11 +216,7 @@ def main():
             v.wait_for(lambda ls: any(l.startswith("READY") for l in ls))
             sent = time.monotonic()
             v.proc.send_signal(signal.SIGTERM)
-            try:
-                status = v.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                v.proc.kill()
-                status = None
+            status = v.end(seconds=10)
             took = time.monotonic() - sent
             expect(f"SIGTERM ends hbvm at once while the input feed's writer stalls ({took * 1000:.0f} ms)",
                    status == 143 and took < 1.0, f"status {status}")
