@@ -66,6 +66,8 @@ import pathlib
 import re
 import selectors
 import shlex
+import socket
+import threading
 import subprocess
 import sys
 import tempfile
@@ -129,7 +131,8 @@ DISKS = {
 # its disks (hbvm run --end-report FILE --disk PATH[,ro][,sector=4096]) — for the
 # commands that certify it (CMake, mutation-test).
 HBVM_PLACES = ("--end-report {end} --disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3} "
-               "--display none,screenshot={screenshot} --input keyboard --input pointer --input-feed {input}")
+               "--display none,screenshot={screenshot} --input keyboard --input pointer --input-feed {input} "
+               "--net socket:{net0}")
 
 
 class Place:
@@ -140,6 +143,9 @@ class Place:
     the host creates the file and writes what the guest sent to the device.
     kind "input": a FIFO in the workdir that the host reads; the driver writes
     into it what the image asks for in FEED-INPUT lines, while the host runs.
+    kind "segment": a folder in the workdir that is an Ethernet segment (the
+    segment format, conformance/README.md); the driver is a member of it
+    (SegmentPeer) and does what the image asks in NET-PEER lines.
     meaning: what the host must do with it, in the words of the place's spec
     section (shown in "not tested" notes, so without parentheses: the reason of a
     SKIP is its last parenthesis). hbvm: how the reference host takes it.
@@ -147,7 +153,7 @@ class Place:
     compares the file's content (text TEXT / hex HEX)."""
 
     def __init__(self, kind, meaning, hbvm, check=None):
-        if kind not in ("output", "input"):
+        if kind not in ("output", "input", "segment"):
             raise ValueError(f"unknown place kind {kind!r}")
         self.kind, self.meaning, self.hbvm = kind, meaning, hbvm
         self.check = check or content_check
@@ -337,6 +343,160 @@ PLACES["screenshot"] = Place(
     "--display none,screenshot={screenshot}", screenshot_check)
 
 
+class SegmentPeer:
+    """The driver's station on a {net0} segment (conformance/README.md, "The
+    segment format"): a Unix datagram socket in the folder. It answers ARP for
+    192.0.2.1 with its MAC 02:48:42:00:00:01, records the test frames the guest
+    sends it (EtherType 0x88B5, images/net.cpp test_frame), and does what the
+    image asks in NET-PEER lines, in order, on its own thread:
+        NET-PEER SEND MAC FIRST COUNT LENGTH   COUNT test frames to MAC
+        NET-PEER STALL MS                      read nothing for MS milliseconds
+        NET-PEER LINK down|up                  pull or plug the segment's link"""
+
+    MAC = bytes.fromhex("024842000001")
+    IP = bytes([192, 0, 2, 1])
+    TYPE = 0x88B5
+    MAGIC = 0x544E4248
+    NAME = "conform-driver"
+
+    def __init__(self, folder):
+        self.folder = pathlib.Path(folder)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(self.folder / self.NAME))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        self.out = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.out.settimeout(5)
+        self.received = []   # (seq, whole) of every test frame from the guest, in arrival order
+        self.other = []      # the first bytes of every other frame the guest sent, as hex
+        self.commands = []
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.done = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def command(self, text):
+        with self.lock:
+            self.commands.append(text.split()[1:])
+        self.wake.set()
+
+    def close(self):
+        self.done = True
+        self.wake.set()
+        self.thread.join(10)
+        self.sock.close()
+        self.out.close()
+
+    def members(self):
+        try:
+            return [p for p in self.folder.iterdir() if p.name != self.NAME and p.is_socket()]
+        except OSError:
+            return []
+
+    def send(self, frame):
+        for member in self.members():
+            try:
+                self.out.sendto(frame, str(member))
+            except OSError:
+                pass  # a member that went or does not read: the segment may lose a frame
+
+    @staticmethod
+    def test_frame(to, source, kind, seq, length):
+        head = to + source + SegmentPeer.TYPE.to_bytes(2, "big")
+        body = SegmentPeer.MAGIC.to_bytes(4, "little") + kind.to_bytes(2, "little") + bytes(2) + \
+            seq.to_bytes(4, "little") + length.to_bytes(4, "little")
+        frame = bytearray(head + body + bytes(max(0, length - 30)))
+        for i in range(30, length):
+            frame[i] = (seq * 7 + i) & 0xFF
+        return bytes(frame[:length])
+
+    def take(self, frame):
+        if len(frame) >= 42 and frame[12:14] == b"\x08\x06" and frame[20:22] == b"\x00\x01" and \
+                frame[38:42] == self.IP:
+            asker_mac, asker_ip = frame[22:28], frame[28:32]
+            reply = asker_mac + self.MAC + b"\x08\x06" + bytes.fromhex("0001080006040002") + self.MAC + self.IP + \
+                asker_mac + asker_ip
+            self.send(reply)
+            return
+        if len(frame) >= 30 and frame[:6] == self.MAC and int.from_bytes(frame[12:14], "big") == self.TYPE and \
+                int.from_bytes(frame[14:18], "little") == self.MAGIC and frame[18] == 3:
+            seq = int.from_bytes(frame[22:26], "little")
+            with self.lock:
+                self.received.append((seq, frame == self.test_frame(frame[:6], frame[6:12], 3, seq, len(frame))))
+            return
+        if frame[6:12] != self.MAC:
+            with self.lock:
+                self.other.append(frame[:32].hex())
+
+    def do(self, command):
+        if command[:1] == ["SEND"] and len(command) == 5:
+            try:
+                to, first, count, length = bytes.fromhex(command[1]), *map(int, command[2:])
+            except ValueError:
+                return
+            for seq in range(first, first + min(count, 100000)):
+                self.send(self.test_frame(to, self.MAC, 4, seq, max(30, min(length, 65535))))
+        elif command[:1] == ["STALL"] and len(command) == 2 and command[1].isdigit():
+            time.sleep(min(int(command[1]), 10000) / 1000)
+        elif command == ["LINK", "down"]:
+            (self.folder / "link-down").touch()
+        elif command == ["LINK", "up"]:
+            (self.folder / "link-down").unlink(missing_ok=True)
+
+    def run(self):
+        sel = selectors.DefaultSelector()
+        sel.register(self.sock, selectors.EVENT_READ)
+        while not self.done:
+            with self.lock:
+                command = self.commands.pop(0) if self.commands else None
+            if command:
+                self.do(command)
+                continue
+            self.wake.clear()
+            for _ in sel.select(0.02):
+                try:
+                    self.take(self.sock.recv(65536))
+                except OSError:
+                    pass
+        sel.close()
+
+
+def segment_check(run, rid, path, arg):
+    """EXPECT-PLACE ... net0 received FIRST COUNT | absent SEQ | clean: what the
+    driver's station got from the guest (SegmentPeer)."""
+    peer = run.peer
+    parts = arg.split()
+    if peer is None:
+        return ["FAIL", rid, "the driver's station on the segment did not run (a suite error)"]
+    with peer.lock:
+        received, other = list(peer.received), list(peer.other)
+    if len(parts) == 3 and parts[0] == "received" and parts[1].isdigit() and parts[2].isdigit():
+        first, count = int(parts[1]), int(parts[2])
+        seen = [(seq, whole) for seq, whole in received if first <= seq < first + count]
+        order = [seq for seq, _ in seen]
+        broken = [seq for seq, whole in seen if not whole]
+        ok = order == list(range(first, first + count)) and not broken
+        why = "" if ok else (f" ({len(order)} arrived; " + (f"{len(broken)} changed, the first {broken[0]}; "
+                                                              if broken else "") +
+                             f"the first out of place at {next((i for i, q in enumerate(order) if q != first + i), len(order))})")
+        return ["PASS" if ok else "FAIL", rid, f"the driver received the guest's frames {first} to "
+                f"{first + count - 1} once each, in order and unchanged" + why]
+    if len(parts) == 2 and parts[0] == "absent" and parts[1].isdigit():
+        ok = all(seq != int(parts[1]) for seq, _ in received)
+        return ["PASS" if ok else "FAIL", rid, f"frame {parts[1]}, refused by the host, never reached the driver"]
+    if parts == ["clean"]:
+        return ["PASS" if not other else "FAIL", rid, "the guest's interface put nothing on the segment but what "
+                "the image's successful sends held" + (f" ({len(other)} other frames, the first {other[0]})"
+                                                       if other else "")]
+    return ["FAIL", rid, f"the image expects {arg[:40]!r} of the segment (malformed: garbled output)"]
+
+
+PLACES["net0"] = Place(
+    "segment", "a folder that is an Ethernet segment of Unix datagram sockets, one frame per datagram, of which the "
+    "driver is a member, and whose file link-down pulls the link",
+    "--net socket:{net0}", segment_check)
+
+
 @functools.lru_cache(maxsize=None)
 def disk_content(name):
     """The bytes of one of the driver's disks: word w (bytes 8w..8w+7, little-endian)
@@ -436,6 +596,7 @@ class ImageRun:
         self.disks = {}         # the driver's disks given to the host: name -> file (during parse_report)
         self.places = {}        # the device places given to the host: name -> path (during parse_report)
         self.feed_fd = None     # the {input} FIFO, open for writing while the host runs
+        self.peer = None        # the driver's station on a {net0} segment, while and after the run
         self.needs = {}         # the places the image declares: name -> requirements (image_needs)
         self.end_file = None    # the {end} file, when the host template names it
         self.end_report = None  # its line after the run, or None when the host wrote none
@@ -465,6 +626,8 @@ def make_places(template, workdir):
     for name, path in places.items():
         if PLACES[name].kind == "input":
             os.mkfifo(path, 0o600)
+        elif PLACES[name].kind == "segment":
+            os.mkdir(path, 0o700)
     return places
 
 
@@ -524,6 +687,9 @@ class LiveRun:
         text = text.strip()
         if text.startswith("FEED-INPUT "):
             self.feed(text)
+        elif text.startswith("NET-PEER "):
+            if self.run.peer:
+                self.run.peer.command(text)
         elif text.startswith("KILL-NOW ") and self.kill_now is None:
             self.kill_now = f"the image asked to be killed ({text}): a crash of the host process"
         elif text.startswith("EXPECT-END "):
@@ -650,6 +816,9 @@ def run_image(image, host_template, timeout, exit_style):
         inputs = [path for name, path in run.places.items() if PLACES[name].kind == "input"]
         if inputs:
             run.feed_fd = os.open(inputs[0], os.O_RDWR | os.O_NONBLOCK)
+        segments = [path for name, path in run.places.items() if PLACES[name].kind == "segment"]
+        if segments:
+            run.peer = SegmentPeer(segments[0])
         if "{end}" in host_template:
             run.end_file = pathlib.Path(workdir) / END_REPORT
         command = expand(host_template, image, workdir, run.disks, run.places)
@@ -660,6 +829,8 @@ def run_image(image, host_template, timeout, exit_style):
         if run.feed_fd is not None:
             os.close(run.feed_fd)
             run.feed_fd = None
+        if run.peer:
+            run.peer.close()
         if run.end_file:
             try:
                 run.end_report = run.end_file.read_text(errors="replace").strip() or None

@@ -24,7 +24,7 @@
 // ---------------------------------------------------------------------------
 
 // The version of the specification this header implements: major, minor.
-#define HYPERBIOS_ABI_SPEC_VERSION(X) X(0, 6)
+#define HYPERBIOS_ABI_SPEC_VERSION(X) X(0, 7)
 
 // X(name, value, spec_name) — status codes returned in RAX. Values are fixed forever.
 #define HYPERBIOS_ABI_STATUSES(X)                    \
@@ -110,6 +110,7 @@
     X(expirations, plain, false, "", "how many times a timer expired since it was armed or last acknowledged") \
     X(device_set, plain, false, "", "a set of devices of a window of 64: bit i stands for the window's first device + i") \
     X(generation, plain, false, "", "the generation of a display's mode: 1 at boot, one more at every mode change") \
+    X(link_state, enumeration, false, "net_link", "a value of the enumeration net_link")     \
     X(no_return, no_return, true, "", "the function does not return on success")
 
 // X(enumeration, name, value, meaning) — enumerated values (spec: the function
@@ -131,6 +132,7 @@
     X(evt_source, console_input, 32, "CONSOLE: input is waiting for CONSOLE.read")                    \
     X(evt_source, dsp_ready, 33, "DSP: a display has an event for DSP.next_event")                     \
     X(evt_source, inp_ready, 34, "INP: an input device has events for INP.read")                       \
+    X(evt_source, net_ready, 35, "NET: a network interface is ready (a frame, a link change, room again)") \
     X(dsp_format, xrgb8888, 1, "4 bytes, a little-endian word 0x00RRGGBB: blue, green, red, unused")   \
     X(dsp_flags, visible, 0x1, "a person can see the display now")                                    \
     X(dsp_flags, resizable, 0x2, "the host may ask for other sizes (size_requested events)")          \
@@ -152,7 +154,9 @@
     X(inp_modifiers, alt, 0x4, "an Alt key is held")                                                   \
     X(inp_modifiers, meta, 0x8, "a Meta key is held")                                                  \
     X(inp_modifiers, caps_lock, 0x10, "Caps Lock is on")                                               \
-    X(inp_modifiers, num_lock, 0x20, "Num Lock is on")
+    X(inp_modifiers, num_lock, 0x20, "Num Lock is on")                                                 \
+    X(net_link, down, 0, "no network is attached: nothing is received, and send answers IO_ERROR")     \
+    X(net_link, up, 1, "frames can be sent and received")
 
 // X(name, service_id, version) — services. `version` is what BASE.probe_service
 // reports for a host implementing everything this header describes.
@@ -166,7 +170,8 @@
     X(rng, 0x0006, 1)             \
     X(evt, 0x0007, 1)             \
     X(dsp, 0x0008, 1)             \
-    X(inp, 0x0009, 1)
+    X(inp, 0x0009, 1)             \
+    X(net, 0x000A, 1)
 
 // X(service, name, function_id, since, arg0, arg1, arg2, arg3, arg4, result, (statuses), requirement)
 //   since:       interface version that introduced the call, (major << 16) | minor
@@ -244,7 +249,22 @@
     X(inp, read, 0x0003, 0x0006, device_index, out_buffer, length, none, none, count,                            \
       (success, invalid_param, invalid_address), "HB-INP-005")                                                   \
     X(inp, state, 0x0004, 0x0006, device_index, out_buffer, length, none, none, count,                           \
-      (success, invalid_param, invalid_address), "HB-INP-008")
+      (success, invalid_param, invalid_address), "HB-INP-008")                                                   \
+    X(net, count, 0x0000, 0x0007, none, none, none, none, none, object_count, (success), "HB-NET-001")          \
+    X(net, info, 0x0001, 0x0007, device_index, out_buffer, length, none, none, count,                            \
+      (success, invalid_param, invalid_address), "HB-NET-002")                                                   \
+    X(net, ready, 0x0002, 0x0007, device_window, none, none, none, none, device_set, (success, invalid_param),  \
+      "HB-NET-004")                                                                                              \
+    X(net, link, 0x0003, 0x0007, device_index, none, none, none, none, link_state, (success, invalid_param),    \
+      "HB-NET-003")                                                                                              \
+    X(net, send, 0x0004, 0x0007, device_index, in_buffer, length, none, none, count,                             \
+      (success, invalid_param, invalid_address, again, io_error), "HB-NET-005")                                  \
+    X(net, send_vectored, 0x0005, 0x0007, device_index, in_buffer, length, none, none, count,                    \
+      (success, invalid_param, invalid_address, again, io_error), "HB-NET-008")                                  \
+    X(net, recv, 0x0006, 0x0007, device_index, out_buffer, length, none, none, count,                            \
+      (success, invalid_param, invalid_address), "HB-NET-009")                                                   \
+    X(net, peek, 0x0007, 0x0007, device_index, none, none, none, none, count, (success, invalid_param),          \
+      "HB-NET-010")
 
 // Layouts of records in guest memory (spec 9.2), each declared once here: the
 // guest's structs below, the host's encoding, abi.json and the spec's layout
@@ -354,6 +374,25 @@
     F(L, uint64_t, reserved1, 1, "reserved, zero")                                                     \
     F(L, uint8_t, keys, 96, "the keys down: bit k % 8 of byte k / 8 for evdev key code k")
 
+#define HYPERBIOS_ABI_LAYOUT_NET_INFO(F, L)                                                          \
+    F(L, uint32_t, size, 1, "the size of this record in bytes (80 in version 1)")                      \
+    F(L, uint16_t, version, 1, "the layout's version (1); a later version only appends fields")        \
+    F(L, uint16_t, link, 1, "a net_link value: the link's state now")                                  \
+    F(L, uint8_t, mac, 6, "the interface's MAC address, in wire order")                               \
+    F(L, uint16_t, reserved0, 1, "reserved, zero")                                                     \
+    F(L, uint32_t, mtu, 1, "the largest payload a frame carries, at least 576")                       \
+    F(L, uint32_t, max_frame, 1, "the largest frame send takes and recv gives: mtu + 14")             \
+    F(L, uint32_t, rx_queue_length, 1, "how many received frames the receive queue holds")            \
+    F(L, uint32_t, tx_queue_length, 1, "how many frames the host holds for sending before AGAIN")     \
+    F(L, uint32_t, max_segments, 1, "the most segments send_vectored takes, at least 16")             \
+    F(L, uint32_t, reserved1, 1, "reserved, zero")                                                     \
+    F(L, uint64_t, rx_dropped, 1, "frames that arrived while the receive queue was full")             \
+    F(L, uint8_t, name, 32, "the interface's name, UTF-8, padded with NUL bytes")
+
+#define HYPERBIOS_ABI_LAYOUT_NET_SEGMENT(F, L)                                                       \
+    F(L, uint64_t, address, 1, "the guest-physical address of the segment")                           \
+    F(L, uint64_t, length, 1, "its length in bytes")
+
 #define HYPERBIOS_ABI_LAYOUTS(X)                                                                  \
     X(mem_map_header, HYPERBIOS_ABI_LAYOUT_MEM_MAP_HEADER, "what MEM.get_map writes first")      \
     X(mem_region, HYPERBIOS_ABI_LAYOUT_MEM_REGION, "one region of the memory map, after the header") \
@@ -364,7 +403,9 @@
     X(dsp_event, HYPERBIOS_ABI_LAYOUT_DSP_EVENT, "one event DSP.next_event takes")               \
     X(inp_info, HYPERBIOS_ABI_LAYOUT_INP_INFO, "what INP.info writes about one input device")    \
     X(inp_event, HYPERBIOS_ABI_LAYOUT_INP_EVENT, "one event INP.read takes")                     \
-    X(inp_state, HYPERBIOS_ABI_LAYOUT_INP_STATE, "what INP.state writes")
+    X(inp_state, HYPERBIOS_ABI_LAYOUT_INP_STATE, "what INP.state writes")                        \
+    X(net_info, HYPERBIOS_ABI_LAYOUT_NET_INFO, "what NET.info writes about one interface")       \
+    X(net_segment, HYPERBIOS_ABI_LAYOUT_NET_SEGMENT, "one part of the frame NET.send_vectored sends")
 
 // X(leaf, register, last_bit, first_bit, field, meaning) — the discovery leaves
 // (spec chapter 3), at offsets from the base leaf B. Bits of a leaf's registers

@@ -50,8 +50,8 @@ extern "C" {
 
 /* The specification version this header implements: (major << 16) | minor. */
 #define HB_SPEC_VERSION_MAJOR 0u
-#define HB_SPEC_VERSION_MINOR 6u
-#define HB_SPEC_VERSION 0x00000006u /* 0.6 */
+#define HB_SPEC_VERSION_MINOR 7u
+#define HB_SPEC_VERSION 0x00000007u /* 0.7 */
 #define HB_MAKE_VERSION(major, minor) ((((uint32_t)(major)) << 16) | ((uint32_t)(minor) & 0xFFFFu))
 #define HB_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define HB_VERSION_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
@@ -289,6 +289,8 @@ static inline struct hb_result hb_call(uint64_t call, uint64_t a0, uint64_t a1, 
 #define HB_SERVICE_DSP_VERSION 1u
 #define HB_SERVICE_INP 0x0009u
 #define HB_SERVICE_INP_VERSION 1u
+#define HB_SERVICE_NET 0x000Au
+#define HB_SERVICE_NET_VERSION 1u
 
 /* ---- Enumerations (values not listed are reserved) ---- */
 
@@ -317,6 +319,7 @@ enum hb_evt_source {
     HB_EVT_SOURCE_CONSOLE_INPUT = 0x20, /* CONSOLE: input is waiting for CONSOLE.read */
     HB_EVT_SOURCE_DSP_READY = 0x21, /* DSP: a display has an event for DSP.next_event */
     HB_EVT_SOURCE_INP_READY = 0x22, /* INP: an input device has events for INP.read */
+    HB_EVT_SOURCE_NET_READY = 0x23, /* NET: a network interface is ready (a frame, a link change, room again) */
 };
 enum hb_dsp_format {
     HB_DSP_FORMAT_XRGB8888 = 0x1, /* 4 bytes, a little-endian word 0x00RRGGBB: blue, green, red, unused */
@@ -351,6 +354,10 @@ enum hb_inp_modifiers {
     HB_INP_MODIFIERS_META = 0x8, /* a Meta key is held */
     HB_INP_MODIFIERS_CAPS_LOCK = 0x10, /* Caps Lock is on */
     HB_INP_MODIFIERS_NUM_LOCK = 0x20, /* Num Lock is on */
+};
+enum hb_net_link {
+    HB_NET_LINK_DOWN = 0x0, /* no network is attached: nothing is received, and send answers IO_ERROR */
+    HB_NET_LINK_UP = 0x1, /* frames can be sent and received */
 };
 
 /* ---- Records in guest memory (spec 9.2): natural alignment, no padding ---- */
@@ -463,6 +470,27 @@ struct hb_inp_state {
     uint64_t reserved1; /* reserved, zero */
     uint8_t keys[96]; /* the keys down: bit k % 8 of byte k / 8 for evdev key code k */
 };
+/* what NET.info writes about one interface */
+struct hb_net_info {
+    uint32_t size; /* the size of this record in bytes (80 in version 1) */
+    uint16_t version; /* the layout's version (1); a later version only appends fields */
+    uint16_t link; /* a net_link value: the link's state now */
+    uint8_t mac[6]; /* the interface's MAC address, in wire order */
+    uint16_t reserved0; /* reserved, zero */
+    uint32_t mtu; /* the largest payload a frame carries, at least 576 */
+    uint32_t max_frame; /* the largest frame send takes and recv gives: mtu + 14 */
+    uint32_t rx_queue_length; /* how many received frames the receive queue holds */
+    uint32_t tx_queue_length; /* how many frames the host holds for sending before AGAIN */
+    uint32_t max_segments; /* the most segments send_vectored takes, at least 16 */
+    uint32_t reserved1; /* reserved, zero */
+    uint64_t rx_dropped; /* frames that arrived while the receive queue was full */
+    uint8_t name[32]; /* the interface's name, UTF-8, padded with NUL bytes */
+};
+/* one part of the frame NET.send_vectored sends */
+struct hb_net_segment {
+    uint64_t address; /* the guest-physical address of the segment */
+    uint64_t length; /* its length in bytes */
+};
 
 HB_STATIC_ASSERT(sizeof(struct hb_mem_map_header) == 16, "hb_mem_map_header: size");
 HB_STATIC_ASSERT(offsetof(struct hb_mem_map_header, header_size) == 0, "hb_mem_map_header.header_size: offset");
@@ -552,6 +580,23 @@ HB_STATIC_ASSERT(offsetof(struct hb_inp_state, abs_x) == 16, "hb_inp_state.abs_x
 HB_STATIC_ASSERT(offsetof(struct hb_inp_state, abs_y) == 20, "hb_inp_state.abs_y: offset");
 HB_STATIC_ASSERT(offsetof(struct hb_inp_state, reserved1) == 24, "hb_inp_state.reserved1: offset");
 HB_STATIC_ASSERT(offsetof(struct hb_inp_state, keys) == 32, "hb_inp_state.keys: offset");
+HB_STATIC_ASSERT(sizeof(struct hb_net_info) == 80, "hb_net_info: size");
+HB_STATIC_ASSERT(offsetof(struct hb_net_info, size) == 0, "hb_net_info.size: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_net_info, version) == 4, "hb_net_info.version: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_net_info, link) == 6, "hb_net_info.link: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_net_info, mac) == 8, "hb_net_info.mac: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_net_info, reserved0) == 14, "hb_net_info.reserved0: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_net_info, mtu) == 16, "hb_net_info.mtu: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_net_info, max_frame) == 20, "hb_net_info.max_frame: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_net_info, rx_queue_length) == 24, "hb_net_info.rx_queue_length: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_net_info, tx_queue_length) == 28, "hb_net_info.tx_queue_length: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_net_info, max_segments) == 32, "hb_net_info.max_segments: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_net_info, reserved1) == 36, "hb_net_info.reserved1: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_net_info, rx_dropped) == 40, "hb_net_info.rx_dropped: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_net_info, name) == 48, "hb_net_info.name: offset");
+HB_STATIC_ASSERT(sizeof(struct hb_net_segment) == 16, "hb_net_segment: size");
+HB_STATIC_ASSERT(offsetof(struct hb_net_segment, address) == 0, "hb_net_segment.address: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_net_segment, length) == 8, "hb_net_segment.length: offset");
 
 /* ---- Functions: function IDs, call words, and one wrapper per call of the table ---- */
 
@@ -639,6 +684,22 @@ HB_STATIC_ASSERT(offsetof(struct hb_inp_state, keys) == 32, "hb_inp_state.keys: 
 #define HB_CALL_INP_READ HB_CALL(HB_SERVICE_INP, HB_FN_INP_READ)
 #define HB_FN_INP_STATE 0x0004u
 #define HB_CALL_INP_STATE HB_CALL(HB_SERVICE_INP, HB_FN_INP_STATE)
+#define HB_FN_NET_COUNT 0x0000u
+#define HB_CALL_NET_COUNT HB_CALL(HB_SERVICE_NET, HB_FN_NET_COUNT)
+#define HB_FN_NET_INFO 0x0001u
+#define HB_CALL_NET_INFO HB_CALL(HB_SERVICE_NET, HB_FN_NET_INFO)
+#define HB_FN_NET_READY 0x0002u
+#define HB_CALL_NET_READY HB_CALL(HB_SERVICE_NET, HB_FN_NET_READY)
+#define HB_FN_NET_LINK 0x0003u
+#define HB_CALL_NET_LINK HB_CALL(HB_SERVICE_NET, HB_FN_NET_LINK)
+#define HB_FN_NET_SEND 0x0004u
+#define HB_CALL_NET_SEND HB_CALL(HB_SERVICE_NET, HB_FN_NET_SEND)
+#define HB_FN_NET_SEND_VECTORED 0x0005u
+#define HB_CALL_NET_SEND_VECTORED HB_CALL(HB_SERVICE_NET, HB_FN_NET_SEND_VECTORED)
+#define HB_FN_NET_RECV 0x0006u
+#define HB_CALL_NET_RECV HB_CALL(HB_SERVICE_NET, HB_FN_NET_RECV)
+#define HB_FN_NET_PEEK 0x0007u
+#define HB_CALL_NET_PEEK HB_CALL(HB_SERVICE_NET, HB_FN_NET_PEEK)
 
 /* BASE.get_spec_version (HB-BASE-001, since 0.1): value = version, a version, (major << 16) | minor; 0 where the call says so. Statuses: SUCCESS. */
 static inline struct hb_result hb_base_get_spec_version(void)
@@ -890,6 +951,54 @@ static inline struct hb_result hb_inp_read(uint16_t device, void* buffer, size_t
 static inline struct hb_result hb_inp_state(uint16_t device, void* buffer, size_t length)
 {
     return hb_call(HB_CALL_INP_STATE, (uint64_t)device, hb_gpa(buffer), (uint64_t)length, 0, 0);
+}
+
+/* NET.count (HB-NET-001, since 0.7): value = object_count, how many objects (devices) the service has. Statuses: SUCCESS. */
+static inline struct hb_result hb_net_count(void)
+{
+    return hb_call(HB_CALL_NET_COUNT, 0, 0, 0, 0, 0);
+}
+
+/* NET.info (HB-NET-002, since 0.7): value = count, a number of bytes. Statuses: SUCCESS, INVALID_PARAM, INVALID_ADDRESS. */
+static inline struct hb_result hb_net_info(uint16_t device, void* buffer, size_t length)
+{
+    return hb_call(HB_CALL_NET_INFO, (uint64_t)device, hb_gpa(buffer), (uint64_t)length, 0, 0);
+}
+
+/* NET.ready (HB-NET-004, since 0.7): value = device_set, a set of devices of a window of 64: bit i stands for the window's first device + i. Statuses: SUCCESS, INVALID_PARAM. */
+static inline struct hb_result hb_net_ready(uint16_t first_device)
+{
+    return hb_call(HB_CALL_NET_READY, (uint64_t)first_device, 0, 0, 0, 0);
+}
+
+/* NET.link (HB-NET-003, since 0.7): value = link_state, a value of the enumeration net_link. Statuses: SUCCESS, INVALID_PARAM. */
+static inline struct hb_result hb_net_link(uint16_t device)
+{
+    return hb_call(HB_CALL_NET_LINK, (uint64_t)device, 0, 0, 0, 0);
+}
+
+/* NET.send (HB-NET-005, since 0.7): value = count, a number of bytes. Statuses: SUCCESS, INVALID_PARAM, INVALID_ADDRESS, AGAIN, IO_ERROR. */
+static inline struct hb_result hb_net_send(uint16_t device, const void* buffer, size_t length)
+{
+    return hb_call(HB_CALL_NET_SEND, (uint64_t)device, hb_gpa(buffer), (uint64_t)length, 0, 0);
+}
+
+/* NET.send_vectored (HB-NET-008, since 0.7): value = count, a number of bytes. Statuses: SUCCESS, INVALID_PARAM, INVALID_ADDRESS, AGAIN, IO_ERROR. */
+static inline struct hb_result hb_net_send_vectored(uint16_t device, const void* buffer, size_t length)
+{
+    return hb_call(HB_CALL_NET_SEND_VECTORED, (uint64_t)device, hb_gpa(buffer), (uint64_t)length, 0, 0);
+}
+
+/* NET.recv (HB-NET-009, since 0.7): value = count, a number of bytes. Statuses: SUCCESS, INVALID_PARAM, INVALID_ADDRESS. */
+static inline struct hb_result hb_net_recv(uint16_t device, void* buffer, size_t length)
+{
+    return hb_call(HB_CALL_NET_RECV, (uint64_t)device, hb_gpa(buffer), (uint64_t)length, 0, 0);
+}
+
+/* NET.peek (HB-NET-010, since 0.7): value = count, a number of bytes. Statuses: SUCCESS, INVALID_PARAM. */
+static inline struct hb_result hb_net_peek(uint16_t device)
+{
+    return hb_call(HB_CALL_NET_PEEK, (uint64_t)device, 0, 0, 0, 0);
 }
 
 #ifdef __cplusplus

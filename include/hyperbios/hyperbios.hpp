@@ -18,6 +18,7 @@
 #include <hyperbios/inp.hpp>
 #include <hyperbios/mem.hpp>
 #include <hyperbios/memory_region.hpp>
+#include <hyperbios/net.hpp>
 #include <hyperbios/power.hpp>
 #include <hyperbios/print.hpp>
 #include <hyperbios/result.hpp>

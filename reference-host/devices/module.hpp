@@ -20,6 +20,7 @@
 
 #include "devices/device.hpp"
 #include "devices/display_window.hpp"
+#include "devices/network_backend.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -29,7 +30,7 @@
 namespace hbvm {
 
 // Changes whenever module_entry or what it passes changes shape.
-inline constexpr uint32_t module_interface_version = 2;
+inline constexpr uint32_t module_interface_version = 3;
 
 struct module_entry {
     uint32_t interface_version;  // module_interface_version as the module was built
@@ -48,6 +49,10 @@ struct module_entry {
     // appears at the first frame_changed. Throws hbvm::error naming what failed
     // (no X server reachable, say).
     std::unique_ptr<display_window> (*open_window)(const device_settings& settings, display_window_host& host);
+    // Starts the network back end that `settings` (a --net device's, checked)
+    // describe for the interface `port`, or is nullptr in a module without
+    // networks. Throws hbvm::error naming what failed.
+    std::unique_ptr<network_backend> (*open_network)(const device_settings& settings, network_port& port);
 };
 
 }  // namespace hbvm

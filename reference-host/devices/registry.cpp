@@ -21,7 +21,8 @@ namespace hbvm {
     X(disk)                    \
     X(display)                 \
     X(input)                   \
-    X(input_feed)
+    X(input_feed)              \
+    X(net)
 
 #define HBVM_DECLARE_CLASS(name) device_class name##_device_class();
 HBVM_DEVICE_CLASSES(HBVM_DECLARE_CLASS)

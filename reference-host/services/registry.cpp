@@ -22,7 +22,8 @@ namespace hbvm {
     X(rng)                      \
     X(evt)                      \
     X(dsp)                      \
-    X(inp)
+    X(inp)                      \
+    X(net)
 
 #define HBVM_DECLARE_MODULE(name) std::unique_ptr<service_module> make_##name##_module(const service_context&);
 HBVM_SERVICE_MODULES(HBVM_DECLARE_MODULE)

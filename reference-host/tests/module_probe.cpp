@@ -47,7 +47,7 @@ private:
 HBVM_MODULE_ENTRY
 {
     static const hbvm::module_entry entry{hbvm::module_interface_version, HBVM_VERSION_STRING, HBVM_PROBE_NAME,
-                                          &create, nullptr};
+                                          &create, nullptr, nullptr};
     return &entry;
 }
 #endif

@@ -592,6 +592,6 @@ std::vector<std::unique_ptr<hbvm::device>> create(const std::string& device_clas
 HBVM_MODULE_ENTRY
 {
     static const hbvm::module_entry entry{hbvm::module_interface_version, HBVM_VERSION_STRING, "sdl", &create,
-                                          &open_window};
+                                          &open_window, nullptr};
     return &entry;
 }
