@@ -5,14 +5,16 @@
 #   hyperbios_add_kernel(NAME SOURCES file.cpp|file.c... [ISO] [BOOT_PROTOCOLS MULTIBOOT PVH]
 #                        [OUTPUT_DIRECTORY dir] [LINKER_SCRIPT file.ld]
 #                        [INCLUDE_DIRECTORIES dir...] [COMPILE_OPTIONS option...]
-#                        [LINK_OPTIONS option...])
+#                        [LINK_OPTIONS option...] [LIBRARIES archive...])
 #
 # produces NAME.elf64 (for gdb, and for direct-boot VMMs that load only ELF64) and
 # NAME.elf (ELF32, which QEMU's -kernel, GRUB and the reference host all boot), and
 # with ISO a GRUB rescue image NAME.iso for Bochs; the target NAME builds them. A
 # C++ kernel includes <hyperbios/boot/multiboot.hpp> in one source file; a kernel
 # of C sources only is linked with the boot library (HYPERBIOS_BOOT_LIBRARY) that
-# holds the same boot stub, and defines kernel_main.
+# holds the same boot stub, and defines kernel_main. LIBRARIES are freestanding
+# archives linked after the kernel's objects (${HYPERBIOS_NET_LIBRARY}, the
+# network stack).
 #
 # Kernels are compiled and linked by custom commands with the flags below and
 # nothing else: the project's CMAKE_<LANG>_FLAGS, sanitizers, -fPIE
@@ -51,7 +53,7 @@ find_program(HYPERBIOS_GRUB_MKRESCUE NAMES grub-mkrescue)
 
 function(hyperbios_add_kernel name)
   cmake_parse_arguments(K "ISO" "OUTPUT_DIRECTORY;LINKER_SCRIPT"
-                        "SOURCES;BOOT_PROTOCOLS;INCLUDE_DIRECTORIES;COMPILE_OPTIONS;LINK_OPTIONS" ${ARGN})
+                        "SOURCES;BOOT_PROTOCOLS;INCLUDE_DIRECTORIES;COMPILE_OPTIONS;LINK_OPTIONS;LIBRARIES" ${ARGN})
   if(K_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "hyperbios_add_kernel(${name}): unknown arguments ${K_UNPARSED_ARGUMENTS}")
   endif()
@@ -128,14 +130,14 @@ function(hyperbios_add_kernel name)
   endforeach()
 
   # A kernel of C sources only gets the boot stub from the boot library.
-  set(libraries "")
+  set(libraries ${K_LIBRARIES})
   if(NOT has_cxx)
     if(NOT HYPERBIOS_BOOT_LIBRARY)
       message(FATAL_ERROR "hyperbios_add_kernel(${name}): a kernel of C sources needs the boot library "
                           "(HYPERBIOS_BOOT_LIBRARY), which this HyperBIOS does not provide")
     endif()
     # Nothing in the kernel's own files refers to the stub: take it for its entry.
-    set(libraries -Wl,--undefined=hyperbios_boot_entry32 ${HYPERBIOS_BOOT_LIBRARY})
+    list(APPEND libraries -Wl,--undefined=hyperbios_boot_entry32 ${HYPERBIOS_BOOT_LIBRARY})
     set(linker ${CMAKE_C_COMPILER})
   else()
     set(linker ${CMAKE_CXX_COMPILER})
@@ -147,7 +149,7 @@ function(hyperbios_add_kernel name)
     COMMAND ${linker} ${HYPERBIOS_GUEST_LINK_OPTIONS} -Wl,-T,${K_LINKER_SCRIPT} ${K_LINK_OPTIONS} ${objects}
             ${libraries} -o ${elf64}
     COMMAND ${HYPERBIOS_OBJCOPY} -O elf32-i386 ${elf64} ${elf32}
-    DEPENDS ${objects} ${K_LINKER_SCRIPT} $<$<NOT:$<BOOL:${has_cxx}>>:${HYPERBIOS_BOOT_LIBRARY}>
+    DEPENDS ${objects} ${K_LINKER_SCRIPT} $<$<NOT:$<BOOL:${has_cxx}>>:${HYPERBIOS_BOOT_LIBRARY}> ${K_LIBRARIES}
     COMMENT "Linking kernel ${name} (${name}.elf64, and ${name}.elf for Multiboot and PVH loaders)"
     VERBATIM COMMAND_EXPAND_LISTS)
   # The GRUB image is built by the kernel's own target: with the Makefile

@@ -24,6 +24,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/include/hyperbios/README.md DESTINATION ${CM
 
 install(TARGETS hbvm hbvm-ctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS hyperbios_boot ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})  # the boot stub for C kernels
+install(TARGETS hyperbios_net ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})   # the guest network stack
 
 # The conformance suite, laid out as the conformance bundle is (conformance/
 # CMakeLists.txt), so that the driver finds its images and spec beside it.

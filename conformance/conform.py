@@ -435,6 +435,7 @@ class SegmentPeer:
             except ValueError:
                 return
             for seq in range(first, first + min(count, 100000)):
+                self.drain()  # a station that sends also reads: the guest's frames never wait on it
                 self.send(self.test_frame(to, self.MAC, 4, seq, max(30, min(length, 65535))))
         elif command[:1] == ["STALL"] and len(command) == 2 and command[1].isdigit():
             time.sleep(min(int(command[1]), 10000) / 1000)
@@ -443,6 +444,15 @@ class SegmentPeer:
         elif command == ["LINK", "up"]:
             (self.folder / "link-down").unlink(missing_ok=True)
 
+    def drain(self):
+        """Takes every frame waiting on the station's socket."""
+        while True:
+            try:
+                frame = self.sock.recv(65536, socket.MSG_DONTWAIT)
+            except OSError:
+                return
+            self.take(frame)
+
     def run(self):
         sel = selectors.DefaultSelector()
         sel.register(self.sock, selectors.EVENT_READ)
@@ -450,14 +460,13 @@ class SegmentPeer:
             with self.lock:
                 command = self.commands.pop(0) if self.commands else None
             if command:
+                self.drain()
                 self.do(command)
                 continue
             self.wake.clear()
-            for _ in sel.select(0.02):
-                try:
-                    self.take(self.sock.recv(65536))
-                except OSError:
-                    pass
+            if sel.select(0.02):
+                self.drain()
+        self.drain()  # what the host sent before it ended
         sel.close()
 
 

@@ -209,7 +209,7 @@ bool in_window(uint64_t address, uint64_t length)
 
 [[gnu::always_inline]] inline bool is_buffer(abi::arg_kind k)
 {
-    return k == abi::arg_kind::in_buffer || k == abi::arg_kind::out_buffer;
+    return k == abi::arg_kind::in_buffer || k == abi::arg_kind::out_buffer || k == abi::arg_kind::segment_list;
 }
 
 // Table indices of the functions by service and function ID, for the IDs the
@@ -492,6 +492,10 @@ void learn_offered()
     for (unsigned i = 0; i + 1 < abi::max_args; ++i) {
         if (!is_buffer(f->args[i]))
             continue;
+        // A segment list names more memory, which the function checks itself:
+        // a list in RAM may still get INVALID_ADDRESS for a segment outside.
+        if (f->args[i] == abi::arg_kind::segment_list)
+            any_unsure = true;
         switch (classify(a[i], a[i + 1])) {
         case where::outside: return {rule_address, hb::status::invalid_address, true, rule_count};
         case where::unsure: any_unsure = true; break;

@@ -82,6 +82,7 @@
     X(device_index, handle, 0xFFFFFFFFFFFF0000ull, 0, 0xFFFE, 0, "", "a device of the service, numbered from 0")  \
     X(in_buffer, in_buffer, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "GPA of a buffer the host reads; length follows") \
     X(out_buffer, out_buffer, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "GPA of a buffer the host writes; length follows") \
+    X(segment_list, in_buffer, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "GPA of a list of segments the host reads, each naming more guest memory; length follows") \
     X(length, length, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "the length in bytes of the buffer before it") \
     X(timer_index, handle, 0xFFFFFFFFFFFF0000ull, 0, 0xFFFE, 0, "", "a timer of EVT, numbered from 0")           \
     X(deadline_ns, value, 0, 0, 0xFFFFFFFFFFFFFFFFull, 0, "", "a time of the monotonic clock (TIME.monotonic_ns) in nanoseconds") \
@@ -208,9 +209,9 @@
       (success, invalid_param, invalid_address, io_error), "HB-BLK-003")                                         \
     X(block, write, 0x0003, 0x0003, device_index, u64, in_buffer, length, none, count,                          \
       (success, invalid_param, denied, invalid_address, io_error), "HB-BLK-004")                                 \
-    X(block, read_vectored, 0x0004, 0x0003, device_index, u64, in_buffer, length, none, count,                  \
+    X(block, read_vectored, 0x0004, 0x0003, device_index, u64, segment_list, length, none, count,                  \
       (success, invalid_param, invalid_address, io_error), "HB-BLK-007")                                         \
-    X(block, write_vectored, 0x0005, 0x0003, device_index, u64, in_buffer, length, none, count,                 \
+    X(block, write_vectored, 0x0005, 0x0003, device_index, u64, segment_list, length, none, count,                 \
       (success, invalid_param, denied, invalid_address, io_error), "HB-BLK-007")                                 \
     X(block, flush, 0x0006, 0x0003, device_index, none, none, none, none, none, (success, invalid_param, io_error), \
       "HB-BLK-009")                                                                                              \
@@ -259,7 +260,7 @@
       "HB-NET-003")                                                                                              \
     X(net, send, 0x0004, 0x0007, device_index, in_buffer, length, none, none, count,                             \
       (success, invalid_param, invalid_address, again, io_error), "HB-NET-005")                                  \
-    X(net, send_vectored, 0x0005, 0x0007, device_index, in_buffer, length, none, none, count,                    \
+    X(net, send_vectored, 0x0005, 0x0007, device_index, segment_list, length, none, none, count,                    \
       (success, invalid_param, invalid_address, again, io_error), "HB-NET-008")                                  \
     X(net, recv, 0x0006, 0x0007, device_index, out_buffer, length, none, none, count,                            \
       (success, invalid_param, invalid_address), "HB-NET-009")                                                   \

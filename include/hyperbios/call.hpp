@@ -94,6 +94,10 @@ struct arg_type<abi::arg_kind::vector> {
     using type = uint8_t;
 };
 template <>
+struct arg_type<abi::arg_kind::segment_list> {
+    using type = gpa;
+};
+template <>
 struct arg_type<abi::arg_kind::device_window> {
     using type = device_window;
 };

@@ -810,15 +810,15 @@ static inline struct hb_result hb_block_write(uint16_t device, uint64_t arg1, co
 }
 
 /* BLOCK.read_vectored (HB-BLK-007, since 0.3): value = count, a number of bytes. Statuses: SUCCESS, INVALID_PARAM, INVALID_ADDRESS, IO_ERROR. */
-static inline struct hb_result hb_block_read_vectored(uint16_t device, uint64_t arg1, const void* buffer, size_t length)
+static inline struct hb_result hb_block_read_vectored(uint16_t device, uint64_t arg1, const void* segments, size_t length)
 {
-    return hb_call(HB_CALL_BLOCK_READ_VECTORED, (uint64_t)device, (uint64_t)arg1, hb_gpa(buffer), (uint64_t)length, 0);
+    return hb_call(HB_CALL_BLOCK_READ_VECTORED, (uint64_t)device, (uint64_t)arg1, hb_gpa(segments), (uint64_t)length, 0);
 }
 
 /* BLOCK.write_vectored (HB-BLK-007, since 0.3): value = count, a number of bytes. Statuses: SUCCESS, INVALID_PARAM, DENIED, INVALID_ADDRESS, IO_ERROR. */
-static inline struct hb_result hb_block_write_vectored(uint16_t device, uint64_t arg1, const void* buffer, size_t length)
+static inline struct hb_result hb_block_write_vectored(uint16_t device, uint64_t arg1, const void* segments, size_t length)
 {
-    return hb_call(HB_CALL_BLOCK_WRITE_VECTORED, (uint64_t)device, (uint64_t)arg1, hb_gpa(buffer), (uint64_t)length, 0);
+    return hb_call(HB_CALL_BLOCK_WRITE_VECTORED, (uint64_t)device, (uint64_t)arg1, hb_gpa(segments), (uint64_t)length, 0);
 }
 
 /* BLOCK.flush (HB-BLK-009, since 0.3): value = none, zero. Statuses: SUCCESS, INVALID_PARAM, IO_ERROR. */
@@ -984,9 +984,9 @@ static inline struct hb_result hb_net_send(uint16_t device, const void* buffer, 
 }
 
 /* NET.send_vectored (HB-NET-008, since 0.7): value = count, a number of bytes. Statuses: SUCCESS, INVALID_PARAM, INVALID_ADDRESS, AGAIN, IO_ERROR. */
-static inline struct hb_result hb_net_send_vectored(uint16_t device, const void* buffer, size_t length)
+static inline struct hb_result hb_net_send_vectored(uint16_t device, const void* segments, size_t length)
 {
-    return hb_call(HB_CALL_NET_SEND_VECTORED, (uint64_t)device, hb_gpa(buffer), (uint64_t)length, 0, 0);
+    return hb_call(HB_CALL_NET_SEND_VECTORED, (uint64_t)device, hb_gpa(segments), (uint64_t)length, 0, 0);
 }
 
 /* NET.recv (HB-NET-009, since 0.7): value = count, a number of bytes. Statuses: SUCCESS, INVALID_PARAM, INVALID_ADDRESS. */

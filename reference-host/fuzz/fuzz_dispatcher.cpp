@@ -150,7 +150,7 @@ uint64_t handle_count(const hbvm::profile& p, const abi::function_desc& f, abi::
     }
 }
 
-bool is_buffer(abi::arg_kind k) { return k == abi::arg_kind::in_buffer || k == abi::arg_kind::out_buffer; }
+bool is_buffer(abi::arg_kind k) { return abi::is_buffer(abi::kind_of(k).cls); }
 
 struct prediction {
     bool reaches_handler = false;                   // every check of 2.1 passes

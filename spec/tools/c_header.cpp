@@ -79,6 +79,7 @@ c_arg c_arg_of(abi::arg_kind k)
     case abi::arg_kind::exit_code: return {"uint8_t", "exit_code", false};
     case abi::arg_kind::device_index: return {"uint16_t", "device", false};
     case abi::arg_kind::in_buffer: return {"const void*", "buffer", true};
+    case abi::arg_kind::segment_list: return {"const void*", "segments", true};
     case abi::arg_kind::out_buffer: return {"void*", "buffer", true};
     case abi::arg_kind::length: return {"size_t", "length", false};
     case abi::arg_kind::timer_index: return {"uint16_t", "timer", false};
