@@ -129,6 +129,23 @@ const std::vector<fault_info>& all_faults()
         {fault::inp_unicode_lost, "inp-unicode-lost", "INP.read writes 0 as the character of every event"},
         {fault::inp_state_keys_empty, "inp-state-keys-empty", "INP.state reports no key down"},
         {fault::inp_source_missing, "inp-source-missing", "EVT.poll and EVT.wait never report source 34, input"},
+        {fault::net_again_never, "net-again-never",
+         "a full NET send queue takes the frame and drops it instead of answering AGAIN"},
+        {fault::net_frame_truncated, "net-frame-truncated", "every frame NET sends loses its last byte"},
+        {fault::net_vectored_reversed, "net-vectored-reversed", "NET.send_vectored sends its segments last first"},
+        {fault::net_send_while_down, "net-send-while-down",
+         "NET.send and send_vectored answer SUCCESS while the link is down (nothing is sent)"},
+        {fault::net_recv_short_takes, "net-recv-short-takes",
+         "NET.recv into a buffer shorter than the frame writes what fits and takes the frame"},
+        {fault::net_peek_zero, "net-peek-zero", "NET.peek answers 0 whatever waits"},
+        {fault::net_rx_queue_unbounded, "net-rx-queue-unbounded", "a NET receive queue grows past rx_queue_length"},
+        {fault::net_rx_dropped_uncounted, "net-rx-dropped-uncounted",
+         "frames lost to a full NET receive queue are not counted in rx_dropped"},
+        {fault::net_multicast_ignored, "net-multicast-ignored",
+         "NET interfaces do not receive frames to broadcast and multicast addresses"},
+        {fault::net_link_change_silent, "net-link-change-silent", "a change of link state makes no NET interface ready"},
+        {fault::net_info_max_frame_wrong, "net-info-max-frame-wrong", "NET.info reports max_frame as mtu + 18"},
+        {fault::net_source_missing, "net-source-missing", "EVT.poll and EVT.wait never report source 35, network"},
     };
     return faults;
 }
@@ -296,7 +313,26 @@ void fault_injector::after_call(const call_request& request, call_result& result
     case fault::evt_console_source_missing:
     case fault::evt_phantom_source:
     case fault::dsp_source_missing:
-    case fault::inp_source_missing: distort_evt(request, result); break;
+    case fault::inp_source_missing:
+    case fault::net_source_missing: distort_evt(request, result); break;
+    case fault::net_send_while_down:
+        if ((is(fn::net_send) || is(fn::net_send_vectored)) && result.status == abi::status::io_error)
+            result = succeed(is(fn::net_send) ? request.args[2] : 14);
+        break;
+    case fault::net_peek_zero:
+        if (is(fn::net_peek))
+            result.value = 0;
+        break;
+    case fault::net_info_max_frame_wrong:
+        if (is(fn::net_info) && result.status == abi::status::success &&
+            request.args[2] >= offsetof(abi::net_info, max_frame) + 4)
+            if (auto field = memory.write(guest_address{request.args[1] + offsetof(abi::net_info, max_frame)}, 4)) {
+                uint32_t v;
+                std::memcpy(&v, field->data(), 4);
+                v += 4;
+                std::memcpy(field->data(), &v, 4);
+            }
+        break;
     case fault::dsp_generation_not_advanced:
         if (is(fn::dsp_set_mode) && result.status == abi::status::success)
             result.value -= 1;
@@ -452,6 +488,7 @@ void fault_injector::distort_evt(const call_request& request, call_result& resul
     case fault::evt_phantom_source: result.value |= uint64_t(1) << 45; break;
     case fault::dsp_source_missing: result.value &= ~(uint64_t(1) << unsigned(abi::evt_source::dsp_ready)); break;
     case fault::inp_source_missing: result.value &= ~(uint64_t(1) << unsigned(abi::evt_source::inp_ready)); break;
+    case fault::net_source_missing: result.value &= ~(uint64_t(1) << unsigned(abi::evt_source::net_ready)); break;
     default: break;
     }
 }

@@ -102,6 +102,19 @@ enum class fault {
     inp_unicode_lost,             // INP.read writes 0 as every event's character
     inp_state_keys_empty,         // INP.state reports no key down
     inp_source_missing,           // poll and wait never report source 34 (input)
+    // NET: calls (after_call) and the interfaces (network deviations).
+    net_again_never,              // a full send queue takes the frame and drops it, never answering AGAIN
+    net_frame_truncated,          // a sent frame loses its last byte on the way out
+    net_vectored_reversed,        // send_vectored sends its segments last first
+    net_send_while_down,          // send and send_vectored answer SUCCESS while the link is down
+    net_recv_short_takes,         // recv into a short buffer writes what fits and takes the frame
+    net_peek_zero,                // peek answers 0 whatever waits
+    net_rx_queue_unbounded,       // the receive queue grows past rx_queue_length
+    net_rx_dropped_uncounted,     // frames lost to a full receive queue are not counted in rx_dropped
+    net_multicast_ignored,        // frames to broadcast and multicast addresses are not received
+    net_link_change_silent,       // a change of link state makes no interface ready
+    net_info_max_frame_wrong,     // info's max_frame is mtu + 18
+    net_source_missing,           // poll and wait never report source 35 (network)
 };
 
 struct fault_info {
@@ -147,6 +160,18 @@ public:
     input_deviations input_faults() const
     {
         return {fault_ == fault::inp_positions_unclamped, fault_ == fault::inp_dropped_unmarked};
+    }
+    struct network_deviations {
+        bool again_never = false, frame_truncated = false, vectored_reversed = false, recv_short_takes = false,
+             rx_unbounded = false, rx_dropped_uncounted = false, multicast_ignored = false,
+             link_change_silent = false;
+    };
+    network_deviations network_faults() const
+    {
+        return {fault_ == fault::net_again_never,          fault_ == fault::net_frame_truncated,
+                fault_ == fault::net_vectored_reversed,    fault_ == fault::net_recv_short_takes,
+                fault_ == fault::net_rx_queue_unbounded,   fault_ == fault::net_rx_dropped_uncounted,
+                fault_ == fault::net_multicast_ignored,    fault_ == fault::net_link_change_silent};
     }
 
     // Changes console output on its way to the terminal; empty when no fault does.

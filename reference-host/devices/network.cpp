@@ -143,13 +143,21 @@ bool network::ready() const
 network::sent network::send(std::span<const std::span<const std::byte>> parts)
 {
     std::vector<std::byte> frame;
-    for (std::span<const std::byte> part : parts)
-        frame.insert(frame.end(), part.begin(), part.end());
+    if (deviate_.vectored_reversed)
+        for (size_t i = parts.size(); i-- > 0;)
+            frame.insert(frame.end(), parts[i].begin(), parts[i].end());
+    else
+        for (std::span<const std::byte> part : parts)
+            frame.insert(frame.end(), part.begin(), part.end());
+    if (deviate_.frame_truncated)
+        frame.pop_back();
     {
         std::lock_guard guard(lock_);
         answered_again_ = room_since_again_ = false;  // this send ends readiness by rule 3 (spec 16.5)
         if (!link_up_)
             return sent::link_down;
+        if (outgoing_.size() >= settings_.tx_queue_length && deviate_.again_never)
+            return sent::taken;  // dropped
         if (outgoing_.size() >= settings_.tx_queue_length) {
             answered_again_ = true;
             return sent::full;
@@ -175,9 +183,9 @@ std::optional<size_t> network::receive(std::span<std::byte> out)
     if (received_.empty())
         return 0;
     const std::vector<std::byte>& frame = received_.front();
-    if (frame.size() > out.size())
+    if (frame.size() > out.size() && !deviate_.recv_short_takes)
         return std::nullopt;
-    const size_t length = frame.size();
+    const size_t length = std::min(frame.size(), out.size());
     std::memcpy(out.data(), frame.data(), length);
     received_.pop_front();
     return length;
@@ -210,12 +218,15 @@ void network::deliver(const std::byte* frame, size_t length)
         return;
     if (!multicast(frame) && std::memcmp(frame, settings_.mac.data(), 6) != 0)
         return;  // another station's (spec 16.11: MAY be delivered; this host does not)
+    if (multicast(frame) && deviate_.multicast_ignored)
+        return;
     {
         std::lock_guard guard(lock_);
         if (!link_up_)
             return;
-        if (received_.size() >= settings_.rx_queue_length) {
-            ++rx_dropped_;
+        if (received_.size() >= settings_.rx_queue_length && !deviate_.rx_unbounded) {
+            if (!deviate_.rx_dropped_uncounted)
+                ++rx_dropped_;
         } else {
             received_.emplace_back(frame, frame + length);
             ++frames_received_;
@@ -249,7 +260,7 @@ void network::set_link(bool up)
         if (link_up_ == up)
             return;
         link_up_ = up;
-        link_changed_ = true;
+        link_changed_ = !deviate_.link_change_silent;
         if (!up)
             outgoing_.clear();  // a frame taken before the link went down may be lost (spec HB-NET-006)
     }
@@ -298,7 +309,14 @@ std::vector<std::pair<std::string, control_command>> network::control_commands()
     return commands;
 }
 
-void network::take_faults(const fault_injector&) {}
+void network::take_faults(const fault_injector& faults)
+{
+    const fault_injector::network_deviations d = faults.network_faults();
+    deviate_.again_never = d.again_never, deviate_.frame_truncated = d.frame_truncated;
+    deviate_.vectored_reversed = d.vectored_reversed, deviate_.recv_short_takes = d.recv_short_takes;
+    deviate_.rx_unbounded = d.rx_unbounded, deviate_.rx_dropped_uncounted = d.rx_dropped_uncounted;
+    deviate_.multicast_ignored = d.multicast_ignored, deviate_.link_change_silent = d.link_change_silent;
+}
 
 void network::run_ended()
 {

@@ -100,8 +100,10 @@ private:
     settings settings_;
     device_host host_;
     struct {
-        bool drops_when_full = false, unfiltered_drop = false;  // --inject-fault only
-    } deviate_;
+        bool again_never = false, frame_truncated = false, vectored_reversed = false, recv_short_takes = false,
+             rx_unbounded = false, rx_dropped_uncounted = false, multicast_ignored = false,
+             link_change_silent = false;
+    } deviate_;  // --inject-fault only
     mutable std::mutex lock_;
     std::deque<std::vector<std::byte>> received_, outgoing_;
     bool link_up_ = true, link_changed_ = false;
