@@ -84,25 +84,33 @@ def main():
     if heavy or not depends:
         failures.append("desktop libraries in Depends")
 
-    modules = sorted((build / "package").glob("hyperbios-module-sdl_*.deb"))
-    module = modules[-1] if modules else None
-    print(f"{'PASS' if module else 'FAIL'} the window module is a package of its own: "
-          f"{module.name if module else 'no hyperbios-module-sdl_*.deb'}")
-    if module:
-        lint = step("lintian runs on the module's package", ["lintian", "--tag-display-limit", "0", module])
+    # Each back-end module is a package of its own, depending on its hbvm's
+    # version and on its library: the window module on SDL2, the user network's
+    # on libslirp.
+    module = None
+    for name, what, library in (("sdl", "the window module", "libsdl2"), ("slirp", "the user-network module",
+                                                                            "libslirp")):
+        found = sorted((build / "package").glob(f"hyperbios-module-{name}_*.deb"))
+        package = found[-1] if found else None
+        if name == "sdl":
+            module = package
+        print(f"{'PASS' if package else 'FAIL'} {what} is a package of its own: "
+              f"{package.name if package else f'no hyperbios-module-{name}_*.deb'}")
+        if not package:
+            failures.append(f"no {name} module package")
+            continue
+        lint = step(f"lintian runs on {what}'s package", ["lintian", "--tag-display-limit", "0", package])
         errors = [line for line in lint.stdout.splitlines() if line.startswith("E:")]
         print(f"{'PASS' if not errors else 'FAIL'} lintian reports no errors" + "".join(f"\n  {e}" for e in errors))
         if errors:
-            failures.append("lintian errors in the module's package")
-        module_depends = step("dpkg-deb -f DEPENDS (module)", ["dpkg-deb", "-f", module, "Depends"]).stdout.strip()
+            failures.append(f"lintian errors in the {name} module's package")
+        module_depends = step(f"dpkg-deb -f DEPENDS ({name} module)", ["dpkg-deb", "-f", package, "Depends"]).stdout.strip()
         print(f"  Depends: {module_depends}")
         want = f"hyperbios (= {deb.name.split('_')[1]})"
-        ok = want in module_depends and "libsdl2" in module_depends
-        print(f"{'PASS' if ok else 'FAIL'} the module depends on its own hbvm version ({want}) and on SDL2")
+        ok = want in module_depends and library in module_depends
+        print(f"{'PASS' if ok else 'FAIL'} {what} depends on its own hbvm version ({want}) and on {library}")
         if not ok:
-            failures.append("module Depends")
-    else:
-        failures.append("no module package")
+            failures.append(f"{name} module Depends")
 
     files = []
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="hyperbios-deb-"))

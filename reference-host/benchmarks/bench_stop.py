@@ -16,6 +16,7 @@ import os
 import pathlib
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -56,6 +57,7 @@ def main():
     parser.add_argument("--hbvm", required=True)
     parser.add_argument("--hbvm-ctl", help="for the stalled X server's case (with Xvfb and the window module)")
     parser.add_argument("--guests", required=True, help="folder of the test guests' .elf files")
+    parser.add_argument("--net-image", help="bench_net_rounds.elf, for the stalled segment member's case")
     parser.add_argument("--runs", type=int, default=7, help="runs per case (default: %(default)s)")
     args = parser.parse_args()
     guest = lambda name: str(pathlib.Path(args.guests) / f"{name}.elf")  # noqa: E731
@@ -129,6 +131,22 @@ def main():
             finally:
                 os.close(writer)
         cases.append(("SIGTERM, input feed's writer stalled", stalled_feed))
+
+        def stalled_member():
+            # A socket segment whose other member never reads, while the guest
+            # sends frames as fast as it can: hbvm's back end waits on that
+            # member (and the guest gets AGAIN) when the signal comes.
+            folder = pathlib.Path(tempfile.mkdtemp(prefix="seg-", dir=tmp))
+            deaf = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            deaf.bind(str(folder / "deaf"))
+            try:
+                return stop_by_signal([args.hbvm, "run", args.net_image, "--accel", accel, "--net", f"socket:{folder}",
+                                       "--", "ip=10.0.0.2/24", "mode=frames", "count=100000000", "size=1514"],
+                                      signal.SIGTERM, 0.5)
+            finally:
+                deaf.close()
+        if args.net_image:
+            cases.append(("SIGTERM, a segment member stalled while the guest sends", stalled_member))
 
         def stalled_x():
             # The window's thread blocked in Xlib: an Xvfb of this case's own,

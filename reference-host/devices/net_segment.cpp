@@ -40,6 +40,7 @@ namespace hbvm {
 namespace {
 
 constexpr int stall_ms = 1000;  // a member that takes nothing for this long loses frames
+constexpr int drain_ms = 20;    // at the end, what the guest sent may still leave for this long
 
 std::optional<sockaddr_un> unix_address(const std::string& path)
 {
@@ -190,26 +191,34 @@ private:
         }
     }
 
+    // Until the quit eventfd is written; then what the guest sent before the end
+    // still leaves, for up to drain_ms, as a NIC's queue empties at power-off.
     void run()
     {
-        bool holding = false;
-        int64_t held_since = 0;
+        bool holding = false, quitting = false;
+        int64_t held_since = 0, quit_by = 0;
         for (;;) {
-            std::vector<pollfd> fds = {{quit_, POLLIN, 0}, {socket_, POLLIN, 0}, {notify_, POLLIN, 0},
-                                       {port_.outgoing_fd(), short(holding ? 0 : POLLIN), 0}};
+            std::vector<pollfd> fds = {{quit_, short(quitting ? 0 : POLLIN), 0}, {socket_, POLLIN, 0},
+                                       {notify_, POLLIN, 0}, {port_.outgoing_fd(), short(holding ? 0 : POLLIN), 0}};
             std::vector<member*> waited;
             for (auto& [name, m] : members_)
                 if ((holding && m.owed) || m.stalled) {
                     fds.push_back({m.fd, POLLOUT, 0});
                     waited.push_back(&m);
                 }
-            int timeout = -1;
+            int64_t timeout = -1;
             if (holding)
-                timeout = int(std::max<int64_t>(0, held_since + stall_ms - now_ms()));
-            if (poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR)
+                timeout = std::max<int64_t>(0, held_since + stall_ms - now_ms());
+            if (quitting)
+                timeout = std::clamp<int64_t>(quit_by - now_ms(), 0, timeout < 0 ? drain_ms : timeout);
+            if (poll(fds.data(), fds.size(), int(timeout)) < 0 && errno != EINTR)
                 return;
-            if (fds[0].revents)
-                return;
+            if (fds[0].revents) {
+                uint64_t count;
+                (void)!read(quit_, &count, sizeof count);
+                quitting = true;
+                quit_by = now_ms() + drain_ms;
+            }
             if (fds[1].revents)
                 receive();
             if (fds[2].revents) {
@@ -242,6 +251,8 @@ private:
                     held_since = now_ms();
                 }
             }
+            if (quitting && (!holding || now_ms() >= quit_by))
+                return;
         }
     }
 

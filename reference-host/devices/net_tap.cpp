@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
@@ -73,17 +74,22 @@ public:
 private:
     void run()
     {
-        bool holding = false;
+        bool holding = false, quitting = false;
         std::vector<std::byte> held;
         std::byte frame[65536];
+        timespec quit_by{};
         for (;;) {
-            pollfd fds[3] = {{quit_, POLLIN, 0},
+            pollfd fds[3] = {{quit_, short(quitting ? 0 : POLLIN), 0},
                              {tap_, short(POLLIN | (holding ? POLLOUT : 0)), 0},
                              {port_.outgoing_fd(), short(holding ? 0 : POLLIN), 0}};
-            if (poll(fds, 3, -1) < 0 && errno != EINTR)
+            if (poll(fds, 3, quitting ? 10 : -1) < 0 && errno != EINTR)
                 return;
-            if (fds[0].revents)
-                return;
+            if (fds[0].revents) {
+                // What the guest sent before the end still leaves, for up to 20 ms.
+                quitting = true;
+                clock_gettime(CLOCK_MONOTONIC, &quit_by);
+                quit_by.tv_nsec += 20'000'000;
+            }
             if (fds[1].revents & POLLIN)
                 for (ssize_t n; (n = read(tap_, frame, sizeof frame)) > 0;) {
                     if (size_t(n) > port_.max_frame())
@@ -107,6 +113,12 @@ private:
                     ++failed_;  // the interface is down on the host's side: the wire is cut
                 holding = false;
             }
+            timespec now{};
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            const bool late = now.tv_sec * 1'000'000'000LL + now.tv_nsec >=
+                              quit_by.tv_sec * 1'000'000'000LL + quit_by.tv_nsec;
+            if (quitting && (!holding || late))
+                return;
         }
     }
 

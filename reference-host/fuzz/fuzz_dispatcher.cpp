@@ -1,7 +1,8 @@
 // fuzz_dispatcher: libFuzzer target for hbvm::dispatcher with every service
 // registered as machine.cpp registers them (BASE, CONSOLE on /dev/null, TIME, POWER,
 // MEM, RNG, BLOCK without disks, EVT, DSP with one display that keeps its frames,
-// INP with a keyboard and an absolute pointer on it).
+// INP with a keyboard and an absolute pointer on it, NET with one interface on a
+// socket segment of its own, where nobody else listens or sends).
 //
 // An input is a profile selector byte followed by a sequence of calls (a call word
 // and five arguments, each drawn by a selector byte; see decode_call). After every
@@ -22,7 +23,8 @@
 //   (e) the functions' own MUST requirements where they are cheap to check (BASE
 //       values, HB-BASE-006's exact name copy, HB-CON-004, clocks, POWER requests,
 //       EVT's statuses and the mask and vector it returns, from a model of them,
-//       DSP's and INP's counts, record sizes, generations and mode limits),
+//       DSP's and INP's counts, record sizes, generations and mode limits, NET's
+//       count, info, link, frame lengths and empty receive queue),
 //       and that on_guest_write reports exactly the out buffers of successful calls.
 // EVT.wait sleeps until its deadline: the harness gives it deadlines of at most
 // 2^20 ns after the zero of CLOCK_MONOTONIC (long past on any machine that has run
@@ -34,6 +36,7 @@
 #include "devices/device_set.hpp"
 #include "devices/display.hpp"
 #include "devices/input.hpp"
+#include "devices/network.hpp"
 #include "devices/terminal.hpp"
 #include "policy/profile.hpp"
 #include "core/event_hub.hpp"
@@ -128,8 +131,9 @@ bool inside_ram(uint64_t address, uint64_t length)
 constexpr uint64_t evt_timers = 8;
 
 // The harness's devices: no disk, one display (its largest mode below), a
-// keyboard and a pointer.
-constexpr uint64_t displays = 1, inputs = 2;
+// keyboard and a pointer, one network interface (MTU 1500).
+constexpr uint64_t displays = 1, inputs = 2, interfaces = 1;
+constexpr uint64_t max_frame = 1514;
 constexpr uint64_t display_max_width = 4096, display_max_height = 4096;
 
 // How many objects a handle argument of `f` can name in this harness: its
@@ -146,6 +150,7 @@ uint64_t handle_count(const hbvm::profile& p, const abi::function_desc& f, abi::
     switch (f.svc) {
     case abi::service::dsp: return displays;
     case abi::service::inp: return inputs;
+    case abi::service::net: return interfaces;
     default: return 0;  // BLOCK: no disks
     }
 }
@@ -283,6 +288,7 @@ struct harness {
     std::unique_ptr<hbvm::terminal> term;
     std::unique_ptr<hbvm::display> screen;
     std::unique_ptr<hbvm::input> keyboard, pointer;
+    std::unique_ptr<hbvm::network> interface;
     hbvm::device_set devices;
     hbvm::clock_source clock;
     hbvm::implementation_identity identity{
@@ -326,6 +332,18 @@ struct harness {
         pointer = std::make_unique<hbvm::input>(hbvm::input::settings{"pointer1", abi::inp_kind::pointer, 0, 256});
         devices.attach("input", *keyboard);
         devices.attach("input", *pointer);
+        char segment[] = "/tmp/fuzz-net-XXXXXX";  // a segment of one: frames sent reach nobody
+        if (!mkdtemp(segment)) {
+            std::perror("fuzz_dispatcher: mkdtemp");
+            std::exit(1);
+        }
+        hbvm::network::settings wire;
+        wire.name = "net0";
+        wire.backend = std::string("socket:") + segment;
+        wire.mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+        wire.given = {"net", "the fuzzer's interface", {}};
+        interface = std::make_unique<hbvm::network>(wire, hbvm::device_host{});
+        devices.attach("net", *interface);
 
         // The reference host's profile, and three that exercise DENIED and services
         // not offered. HB-BASE-007: BASE is always offered and never denied.
@@ -681,8 +699,10 @@ void check_function(harness& h, size_t profile_index, const hbvm::profile& p, co
                    "HB-DSP-006: status %s", status_text(int64_t(status)));
         break;
     case fn::dsp_ready:
-    case fn::inp_ready: {
-        const uint64_t devices_of = f.svc == abi::service::dsp ? displays : inputs;
+    case fn::inp_ready:
+    case fn::net_ready: {
+        const uint64_t devices_of = f.svc == abi::service::dsp ? displays : f.svc == abi::service::inp ? inputs
+                                                                                                          : interfaces;
         const uint64_t possible = r.args[0] == 0 ? (uint64_t(1) << devices_of) - 1 : 0;
         FUZZ_CHECK(ok && (res.value & ~possible) == 0, "HB-%s-010: ready(%" PRIu64 "): status %s, set 0x%" PRIx64,
                    f.service_name, r.args[0], status_text(int64_t(status)), res.value);
@@ -705,6 +725,45 @@ void check_function(harness& h, size_t profile_index, const hbvm::profile& p, co
             check_unchanged_since_shadow(h, r.args[1] + size, r.args[2] - size, "INP: byte after the record");
         break;
     }
+    case fn::net_count:
+        FUZZ_CHECK(ok && res.value == interfaces, "HB-NET-001: status %s, value %" PRIu64, status_text(int64_t(status)),
+                   res.value);
+        break;
+    case fn::net_info:
+        FUZZ_CHECK(ok && res.value == sizeof(abi::net_info), "HB-NET-002: status %s, value %" PRIu64,
+                   status_text(int64_t(status)), res.value);
+        if (r.args[2] > sizeof(abi::net_info))
+            check_unchanged_since_shadow(h, r.args[1] + sizeof(abi::net_info), r.args[2] - sizeof(abi::net_info),
+                                         "HB-NET-002: byte after the record");
+        if (ok && r.args[2] >= offsetof(abi::net_info, max_frame) + 4) {
+            abi::net_info got{};
+            std::memcpy(&got, h.ram() + r.args[1], offsetof(abi::net_info, max_frame) + 4);
+            FUZZ_CHECK(got.max_frame == got.mtu + 14 && got.max_frame == max_frame && got.link == abi::net_link::up,
+                       "HB-NET-002: mtu %u, max_frame %u, link %u", got.mtu, got.max_frame, unsigned(got.link));
+        }
+        break;
+    case fn::net_link:
+        FUZZ_CHECK(ok && res.value == abi::net_link::up, "HB-NET-003: status %s, value %" PRIu64,
+                   status_text(int64_t(status)), res.value);
+        break;
+    case fn::net_send: {
+        const bool fits = r.args[2] >= 14 && r.args[2] <= max_frame;
+        FUZZ_CHECK(fits ? (ok && res.value == r.args[2]) || res.status == abi::status::again
+                        : res.status == abi::status::invalid_param,
+                   "HB-NET-005: a frame of %" PRIu64 " bytes: status %s, value %" PRIu64, r.args[2],
+                   status_text(int64_t(status)), res.value);
+        break;
+    }
+    case fn::net_send_vectored:
+        FUZZ_CHECK((ok && res.value >= 14 && res.value <= max_frame) || res.status == abi::status::invalid_param ||
+                       res.status == abi::status::invalid_address || res.status == abi::status::again,
+                   "HB-NET-008: status %s, value %" PRIu64, status_text(int64_t(status)), res.value);
+        break;
+    case fn::net_recv:  // nobody else is on the segment: nothing arrives
+    case fn::net_peek:
+        FUZZ_CHECK(ok && res.value == 0, "HB-NET-009: %s: status %s, value %" PRIu64, f.name,
+                   status_text(int64_t(status)), res.value);
+        break;
     case fn::inp_read:  // nothing feeds the devices: their queues stay empty
         FUZZ_CHECK(ok && res.value == 0, "HB-INP-005: status %s, value %" PRIu64, status_text(int64_t(status)),
                    res.value);

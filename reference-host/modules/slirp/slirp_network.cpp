@@ -334,8 +334,13 @@ private:
             const int ready = poll(fds_.data(), fds_.size(), int(timeout));
             if (ready < 0 && errno != EINTR)
                 return;
-            if (fds_[0].revents)
+            if (fds_[0].revents) {
+                // What the guest sent before the end still leaves: libslirp takes
+                // a frame at once (its sockets queue what they cannot send yet).
+                while (port_.take_outgoing(frame))
+                    slirp_input(slirp_, reinterpret_cast<const uint8_t*>(frame.data()), int(frame.size()));
                 return;
+            }
             slirp_pollfds_poll(
                 slirp_, ready < 0,
                 [](int index, void* opaque) {
