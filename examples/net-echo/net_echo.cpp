@@ -6,7 +6,8 @@
 //     echo hello | nc -u -q1 127.0.0.1 5555      # in another terminal: "hello" comes back
 //
 // It can be the other side too: `ping=A.B.C.D` pings that address three times,
-// `udp=A.B.C.D:PORT` sends three datagrams and waits for their echo; then it
+// `udp=A.B.C.D:PORT` sends three datagrams and waits for their echo,
+// `resolve=NAME` asks the DNS server (DHCP's) for NAME's address; then it
 // ends (exit 0 when every answer came, 1 otherwise). `seconds=N` ends a server
 // after N seconds (default: it runs until hbvm is stopped). Two machines on one
 // segment, one pinging the other:
@@ -189,9 +190,19 @@ extern "C" void kernel_main(uint32_t magic, uint32_t info)
 
     const char* ping_text = args.value("ping");
     const char* udp_text = args.value("udp");
-    if (ping_text || udp_text) {
+    const char* name = args.value("resolve");
+    if (ping_text || udp_text || name) {
         bool ok = true;
         const char* rest = nullptr;
+        if (name) {
+            uint32_t found = 0;
+            const int r = hb_netstack_resolve(&stack, name, &found, 6 * second_ns);
+            if (r == 0)
+                hb::printf("net-echo: %s is %s\n", name, hb_netstack_format_ip(found, a));
+            else
+                hb::printf("net-echo: %s: %s\n", name, r == HB_NETSTACK_NOT_FOUND ? "no such name" : "no answer");
+            ok = r == 0;
+        }
         if (ping_text) {
             const uint32_t to = parse_ip(ping_text, &rest);
             ok = to && ping(to) && ok;

@@ -16,12 +16,16 @@ machine:
    it: SIGTERM still ends hbvm at once (the project's loose limit of 1 s;
    bench-stop measures the 100 ms).
 
-With --tap instead (root only): in a network namespace the test makes, a TAP
-interface 10.9.0.1/24 and the machine on it (--net tap:IFNAME) at 10.9.0.2;
-ping and socat from the namespace reach it, and without CAP_NET_ADMIN hbvm
-refuses the TAP interface with a message that says what to do.
+With --namespace instead (root only), in a network namespace the test makes:
+a TAP interface 10.9.0.1/24 and the machine on it (--net tap:IFNAME) at
+10.9.0.2, which ping and socat from the namespace reach; without CAP_NET_ADMIN
+hbvm refuses the TAP interface with a message that says what to do; and DNS
+through the user network: the namespace's resolv.conf names a dnsmasq the test
+runs on its loopback (never a resolver off this machine), libslirp forwards
+the guest's query from 10.0.2.3 to it, and the guest learns the test's name
+and hears that an unknown one does not exist.
 
-Exit status 0 when all holds, 1 otherwise, 77 when --tap cannot run here (not
+Exit status 0 when all holds, 1 otherwise, 77 when --namespace cannot run here (not
 root, no `ip`, no network namespaces) — except under CI=true, where that is a
 failure."""
 
@@ -29,6 +33,7 @@ import argparse
 import json
 import os
 import pathlib
+import shutil
 import signal
 import socket
 import struct
@@ -234,16 +239,16 @@ def run(command, **kw):
     return subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=30, **kw)
 
 
-def tap(a):
-    """The TAP back end in a network namespace of the test's own."""
+def namespace_tests(a):
+    """The TAP back end and DNS in a network namespace of the test's own."""
     namespace, interface = f"hbvm-tap-{os.getpid()}", "hbtap0"
     made = run(["ip", "netns", "add", namespace]) if os.geteuid() == 0 else None
     if made is None or made.returncode != 0:
         why = "not root" if made is None else made.stderr.strip()
         if os.environ.get("CI") == "true":
-            expect("tap: a network namespace can be made (CI=true: this must run)", False, why)
+            expect("namespace: a network namespace can be made (CI=true: this must run)", False, why)
             return
-        print(f"SKIP tap: no network namespace ({why})")
+        print(f"SKIP namespace: no network namespace ({why})")
         sys.exit(77)
     inside = ["ip", "netns", "exec", namespace]
     try:
@@ -267,8 +272,42 @@ def tap(a):
         expect("tap: without CAP_NET_ADMIN hbvm refuses a TAP interface it cannot make, saying how to get one",
                refused.returncode == 74 and "CAP_NET_ADMIN" in refused.stderr and "ip tuntap add" in refused.stderr,
                f"status {refused.returncode}: {refused.stderr.strip()}")
+        dns(a, namespace, inside)
     finally:
         run(["ip", "netns", "delete", namespace])
+        shutil.rmtree(f"/etc/netns/{namespace}", ignore_errors=True)
+
+
+def dns(a, namespace, inside):
+    """The guest's DNS query through libslirp reaches a resolver on the
+    namespace's loopback: `ip netns exec` puts /etc/netns/NS/resolv.conf in
+    place of /etc/resolv.conf, which libslirp reads."""
+    config = pathlib.Path(f"/etc/netns/{namespace}")
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "resolv.conf").write_text("nameserver 127.0.0.1\n")
+    resolver = subprocess.Popen(inside + ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
+                                          "--listen-address=127.0.0.1", "--bind-interfaces", "--port=53",
+                                          "--user=root", "--pid-file", "--address=/hyperbios.test/10.1.2.3",
+                                          "--log-facility=-"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        if not expect("dns: dnsmasq answers on the namespace's loopback", resolver.poll() is None,
+                      resolver.stderr.read() if resolver.poll() is not None else ""):
+            return
+        asked = run(inside + [a.hbvm, "run", a.kernel, "--accel", "soft", "--timeout", "60", "--net", "user", "--",
+                              "resolve=hyperbios.test"])
+        expect("dns: the guest learns hyperbios.test's address through 10.0.2.3",
+               "net-echo: hyperbios.test is 10.1.2.3" in asked.stdout and asked.returncode == 0,
+               f"status {asked.returncode}: {asked.stdout[-400:]}{asked.stderr[-200:]}")
+        unknown = run(inside + [a.hbvm, "run", a.kernel, "--accel", "soft", "--timeout", "60", "--net", "user", "--",
+                                "resolve=nosuch.hyperbios.invalid"])
+        expect("dns: an unknown name is reported as such",
+               "no such name" in unknown.stdout and unknown.returncode == 1,
+               f"status {unknown.returncode}: {unknown.stdout[-400:]}")
+    finally:
+        resolver.terminate()
+        resolver.wait()
 
 
 def main():
@@ -276,10 +315,11 @@ def main():
     parser.add_argument("--hbvm", required=True)
     parser.add_argument("--hbvm-ctl", required=True)
     parser.add_argument("--kernel", required=True)
-    parser.add_argument("--tap", action="store_true", help="test the TAP back end in a network namespace (root)")
+    parser.add_argument("--namespace", action="store_true",
+                        help="test the TAP back end and DNS in a network namespace (root)")
     a = parser.parse_args()
-    if a.tap:
-        tap(a)
+    if a.namespace:
+        namespace_tests(a)
         print(f"{len(failures)} failed" if failures else "all passed")
         return 1 if failures else 0
     with tempfile.TemporaryDirectory(prefix="hbvm-net-echo-") as tmp:

@@ -322,6 +322,57 @@ void dhcp_send(hb_netstack* s, uint8_t type)
     (void)send_frame(s, n);
 }
 
+// What a DNS answer brought, for hb_netstack_resolve's handler.
+struct dns_query {
+    uint16_t id;
+    bool answered;
+    bool found;
+    uint32_t address;
+};
+
+// Skips a name (labels or a compression pointer) at d[at]; the offset after it, or n.
+size_t skip_name(const uint8_t* d, size_t n, size_t at)
+{
+    while (at < n) {
+        const uint8_t length = d[at];
+        if (length == 0)
+            return at + 1;
+        if ((length & 0xC0) == 0xC0)
+            return at + 2;
+        at += 1 + size_t(length);
+    }
+    return n;
+}
+
+void on_dns_answer(void* context, uint32_t, uint16_t from_port, uint16_t, const void* data, size_t n)
+{
+    auto* q = static_cast<dns_query*>(context);
+    const auto* d = static_cast<const uint8_t*>(data);
+    if (from_port != 53 || n < 12 || get16(d) != q->id || !(d[2] & 0x80))
+        return;
+    q->answered = true;
+    if ((d[3] & 0x0F) != 0)
+        return;  // an error, NXDOMAIN among them: not found
+    size_t at = 12;
+    for (uint16_t i = 0; i < get16(d + 4) && at < n; ++i)
+        at = skip_name(d, n, at) + 4;  // the question's type and class
+    for (uint16_t i = 0; i < get16(d + 6) && at < n; ++i) {
+        at = skip_name(d, n, at);
+        if (at + 10 > n)
+            return;
+        const uint16_t type = get16(d + at), klass = get16(d + at + 2), length = get16(d + at + 8);
+        at += 10;
+        if (at + length > n)
+            return;
+        if (type == 1 && klass == 1 && length == 4) {
+            q->found = true;
+            q->address = get32(d + at);
+            return;
+        }
+        at += length;  // a CNAME before the address, say
+    }
+}
+
 }  // namespace
 
 extern "C" {
@@ -454,6 +505,59 @@ int hb_netstack_ping(hb_netstack* s, uint32_t to_ip, uint16_t sequence, uint64_t
         return HB_NETSTACK_TIMEOUT;
     if (rtt_ns)
         *rtt_ns = now() - sent;
+    return 0;
+}
+
+int hb_netstack_resolve(hb_netstack* s, const char* name, uint32_t* ip, uint64_t timeout_ns)
+{
+    if (s->ip == 0 || s->dns == 0)
+        return HB_NETSTACK_NO_ADDRESS;
+    static uint8_t query[300];
+    size_t n = 12;
+    uint64_t sample = now();
+    (void)hb::rng::fill(&sample, sizeof sample);
+    dns_query q{uint16_t(sample), false, false, 0};
+    put16(query, q.id), put16(query + 2, 0x0100), put16(query + 4, 1);  // recursion desired, one question
+    put16(query + 6, 0), put16(query + 8, 0), put16(query + 10, 0);
+    // "a.bc" -> 1 'a' 2 'b' 'c' 0: each label after its length.
+    size_t length_at = n++;
+    size_t label = 0;
+    for (const char* c = name;; ++c) {
+        if (n + 6 >= sizeof query)
+            return HB_NETSTACK_TOO_BIG;
+        if (*c == '.' || *c == 0) {
+            if (label == 0 || label > 63)
+                return HB_NETSTACK_NOT_FOUND;  // an empty or overlong label: no such name
+            query[length_at] = uint8_t(label);
+            if (*c == 0)
+                break;
+            length_at = n++;
+            label = 0;
+            continue;
+        }
+        query[n++] = uint8_t(*c);
+        ++label;
+    }
+    query[n++] = 0;
+    put16(query + n, 1), put16(query + n + 2, 1);  // type A, class IN
+    n += 4;
+    constexpr uint16_t own_port = 40053;
+    if (hb_netstack_udp_bind(s, own_port, on_dns_answer, &q) != 0)
+        return HB_NETSTACK_NO_ROOM;
+    const uint64_t deadline = now() + timeout_ns;
+    for (int attempt = 0; attempt < 3 && !q.answered && now() < deadline; ++attempt) {
+        const uint64_t retry = now() + timeout_ns / 3 < deadline ? now() + timeout_ns / 3 : deadline;
+        if (hb_netstack_udp_send(s, s->dns, 53, own_port, query, n) < 0)
+            break;
+        while (!q.answered && now() < retry)
+            (void)hb_netstack_wait(s, retry);
+    }
+    hb_netstack_udp_unbind(s, own_port);
+    if (!q.answered)
+        return HB_NETSTACK_TIMEOUT;
+    if (!q.found)
+        return HB_NETSTACK_NOT_FOUND;
+    *ip = q.address;
     return 0;
 }
 

@@ -10,6 +10,9 @@
  * answer (DHCP, ARP inside a send, ping), which answer ARP and ping and deliver
  * UDP to the bound handlers meanwhile.
  *
+ * A DNS client asks the server DHCP named (or the one the kernel sets in `dns`)
+ * for a name's IPv4 address.
+ *
  * Out of its scope: TCP, IPv6, IP fragments (dropped), IP options (ignored),
  * more than one interface per struct (use one struct per interface), multicast
  * groups. Addresses are IPv4 in host byte order: 10.0.2.15 is 0x0A00020F. */
@@ -35,7 +38,8 @@ enum hb_netstack_error {
     HB_NETSTACK_TOO_BIG = -4,      /* a datagram larger than the interface's MTU allows */
     HB_NETSTACK_HOST = -5,         /* a NET call failed: the link is down, or the host refused */
     HB_NETSTACK_NO_ROOM = -6,      /* every UDP port slot is taken */
-    HB_NETSTACK_NO_ADDRESS = -7    /* the interface has no IPv4 address yet (DHCP or set_address) */
+    HB_NETSTACK_NO_ADDRESS = -7,   /* the interface has no IPv4 address yet (DHCP or set_address) */
+    HB_NETSTACK_NOT_FOUND = -8     /* the DNS server knows no IPv4 address for the name */
 };
 
 /* Called for each UDP datagram to a bound port, from inside poll, wait and the
@@ -108,6 +112,10 @@ int hb_netstack_udp_send(struct hb_netstack* s, uint32_t to_ip, uint16_t to_port
  * *rtt_ns (when not NULL) gets the round trip. */
 int hb_netstack_ping(struct hb_netstack* s, uint32_t to_ip, uint16_t sequence, uint64_t timeout_ns,
                      uint64_t* rtt_ns);
+
+/* Asks the DNS server s->dns for the IPv4 address of `name` (an A record),
+ * three tries until now + timeout_ns; the answer goes to *ip. */
+int hb_netstack_resolve(struct hb_netstack* s, const char* name, uint32_t* ip, uint64_t timeout_ns);
 
 /* "10.0.2.15" into text (16 bytes at least); returns text. */
 char* hb_netstack_format_ip(uint32_t ip, char* text);

@@ -26,6 +26,8 @@ they end:
   c-boot-library.soft     hbvm: a C kernel on libhyperbios-boot.a gets its
   c-boot-library.kvm      arguments as one unquoted string and its own #DE and
                           default handlers (boot/hyperbios_boot.h), exit 43
+  c-netstack.soft         hbvm: a C kernel on libhyperbios-net.a sends a UDP
+                          broadcast on a socket segment; the capture holds it
 
 Exit status 0 when every check holds, 1 otherwise, 77 (skipped) when the host
 writes a command line the guest cannot split (see path-with-space) or /dev/kvm
@@ -386,13 +388,30 @@ def c_boot_library(build, accel):
     return c
 
 
+def c_netstack(build):
+    """A C kernel on libhyperbios-net.a sends a UDP broadcast on a socket
+    segment; the interface's capture must hold it."""
+    kernel = build / "include" / "hyperbios" / "tests" / "c_netstack_kernel.elf"
+    with tempfile.TemporaryDirectory(prefix="c-netstack-") as tmp:
+        capture = pathlib.Path(tmp) / "net0.pcap"
+        status, out = run([str(build / "bin" / "hbvm"), "run", str(kernel), "--timeout", "60", "--accel", "soft",
+                           "--net", f"socket:{tmp},pcap={capture}"])
+        data = capture.read_bytes() if capture.exists() else b""
+    c = Checks(out)
+    c.line("c-netstack: 10.0.0.2 sent a broadcast")
+    c.expect(b"hello from C" in data and b"\xff\xff\xff\xff\xff\xff" in data,
+             f"the capture ({len(data)} bytes) holds no broadcast with the datagram")
+    c.expect(status == 0, f"exit status {status}, expected 0")
+    return c
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("case", choices=["day-one.reference-host", "day-one.qemu", "day-one.qemu-pvh", "panic",
                                          "assert", "check", "panic.qemu", "path-with-space", "foreign-script",
                                          "default-handler.soft", "default-handler.kvm", "default-handler.built-in",
                                          "own-note.reference-host", "own-note.qemu", "own-note.qemu-pvh",
-                                         "c-boot-library.soft", "c-boot-library.kvm"])
+                                         "c-boot-library.soft", "c-boot-library.kvm", "c-netstack.soft"])
     parser.add_argument("--build", required=True, type=pathlib.Path, help="the CMake build folder")
     args = parser.parse_args()
     if args.case.startswith("day-one."):
@@ -405,6 +424,8 @@ def main():
         c = path_with_space(args.build)
     elif args.case.startswith("own-note."):
         c = own_note(args.build, args.case.split(".", 1)[1])
+    elif args.case == "c-netstack.soft":
+        c = c_netstack(args.build)
     elif args.case.startswith("c-boot-library."):
         c = c_boot_library(args.build, args.case.split(".", 1)[1])
     elif args.case.startswith("default-handler."):
