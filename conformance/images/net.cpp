@@ -268,7 +268,10 @@ void run_checks()
     line burst;
     burst.put("600 frames sent while the driver did not read for 300 ms (").dec(agains).put(" AGAIN answers)");
     check("HB-NET-006", burst_ok, burst.c_str());
-    check("HB-NET-004", room_made_ready, "after AGAIN the interface became ready once its send queue had room");
+    if (agains)
+        check("HB-NET-004", room_made_ready, "after AGAIN the interface became ready once its send queue had room");
+    else
+        note("no send answered AGAIN during the burst: readiness by room (16.5, rule 3) was not exercised");
     line expect;
     expect.put("EXPECT-PLACE HB-NET-005 net0 received 0 ").dec(burst_first - 1);
     emit(expect);

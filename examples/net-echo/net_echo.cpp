@@ -65,8 +65,8 @@ uint64_t parse_number(const char* text)
     return n;
 }
 
-// `data` lies in the stack's own buffer, which the send below may reuse (to
-// wait for an ARP answer): it is copied first.
+// `data` lies in the stack's receive buffer, which the send below may reuse
+// (to wait for an ARP answer): it is copied first.
 void echo(void*, uint32_t from_ip, uint16_t from_port, uint16_t to_port, const void* data, size_t length)
 {
     static uint8_t datagram[HB_NETSTACK_MAX_FRAME];

@@ -25,7 +25,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "conformance"))
 from example_tests import kvm_problem  # noqa: E402
+import conform  # noqa: E402  (HBVM_PLACES: how hbvm takes the driver's places)
 
 HERE = pathlib.Path(__file__).resolve().parent
 failures = []
@@ -104,8 +106,7 @@ def main():
                  want="my_kernel (make, C): hello from outside the HyperBIOS tree")
 
         # The installed conformance suite certifies the reference host.
-        host = (f"{hbvm} run {{image}} --accel soft --timeout 30 --end-report {{end}} --disk {{disk0}} "
-                f"--disk {{disk1}},sector=4096 --disk {{disk2}},ro --disk {{disk3}} --display none,screenshot={{screenshot}} --input keyboard --input pointer --input-feed {{input}}")
+        host = f"{hbvm} run {{image}} --accel soft --timeout 30 {conform.HBVM_PLACES}"
         step("the installed hyperbios-conform certifies the installed hbvm",
              [prefix / "bin" / "hyperbios-conform", "--host", host, "--out", tmp / "certificate", "-q"],
              cwd=tmp, want="verdict: CONFORMANT")

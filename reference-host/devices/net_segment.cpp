@@ -12,7 +12,7 @@
 //   - while DIR holds a file named `link-down`, the segment's link is down:
 //     its members' interfaces say so to their guests (a pulled cable).
 // Like an Ethernet, the segment may lose a frame: a member whose socket stays
-// full for a second loses the frames sent to it meanwhile (it is "stalled"
+// full for two seconds loses the frames sent to it meanwhile (it is "stalled"
 // until its socket has room again), so that one member that stops reading
 // cannot stop the others. Until then the sender waits for it — and the guest's
 // send queue fills and answers AGAIN, the back-pressure a real port gives.
@@ -39,7 +39,7 @@ namespace hbvm {
 
 namespace {
 
-constexpr int stall_ms = 1000;  // a member that takes nothing for this long loses frames
+constexpr int stall_ms = 2000;  // a member that takes nothing for this long loses frames
 constexpr int drain_ms = 20;    // at the end, what the guest sent may still leave for this long
 
 std::optional<sockaddr_un> unix_address(const std::string& path)
@@ -83,7 +83,9 @@ public:
         unlink(own_path_.c_str());  // a socket left by a process of the same ID
         if (bind(socket_, reinterpret_cast<const sockaddr*>(&*own), sizeof *own) != 0)
             throw error(exit_status::host_failure, where + ": cannot bind " + own_path_ + ": " + std::strerror(errno));
-        // Room for many frames: a burst from the guest waits here, not in hbvm.
+        // Room for large frames. (How many datagrams wait in a Unix socket is
+        // net.unix.max_dgram_qlen's, 10 on Debian: a burst waits in the
+        // sender's queue, hbvm's back end holding a frame until there is room.)
         const int buffer = 1 << 20;
         setsockopt(socket_, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
         if (inotify_add_watch(notify_, folder.c_str(), IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM) < 0)

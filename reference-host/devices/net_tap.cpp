@@ -74,13 +74,13 @@ public:
 private:
     void run()
     {
-        bool holding = false, quitting = false;
+        bool holding = false, quitting = false, gone = false;
         std::vector<std::byte> held;
         std::byte frame[65536];
         timespec quit_by{};
         for (;;) {
             pollfd fds[3] = {{quit_, short(quitting ? 0 : POLLIN), 0},
-                             {tap_, short(POLLIN | (holding ? POLLOUT : 0)), 0},
+                             {gone ? -1 : tap_, short(POLLIN | (holding ? POLLOUT : 0)), 0},
                              {port_.outgoing_fd(), short(holding ? 0 : POLLIN), 0}};
             if (poll(fds, 3, quitting ? 10 : -1) < 0 && errno != EINTR)
                 return;
@@ -89,6 +89,14 @@ private:
                 quitting = true;
                 clock_gettime(CLOCK_MONOTONIC, &quit_by);
                 quit_by.tv_nsec += 20'000'000;
+            }
+            if (fds[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+                // The interface was deleted under us: the cable is cut for good,
+                // and the descriptor would report this at every poll.
+                gone = true, holding = false;
+                port_.set_link(false);
+                port_.note("--net tap: the TAP interface went away; the guest's link is down");
+                continue;
             }
             if (fds[1].revents & POLLIN)
                 for (ssize_t n; (n = read(tap_, frame, sizeof frame)) > 0;) {
@@ -104,6 +112,10 @@ private:
             for (;;) {
                 if (!holding && !port_.take_outgoing(held))
                     break;
+                if (gone) {
+                    ++failed_;
+                    continue;
+                }
                 const ssize_t written = write(tap_, held.data(), held.size());
                 if (written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
                     holding = true;  // the kernel's queue is full: wait for room

@@ -218,11 +218,9 @@ void network::deliver(const std::byte* frame, size_t length)
         return;
     if (!multicast(frame) && std::memcmp(frame, settings_.mac.data(), 6) != 0)
         return;  // another station's (spec 16.11: MAY be delivered; this host does not)
-    if (multicast(frame) && deviate_.multicast_ignored)
-        return;
     {
         std::lock_guard guard(lock_);
-        if (!link_up_)
+        if (!link_up_ || (multicast(frame) && deviate_.multicast_ignored))
             return;
         if (received_.size() >= settings_.rx_queue_length && !deviate_.rx_unbounded) {
             if (!deviate_.rx_dropped_uncounted)
@@ -253,16 +251,21 @@ bool network::take_outgoing(std::vector<std::byte>& frame)
     return true;
 }
 
-void network::set_link(bool up)
+void network::set_link(bool up) { change_link(false, up); }
+
+void network::change_link(bool admin, bool up)
 {
     {
         std::lock_guard guard(lock_);
-        if (link_up_ == up)
+        (admin ? admin_up_ : carrier_up_) = up;
+        if (link_up_ == (admin_up_ && carrier_up_))
             return;
-        link_up_ = up;
+        link_up_ = admin_up_ && carrier_up_;
         link_changed_ = !deviate_.link_change_silent;
-        if (!up)
+        if (!link_up_) {
             outgoing_.clear();  // a frame taken before the link went down may be lost (spec HB-NET-006)
+            room_since_again_ = answered_again_;  // the queue has room now (rule 3 of 16.5)
+        }
     }
     notify_ready();
 }
@@ -300,7 +303,7 @@ std::vector<std::pair<std::string, control_command>> network::control_commands()
               if (it != a.end() && !up)
                   throw control_command_error{"GenericError", "give \"up\": true or false"};
               if (up)
-                  set_link(*up);
+                  change_link(true, *up);
               return json::value(json::object{{"up", link_up()}});
           }}},
     };
@@ -312,6 +315,7 @@ std::vector<std::pair<std::string, control_command>> network::control_commands()
 void network::take_faults(const fault_injector& faults)
 {
     const fault_injector::network_deviations d = faults.network_faults();
+    std::lock_guard guard(lock_);  // the back end's thread reads them already
     deviate_.again_never = d.again_never, deviate_.frame_truncated = d.frame_truncated;
     deviate_.vectored_reversed = d.vectored_reversed, deviate_.recv_short_takes = d.recv_short_takes;
     deviate_.rx_unbounded = d.rx_unbounded, deviate_.rx_dropped_uncounted = d.rx_dropped_uncounted;
@@ -403,14 +407,19 @@ void check_networks(std::vector<device_settings>& all)
         const network::settings d = settings_of(s, i);  // checks the values
         if (!s.get("name"))
             s.values.emplace_back("name", d.name);
-        if (d.name.empty() || d.name.size() > 32)
-            throw error(exit_status::usage, s.origin + ": an interface's name is 1 to 32 bytes");
+        // A name is part of the segment's socket file name: no '/', no control bytes.
+        const bool printable = std::all_of(d.name.begin(), d.name.end(),
+                                           [](char c) { return c != '/' && (unsigned char)c >= 0x20 && c != 0x7F; });
+        if (d.name.empty() || d.name.size() > 32 || !printable)
+            throw error(exit_status::usage, s.origin + ": an interface's name is 1 to 32 bytes, without '/' or "
+                                                       "control characters");
         for (size_t j = 0; j < i; ++j) {
             if (all[j].get("name") == d.name)
                 throw error(exit_status::usage, s.origin + ": the name '" + d.name +
                                                     "' is another interface's already; give one another name=");
-            if (all[j].get("mac") && all[j].get("mac") == s.get("mac"))
-                throw error(exit_status::usage, s.origin + ": mac=" + *s.get("mac") + " is another interface's already");
+            if (settings_of(all[j], j).mac == d.mac)
+                throw error(exit_status::usage, s.origin + ": its MAC address " + format_mac(d.mac) +
+                                                    " is another interface's already; give one another mac=");
         }
     }
 }

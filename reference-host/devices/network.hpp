@@ -95,6 +95,8 @@ private:
     void note(const std::string& line) override;
 
     void capture(const std::byte* frame, size_t length);
+    // Sets one side of the link; the guest sees the change of the whole (rule 2 of 16.5).
+    void change_link(bool admin, bool up);
     void notify_ready();
 
     settings settings_;
@@ -106,7 +108,9 @@ private:
     } deviate_;  // --inject-fault only
     mutable std::mutex lock_;
     std::deque<std::vector<std::byte>> received_, outgoing_;
-    bool link_up_ = true, link_changed_ = false;
+    // The link is up while the user has not pulled it (netN-link) and the back
+    // end has its network (a segment's link-down file, a TAP interface that went).
+    bool admin_up_ = true, carrier_up_ = true, link_up_ = true, link_changed_ = false;
     bool answered_again_ = false, room_since_again_ = false;
     uint64_t rx_dropped_ = 0, frames_sent_ = 0, frames_received_ = 0;
     std::mutex handler_lock_;  // guards on_ready_ and its calls

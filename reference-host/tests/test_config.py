@@ -58,6 +58,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="hbvm-config-") as tmp:
         tmp = pathlib.Path(tmp)
         (tmp / "feed.bin").write_bytes(b"")  # an input feed with no records
+        (tmp / "seg").mkdir()  # a network segment nobody else is on
         for name in ("a.img", "b.img", "c,d.img"):
             (tmp / name).write_bytes(bytes(64 << 10))
         # Every option of --help, in the file and on the command line.
@@ -74,7 +75,7 @@ def main():
             "control": ("unix:ctl.sock", ["--control", "unix:ctl.sock"]),
         }
         file_only = {"config", "print-config", "help"}
-        device_options = {"disk", "display", "input", "input-feed"}
+        device_options = {"disk", "display", "input", "input-feed", "net"}
         listed = set(help_options(hbvm))
         missing = sorted(listed - set(options) - file_only - device_options)
         report("the test sets every option --help lists", not missing and listed,
@@ -89,10 +90,11 @@ def main():
                   "", "[[disk]]", 'path = "b.img"', "sector = 4096",
                   "", "[[display]]", 'backend = "none"', 'width = "640"', 'height = "480"',
                   "", "[[input]]", 'kind = "keyboard"', "", "[[input]]", 'kind = "pointer"',
-                  "", "[[input-feed]]", 'path = "feed.bin"']
+                  "", "[[input-feed]]", 'path = "feed.bin"',
+                  "", "[[net]]", 'backend = "socket:seg"', 'mac = "52:54:00:00:00:0a"', 'pcap = "net.pcap"']
         command += ["--disk", "a.img,ro,name=boot", "--disk", "b.img,sector=4096",
                     "--display", "none,width=640,height=480", "--input", "keyboard", "--input", "pointer",
-                    "--input-feed", "feed.bin"]
+                    "--input-feed", "feed.bin", "--net", "socket:seg,mac=52:54:00:00:00:0a,pcap=net.pcap"]
         kernel_arguments = ["--", "x", "two words"]
         config = tmp / "vm.toml"
         config.write_text("\n".join(lines) + "\n")

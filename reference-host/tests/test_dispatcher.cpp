@@ -222,7 +222,7 @@ TEST_F(DispatcherTest, ProbeServiceReportsVersionsAndAbsence)
     for (const abi::service_desc& s : abi::services)
         every_service |= 1u << uint16_t(s.id);
     EXPECT_EQ(d.service_bitmap(), every_service);
-    EXPECT_EQ(every_service, 0x3FFu);  // BASE, CONSOLE, TIME, POWER, BLOCK, MEM, RNG, EVT, DSP, INP
+    EXPECT_EQ(every_service, 0x7FFu);  // BASE, CONSOLE, TIME, POWER, BLOCK, MEM, RNG, EVT, DSP, INP, NET
 }
 
 TEST_F(DispatcherTest, ImplNameIsTruncatedToTheBufferAndReportsFullLength)

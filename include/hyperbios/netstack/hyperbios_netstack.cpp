@@ -68,8 +68,10 @@ bool send_frame(hb_netstack* s, size_t length)
             return true;
         }
         if (r.code != hb::status::again || now() >= deadline)
-            return false;
-        (void)hb::net::yield(deadline, uint16_t(s->device & ~63u));
+            return false;  // dropped, as a wire may: ARP, DHCP and DNS ask again
+        // Not net::yield: the interface may be ready for a frame received, and
+        // that would spin. The host's queue drains at the network's pace.
+        (void)hb::evt::wait(now() + 100'000, 0);
     }
 }
 
@@ -94,8 +96,8 @@ void ip_header_out(hb_netstack* s, uint32_t to, uint8_t protocol, size_t payload
 
 void arp_learn(hb_netstack* s, uint32_t ip, const uint8_t* mac)
 {
-    if (ip == 0)
-        return;
+    if (ip == 0 || (mac[0] & 1))
+        return;  // no address, or a multicast source: nothing to learn
     hb_netstack_arp_entry* slot = &s->arp[0];
     for (hb_netstack_arp_entry& e : s->arp) {
         if (e.ip == ip) {
@@ -206,7 +208,9 @@ void handle_udp(hb_netstack* s, uint32_t from, const uint8_t* ip, const uint8_t*
     }
     for (const hb_netstack_udp_port& p : s->udp)
         if (p.port == to_port && p.handler) {
+            s->in_handler = 1;
             p.handler(p.context, from, from_port, to_port, u + udp_header, length - udp_header);
+            s->in_handler = 0;
             return;
         }
 }
@@ -259,6 +263,10 @@ void handle_frame(hb_netstack* s, size_t n)
     }
     ++s->frames_in;
     const uint16_t type = get16(f + 12);
+    if (s->in_handler && type != type_arp) {
+        ++s->frames_ignored;  // a handler's send waits for ARP: nothing else nests
+        return;
+    }
     if (type == type_arp)
         handle_arp(s, f + eth, n - eth);
     else if (type == type_ipv4)

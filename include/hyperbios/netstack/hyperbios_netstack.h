@@ -44,15 +44,16 @@ enum hb_netstack_error {
 
 /* Called for each UDP datagram to a bound port, from inside poll, wait and the
  * calls that wait. `data` lies in the stack's receive buffer: it holds until the
- * handler returns or calls into the stack (a send may wait for ARP and receive
- * meanwhile), so a handler that answers copies it first. */
+ * handler returns. While a handler runs, frames that arrive meanwhile (a send
+ * that waits for ARP) are taken for ARP only: UDP and ICMP are dropped, so
+ * handlers never nest. */
 typedef void (*hb_netstack_udp_handler)(void* context, uint32_t from_ip, uint16_t from_port, uint16_t to_port,
                                         const void* data, size_t length);
 
 struct hb_netstack_arp_entry {
     uint32_t ip;
+    uint32_t used;
     uint8_t mac[6];
-    uint16_t used;
 };
 
 struct hb_netstack_udp_port {
@@ -74,10 +75,10 @@ struct hb_netstack {
     struct hb_netstack_udp_port udp[HB_NETSTACK_UDP_PORTS];
     uint32_t dhcp_xid, dhcp_offer, dhcp_server, dhcp_mask, dhcp_router, dhcp_dns, dhcp_lease;
     uint8_t dhcp_state;
-    uint8_t reserved0;
+    uint8_t in_handler; /* a UDP handler runs: only ARP is taken meanwhile (no re-entry) */
     uint16_t ip_id, ping_id, ping_seq;
     uint16_t ping_answered;
-    uint16_t arp_clock;
+    uint32_t arp_clock;
     uint8_t in[HB_NETSTACK_MAX_FRAME];
     uint8_t out[HB_NETSTACK_MAX_FRAME];
 };

@@ -116,9 +116,10 @@ public:
         const size_t slash = net.find('/');
         in_addr network{};
         int prefix = slash == std::string::npos ? 24 : std::atoi(net.c_str() + slash + 1);
-        if (!parse_ipv4(net.substr(0, slash), network) || prefix < 8 || prefix > 28)
+        // Up to /27: the DHCP pool is .15 to .30, below the broadcast address.
+        if (!parse_ipv4(net.substr(0, slash), network) || prefix < 8 || prefix > 27)
             throw hbvm::error(hbvm::exit_status::usage, where_ + ": net=" + net +
-                                                            " is not an IPv4 network from /8 to /28 (e.g. 10.0.2.0/24)");
+                                                            " is not an IPv4 network from /8 to /27 (e.g. 10.0.2.0/24)");
         const uint32_t mask = ~((uint32_t(1) << (32 - prefix)) - 1);
         const uint32_t base = ntohl(network.s_addr) & mask;
         auto at = [base](uint32_t n) { in_addr a{}; a.s_addr = htonl(base | n); return a; };
