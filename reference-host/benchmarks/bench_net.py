@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 
@@ -120,6 +121,8 @@ def one_round(a, tmp, r):
     for line in server.stdout:
         if "serving UDP echo" in line:
             break
+    # It prints a line per datagram: read them, or its console would stall on a full pipe.
+    threading.Thread(target=lambda: server.stdout.read(), daemon=True).start()
     rtt = figures(guest(a, a.image, f"socket:{folder},mac=52:54:00:00:00:02", "ip=10.0.0.2/24", "mode=rtt",
                         "to=10.0.0.1:7", f"count={a.round_trips}"), "rtt")
     server.terminate()
