@@ -14,7 +14,10 @@ machine:
    (net0-hostfwd-add) echoes what socat sends;
 3. a segment member that never reads (a stalled peer) while a machine sends to
    it: SIGTERM still ends hbvm at once (the project's loose limit of 1 s;
-   bench-stop measures the 100 ms).
+   bench-stop measures the 100 ms);
+4. 63 interfaces on one segment (Solo5's tests attach that many): net-yield
+   sends a broadcast from the last and sleeps in net::yield until each other
+   interface has received it.
 
 With --namespace instead (root only), in a network namespace the test makes:
 a TAP interface 10.9.0.1/24 and the machine on it (--net tap:IFNAME) at
@@ -161,6 +164,19 @@ def segment(a, tmp):
     expect("segment: the server's capture holds the ARP exchange, the pings and the datagrams both ways",
            all(w in seen for w in want) and seen.count("icmp 0") == 3 and seen.count("udp 7>40000") == 3,
            f"{seen}")
+
+
+def many_interfaces(a, tmp):
+    folder = pathlib.Path(tmp) / "many"
+    folder.mkdir()
+    command = [a.hbvm, "run", a.yield_kernel, "--accel", "soft", "--timeout", "60"]
+    for _ in range(63):
+        command += ["--net", f"socket:{folder}"]
+    guest = machine(command)
+    status = guest.end(60)
+    line = guest.wait_for("net-yield:", 1)
+    expect("63 interfaces: net::yield wakes for every one that received the broadcast",
+           status == 0 and line is not None and "62 of 62 interfaces" in line, f"status {status}: {guest.output()}")
 
 
 def udp_echo_with(tool, port, text):
@@ -315,6 +331,7 @@ def main():
     parser.add_argument("--hbvm", required=True)
     parser.add_argument("--hbvm-ctl", required=True)
     parser.add_argument("--kernel", required=True)
+    parser.add_argument("--yield-kernel", help="net-yield.elf, for the 63 interfaces")
     parser.add_argument("--namespace", action="store_true",
                         help="test the TAP back end and DNS in a network namespace (root)")
     a = parser.parse_args()
@@ -325,6 +342,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="hbvm-net-echo-") as tmp:
         segment(a, tmp)
         stalled_peer(a, tmp)
+        if a.yield_kernel:
+            many_interfaces(a, tmp)
         module = pathlib.Path(a.hbvm).resolve().parent.parent / "lib/hyperbios/modules/hbvm-slirp.so"
         if module.exists() or os.environ.get("CI") == "true":
             user_network(a, tmp)

@@ -439,7 +439,7 @@ device_class net_device_class()
     return {"net",
             "  --net user|tap:IFNAME|socket:DIR[,mac=M][,pcap=FILE][,name=N][,mtu=B]\n"
             "                  a network interface for the NET service, repeatable up to\n"
-            "                  16 times (none when none is given): user is a NAT to the\n"
+            "                  64 times (none when none is given): user is a NAT to the\n"
             "                  host's network with DHCP and DNS (libslirp, in the module\n"
             "                  hbvm-slirp.so; hostfwd=tcp::8080-:80 forwards a host\n"
             "                  port, several separated by spaces; net=10.0.2.0/24);\n"
@@ -454,7 +454,7 @@ device_class net_device_class()
             "backend",
             {"backend", "name", "mac", "mtu", "pcap", "rx-queue", "tx-queue", "hostfwd", "net"},
             {},
-            16,
+            64,
             false,
             check_networks,
             create_networks};
