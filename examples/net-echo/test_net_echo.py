@@ -43,8 +43,10 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "reference-host" / "tests"))
+from hbvm_process import hbvm_process  # noqa: E402
 
 failures = []
 
@@ -56,40 +58,20 @@ def expect(label, condition, detail=""):
     return condition
 
 
-class machine:
+class machine(hbvm_process):
     """A running hbvm whose stdout and stderr lines (the guest's console among
     them) arrive as they come."""
 
     def __init__(self, command):
-        self.proc = subprocess.Popen([str(c) for c in command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        self.lines = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
+        super().__init__(command, console=True)
 
     def wait_for(self, text, seconds=30):
-        """The first line holding `text`, or None after `seconds`."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if text in line:
-                    return line
-            if self.proc.poll() is not None and not any(text in line for line in self.lines):
-                time.sleep(0.1)  # the reader may still hold the last lines
-                return next((line for line in self.lines if text in line), None)
-            time.sleep(0.02)
-        return None
-
-    def end(self, seconds=30):
-        try:
-            return self.proc.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return None
+        """The first line holding `text`, or None after `seconds` (or once hbvm ended without it)."""
+        found = lambda: next((line for line in list(self.lines) if text in line), None)  # noqa: E731
+        super().wait_for(lambda _: found() is not None or self.proc.poll() is not None, seconds)
+        if found() is None and self.proc.poll() is not None:
+            time.sleep(0.1)  # the reader may still hold the last lines
+        return found()
 
     def stop(self):
         """SIGTERM; the seconds hbvm took to end (None: it had to be killed)."""

@@ -8,14 +8,17 @@ import time
 
 
 class hbvm_process:
-    def __init__(self, command, env=None):
-        self.proc = subprocess.Popen([str(c) for c in command], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True, env=env)
+    """`console`: the guest's console (stdout) is collected too, merged with stderr."""
+
+    def __init__(self, command, env=None, console=False):
+        self.proc = subprocess.Popen([str(c) for c in command], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE if console else subprocess.DEVNULL,
+                                     stderr=subprocess.STDOUT if console else subprocess.PIPE, text=True, env=env)
         self.lines = []
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
-        for line in self.proc.stderr:
+        for line in self.proc.stdout if self.proc.stdout else self.proc.stderr:
             self.lines.append(line.rstrip("\n"))
 
     def wait_for(self, predicate, seconds=30):
