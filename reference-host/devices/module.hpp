@@ -48,11 +48,12 @@ struct module_entry {
     // the window's own thread and returns once it runs; the window itself
     // appears at the first frame_changed. Throws hbvm::error naming what failed
     // (no X server reachable, say).
-    std::unique_ptr<display_window> (*open_window)(const device_settings& settings, display_window_host& host);
+    // (The optional entries below default to nullptr: a module leaves out what it does not have.)
+    std::unique_ptr<display_window> (*open_window)(const device_settings& settings, display_window_host& host) = nullptr;
     // Starts the network back end that `settings` (a --net device's, checked)
     // describe for the interface `port`, or is nullptr in a module without
     // networks. Throws hbvm::error naming what failed.
-    std::unique_ptr<network_backend> (*open_network)(const device_settings& settings, network_port& port);
+    std::unique_ptr<network_backend> (*open_network)(const device_settings& settings, network_port& port) = nullptr;
 };
 
 }  // namespace hbvm
