@@ -24,7 +24,7 @@
 // ---------------------------------------------------------------------------
 
 // The version of the specification this header implements: major, minor.
-#define HYPERBIOS_ABI_SPEC_VERSION(X) X(0, 7)
+#define HYPERBIOS_ABI_SPEC_VERSION(X) X(0, 8)
 
 // X(name, value, spec_name) — status codes returned in RAX. Values are fixed forever.
 #define HYPERBIOS_ABI_STATUSES(X)                    \
@@ -91,7 +91,10 @@
     X(vector, value, 0xFFFFFFFFFFFFFF00ull, 0, 0xFF, 0, "", "an interrupt vector, 32-255, or 0 for none") \
     X(device_window, value, 0xFFFFFFFFFFFF003Full, 0, 0xFFC0, 0, "", "the first device of a window of 64: 0, 64, ..., 0xFFC0 (9.7)") \
     X(pixel_count, value, 0xFFFFFFFFFFFF0000ull, 1, 0xFFFF, 0, "", "a width or height in pixels, 1-65535") \
-    X(dsp_present_record, in_record, 0, 0, 0xFFFFFFFFFFFFFFFFull, 40, "", "GPA of a dsp_present record (40 bytes) the host reads")
+    X(dsp_present_record, in_record, 0, 0, 0xFFFFFFFFFFFFFFFFull, 40, "", "GPA of a dsp_present record (40 bytes) the host reads") \
+    X(aud_format, enumeration, 0xFFFFFFFFFFFF0000ull, 1, 2, 0, "aud_format", "a value of the enumeration aud_format") \
+    X(sample_rate, value, 0xFFFFFFFF00000000ull, 1, 0xFFFFFFFF, 0, "", "a sample rate in frames a second") \
+    X(frame_count, value, 0xFFFFFFFF00000000ull, 0, 0xFFFFFFFF, 0, "", "a number of audio frames")
 
 // X(name, class, repeatable, enumeration, meaning) — what the value register (RDX)
 // carries on success. `repeatable`: two calls with the same arguments and nothing
@@ -112,6 +115,7 @@
     X(device_set, plain, false, "", "a set of devices of a window of 64: bit i stands for the window's first device + i") \
     X(generation, plain, false, "", "the generation of a display's mode: 1 at boot, one more at every mode change") \
     X(link_state, enumeration, false, "net_link", "a value of the enumeration net_link")     \
+    X(frame_count, plain, true, "", "a number of audio frames")                               \
     X(no_return, no_return, true, "", "the function does not return on success")
 
 // X(enumeration, name, value, meaning) — enumerated values (spec: the function
@@ -134,6 +138,7 @@
     X(evt_source, dsp_ready, 33, "DSP: a display has an event for DSP.next_event")                     \
     X(evt_source, inp_ready, 34, "INP: an input device has events for INP.read")                       \
     X(evt_source, net_ready, 35, "NET: a network interface is ready (a frame, a link change, room again)") \
+    X(evt_source, aud_ready, 36, "AUD: an output stream has room above its low-water mark, or is drained") \
     X(dsp_format, xrgb8888, 1, "4 bytes, a little-endian word 0x00RRGGBB: blue, green, red, unused")   \
     X(dsp_flags, visible, 0x1, "a person can see the display now")                                    \
     X(dsp_flags, resizable, 0x2, "the host may ask for other sizes (size_requested events)")          \
@@ -157,7 +162,15 @@
     X(inp_modifiers, caps_lock, 0x10, "Caps Lock is on")                                               \
     X(inp_modifiers, num_lock, 0x20, "Num Lock is on")                                                 \
     X(net_link, down, 0, "no network is attached: nothing is received, and send answers IO_ERROR")     \
-    X(net_link, up, 1, "frames can be sent and received")
+    X(net_link, up, 1, "frames can be sent and received")                                              \
+    X(aud_format, s16_stereo, 1, "two channels of signed 16-bit little-endian samples: 4 bytes a frame")   \
+    X(aud_format, s16_mono, 2, "one channel of signed 16-bit little-endian samples: 2 bytes a frame")     \
+    X(aud_rate, hz_44100, 1, "44 100 frames a second")                                                 \
+    X(aud_rate, hz_48000, 2, "48 000 frames a second")                                                 \
+    X(aud_stream_state, closed, 0, "not opened, or closed")                                            \
+    X(aud_stream_state, playing, 1, "opened: frames are taken at the rate, write takes frames")        \
+    X(aud_stream_state, draining, 2, "drain was called: what is queued plays out, write takes nothing") \
+    X(aud_stream_state, drained, 3, "everything queued has left; silence plays, no underrun counts")
 
 // X(name, service_id, version) — services. `version` is what BASE.probe_service
 // reports for a host implementing everything this header describes.
@@ -172,7 +185,8 @@
     X(evt, 0x0007, 1)             \
     X(dsp, 0x0008, 1)             \
     X(inp, 0x0009, 1)             \
-    X(net, 0x000A, 1)
+    X(net, 0x000A, 1)             \
+    X(aud, 0x000B, 1)
 
 // X(service, name, function_id, since, arg0, arg1, arg2, arg3, arg4, result, (statuses), requirement)
 //   since:       interface version that introduced the call, (major << 16) | minor
@@ -265,7 +279,24 @@
     X(net, recv, 0x0006, 0x0007, device_index, out_buffer, length, none, none, count,                            \
       (success, invalid_param, invalid_address), "HB-NET-009")                                                   \
     X(net, peek, 0x0007, 0x0007, device_index, none, none, none, none, count, (success, invalid_param),          \
-      "HB-NET-010")
+      "HB-NET-010")                                                                                              \
+    X(aud, count, 0x0000, 0x0008, none, none, none, none, none, object_count, (success), "HB-AUD-001")          \
+    X(aud, info, 0x0001, 0x0008, device_index, out_buffer, length, none, none, count,                            \
+      (success, invalid_param, invalid_address), "HB-AUD-002")                                                   \
+    X(aud, ready, 0x0002, 0x0008, device_window, none, none, none, none, device_set, (success, invalid_param),  \
+      "HB-AUD-007")                                                                                              \
+    X(aud, open, 0x0003, 0x0008, device_index, aud_format, sample_rate, frame_count, none, frame_count,          \
+      (success, invalid_param), "HB-AUD-003")                                                                    \
+    X(aud, write, 0x0004, 0x0008, device_index, in_buffer, length, none, none, count,                            \
+      (success, invalid_param, invalid_address, again), "HB-AUD-004")                                            \
+    X(aud, state, 0x0005, 0x0008, device_index, out_buffer, length, none, none, count,                           \
+      (success, invalid_param, invalid_address), "HB-AUD-005")                                                   \
+    X(aud, set_low_water, 0x0006, 0x0008, device_index, frame_count, none, none, none, none,                     \
+      (success, invalid_param), "HB-AUD-007")                                                                    \
+    X(aud, drain, 0x0007, 0x0008, device_index, none, none, none, none, none, (success, invalid_param),          \
+      "HB-AUD-009")                                                                                              \
+    X(aud, close, 0x0008, 0x0008, device_index, none, none, none, none, none, (success, invalid_param),          \
+      "HB-AUD-010")
 
 // Layouts of records in guest memory (spec 9.2), each declared once here: the
 // guest's structs below, the host's encoding, abi.json and the spec's layout
@@ -394,6 +425,32 @@
     F(L, uint64_t, address, 1, "the guest-physical address of the segment")                           \
     F(L, uint64_t, length, 1, "its length in bytes")
 
+#define HYPERBIOS_ABI_LAYOUT_AUD_INFO(F, L)                                                          \
+    F(L, uint32_t, size, 1, "the size of this record in bytes (64 in version 1)")                      \
+    F(L, uint16_t, version, 1, "the layout's version (1); a later version only appends fields")        \
+    F(L, uint16_t, reserved0, 1, "reserved, zero")                                                     \
+    F(L, uint32_t, formats, 1, "the formats offered: bit v for aud_format value v")                   \
+    F(L, uint32_t, min_queue_frames, 1, "the shortest queue open takes")                              \
+    F(L, uint32_t, max_queue_frames, 1, "the longest queue open takes")                               \
+    F(L, uint32_t, rates, 1, "the rates offered: bit v for aud_rate value v")                         \
+    F(L, uint64_t, reserved1, 1, "reserved, zero")                                                     \
+    F(L, uint8_t, name, 32, "the stream's name, UTF-8, padded with NUL bytes")
+
+#define HYPERBIOS_ABI_LAYOUT_AUD_STATE(F, L)                                                         \
+    F(L, uint32_t, size, 1, "the size of this record in bytes (64 in version 1)")                      \
+    F(L, uint16_t, version, 1, "the layout's version (1); a later version only appends fields")        \
+    F(L, uint16_t, state, 1, "an aud_stream_state value")                                              \
+    F(L, uint32_t, format, 1, "the aud_format the stream was opened with; 0 while closed")            \
+    F(L, uint32_t, rate, 1, "its rate in frames a second; 0 while closed")                            \
+    F(L, uint32_t, queue_frames, 1, "the queue's length in frames; 0 while closed")                   \
+    F(L, uint32_t, queued_frames, 1, "the frames written and not yet left")                           \
+    F(L, uint64_t, position, 1, "the guest's frames that left the stream since it was opened")        \
+    F(L, uint64_t, underruns, 1, "the underruns since it was opened")                                 \
+    F(L, uint64_t, latency_ns, 1, "what the back end holds beyond the queue, in nanoseconds")         \
+    F(L, uint64_t, time_ns, 1, "when these values held, a reading of TIME.monotonic_ns")              \
+    F(L, uint32_t, low_water, 1, "the low-water mark in frames")                                      \
+    F(L, uint32_t, reserved0, 1, "reserved, zero")
+
 #define HYPERBIOS_ABI_LAYOUTS(X)                                                                  \
     X(mem_map_header, HYPERBIOS_ABI_LAYOUT_MEM_MAP_HEADER, "what MEM.get_map writes first")      \
     X(mem_region, HYPERBIOS_ABI_LAYOUT_MEM_REGION, "one region of the memory map, after the header") \
@@ -406,7 +463,9 @@
     X(inp_event, HYPERBIOS_ABI_LAYOUT_INP_EVENT, "one event INP.read takes")                     \
     X(inp_state, HYPERBIOS_ABI_LAYOUT_INP_STATE, "what INP.state writes")                        \
     X(net_info, HYPERBIOS_ABI_LAYOUT_NET_INFO, "what NET.info writes about one interface")       \
-    X(net_segment, HYPERBIOS_ABI_LAYOUT_NET_SEGMENT, "one part of the frame NET.send_vectored sends")
+    X(net_segment, HYPERBIOS_ABI_LAYOUT_NET_SEGMENT, "one part of the frame NET.send_vectored sends") \
+    X(aud_info, HYPERBIOS_ABI_LAYOUT_AUD_INFO, "what AUD.info writes about one output stream")    \
+    X(aud_state, HYPERBIOS_ABI_LAYOUT_AUD_STATE, "what AUD.state writes about one output stream")
 
 // X(leaf, register, last_bit, first_bit, field, meaning) — the discovery leaves
 // (spec chapter 3), at offsets from the base leaf B. Bits of a leaf's registers

@@ -98,6 +98,18 @@ struct arg_type<abi::arg_kind::segment_list> {
     using type = gpa;
 };
 template <>
+struct arg_type<abi::arg_kind::aud_format> {
+    using type = uint16_t;
+};
+template <>
+struct arg_type<abi::arg_kind::sample_rate> {
+    using type = uint32_t;
+};
+template <>
+struct arg_type<abi::arg_kind::frame_count> {
+    using type = uint32_t;
+};
+template <>
 struct arg_type<abi::arg_kind::device_window> {
     using type = device_window;
 };

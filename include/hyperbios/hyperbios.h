@@ -50,8 +50,8 @@ extern "C" {
 
 /* The specification version this header implements: (major << 16) | minor. */
 #define HB_SPEC_VERSION_MAJOR 0u
-#define HB_SPEC_VERSION_MINOR 7u
-#define HB_SPEC_VERSION 0x00000007u /* 0.7 */
+#define HB_SPEC_VERSION_MINOR 8u
+#define HB_SPEC_VERSION 0x00000008u /* 0.8 */
 #define HB_MAKE_VERSION(major, minor) ((((uint32_t)(major)) << 16) | ((uint32_t)(minor) & 0xFFFFu))
 #define HB_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define HB_VERSION_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
@@ -291,6 +291,8 @@ static inline struct hb_result hb_call(uint64_t call, uint64_t a0, uint64_t a1, 
 #define HB_SERVICE_INP_VERSION 1u
 #define HB_SERVICE_NET 0x000Au
 #define HB_SERVICE_NET_VERSION 1u
+#define HB_SERVICE_AUD 0x000Bu
+#define HB_SERVICE_AUD_VERSION 1u
 
 /* ---- Enumerations (values not listed are reserved) ---- */
 
@@ -320,6 +322,7 @@ enum hb_evt_source {
     HB_EVT_SOURCE_DSP_READY = 0x21, /* DSP: a display has an event for DSP.next_event */
     HB_EVT_SOURCE_INP_READY = 0x22, /* INP: an input device has events for INP.read */
     HB_EVT_SOURCE_NET_READY = 0x23, /* NET: a network interface is ready (a frame, a link change, room again) */
+    HB_EVT_SOURCE_AUD_READY = 0x24, /* AUD: an output stream has room above its low-water mark, or is drained */
 };
 enum hb_dsp_format {
     HB_DSP_FORMAT_XRGB8888 = 0x1, /* 4 bytes, a little-endian word 0x00RRGGBB: blue, green, red, unused */
@@ -358,6 +361,20 @@ enum hb_inp_modifiers {
 enum hb_net_link {
     HB_NET_LINK_DOWN = 0x0, /* no network is attached: nothing is received, and send answers IO_ERROR */
     HB_NET_LINK_UP = 0x1, /* frames can be sent and received */
+};
+enum hb_aud_format {
+    HB_AUD_FORMAT_S16_STEREO = 0x1, /* two channels of signed 16-bit little-endian samples: 4 bytes a frame */
+    HB_AUD_FORMAT_S16_MONO = 0x2, /* one channel of signed 16-bit little-endian samples: 2 bytes a frame */
+};
+enum hb_aud_rate {
+    HB_AUD_RATE_HZ_44100 = 0x1, /* 44 100 frames a second */
+    HB_AUD_RATE_HZ_48000 = 0x2, /* 48 000 frames a second */
+};
+enum hb_aud_stream_state {
+    HB_AUD_STREAM_STATE_CLOSED = 0x0, /* not opened, or closed */
+    HB_AUD_STREAM_STATE_PLAYING = 0x1, /* opened: frames are taken at the rate, write takes frames */
+    HB_AUD_STREAM_STATE_DRAINING = 0x2, /* drain was called: what is queued plays out, write takes nothing */
+    HB_AUD_STREAM_STATE_DRAINED = 0x3, /* everything queued has left; silence plays, no underrun counts */
 };
 
 /* ---- Records in guest memory (spec 9.2): natural alignment, no padding ---- */
@@ -491,6 +508,34 @@ struct hb_net_segment {
     uint64_t address; /* the guest-physical address of the segment */
     uint64_t length; /* its length in bytes */
 };
+/* what AUD.info writes about one output stream */
+struct hb_aud_info {
+    uint32_t size; /* the size of this record in bytes (64 in version 1) */
+    uint16_t version; /* the layout's version (1); a later version only appends fields */
+    uint16_t reserved0; /* reserved, zero */
+    uint32_t formats; /* the formats offered: bit v for aud_format value v */
+    uint32_t min_queue_frames; /* the shortest queue open takes */
+    uint32_t max_queue_frames; /* the longest queue open takes */
+    uint32_t rates; /* the rates offered: bit v for aud_rate value v */
+    uint64_t reserved1; /* reserved, zero */
+    uint8_t name[32]; /* the stream's name, UTF-8, padded with NUL bytes */
+};
+/* what AUD.state writes about one output stream */
+struct hb_aud_state {
+    uint32_t size; /* the size of this record in bytes (64 in version 1) */
+    uint16_t version; /* the layout's version (1); a later version only appends fields */
+    uint16_t state; /* an aud_stream_state value */
+    uint32_t format; /* the aud_format the stream was opened with; 0 while closed */
+    uint32_t rate; /* its rate in frames a second; 0 while closed */
+    uint32_t queue_frames; /* the queue's length in frames; 0 while closed */
+    uint32_t queued_frames; /* the frames written and not yet left */
+    uint64_t position; /* the guest's frames that left the stream since it was opened */
+    uint64_t underruns; /* the underruns since it was opened */
+    uint64_t latency_ns; /* what the back end holds beyond the queue, in nanoseconds */
+    uint64_t time_ns; /* when these values held, a reading of TIME.monotonic_ns */
+    uint32_t low_water; /* the low-water mark in frames */
+    uint32_t reserved0; /* reserved, zero */
+};
 
 HB_STATIC_ASSERT(sizeof(struct hb_mem_map_header) == 16, "hb_mem_map_header: size");
 HB_STATIC_ASSERT(offsetof(struct hb_mem_map_header, header_size) == 0, "hb_mem_map_header.header_size: offset");
@@ -597,6 +642,30 @@ HB_STATIC_ASSERT(offsetof(struct hb_net_info, name) == 48, "hb_net_info.name: of
 HB_STATIC_ASSERT(sizeof(struct hb_net_segment) == 16, "hb_net_segment: size");
 HB_STATIC_ASSERT(offsetof(struct hb_net_segment, address) == 0, "hb_net_segment.address: offset");
 HB_STATIC_ASSERT(offsetof(struct hb_net_segment, length) == 8, "hb_net_segment.length: offset");
+HB_STATIC_ASSERT(sizeof(struct hb_aud_info) == 64, "hb_aud_info: size");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_info, size) == 0, "hb_aud_info.size: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_info, version) == 4, "hb_aud_info.version: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_info, reserved0) == 6, "hb_aud_info.reserved0: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_info, formats) == 8, "hb_aud_info.formats: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_info, min_queue_frames) == 12, "hb_aud_info.min_queue_frames: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_info, max_queue_frames) == 16, "hb_aud_info.max_queue_frames: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_info, rates) == 20, "hb_aud_info.rates: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_info, reserved1) == 24, "hb_aud_info.reserved1: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_info, name) == 32, "hb_aud_info.name: offset");
+HB_STATIC_ASSERT(sizeof(struct hb_aud_state) == 64, "hb_aud_state: size");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_state, size) == 0, "hb_aud_state.size: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_state, version) == 4, "hb_aud_state.version: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_state, state) == 6, "hb_aud_state.state: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_state, format) == 8, "hb_aud_state.format: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_state, rate) == 12, "hb_aud_state.rate: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_state, queue_frames) == 16, "hb_aud_state.queue_frames: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_state, queued_frames) == 20, "hb_aud_state.queued_frames: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_state, position) == 24, "hb_aud_state.position: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_state, underruns) == 32, "hb_aud_state.underruns: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_state, latency_ns) == 40, "hb_aud_state.latency_ns: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_state, time_ns) == 48, "hb_aud_state.time_ns: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_state, low_water) == 56, "hb_aud_state.low_water: offset");
+HB_STATIC_ASSERT(offsetof(struct hb_aud_state, reserved0) == 60, "hb_aud_state.reserved0: offset");
 
 /* ---- Functions: function IDs, call words, and one wrapper per call of the table ---- */
 
@@ -700,6 +769,24 @@ HB_STATIC_ASSERT(offsetof(struct hb_net_segment, length) == 8, "hb_net_segment.l
 #define HB_CALL_NET_RECV HB_CALL(HB_SERVICE_NET, HB_FN_NET_RECV)
 #define HB_FN_NET_PEEK 0x0007u
 #define HB_CALL_NET_PEEK HB_CALL(HB_SERVICE_NET, HB_FN_NET_PEEK)
+#define HB_FN_AUD_COUNT 0x0000u
+#define HB_CALL_AUD_COUNT HB_CALL(HB_SERVICE_AUD, HB_FN_AUD_COUNT)
+#define HB_FN_AUD_INFO 0x0001u
+#define HB_CALL_AUD_INFO HB_CALL(HB_SERVICE_AUD, HB_FN_AUD_INFO)
+#define HB_FN_AUD_READY 0x0002u
+#define HB_CALL_AUD_READY HB_CALL(HB_SERVICE_AUD, HB_FN_AUD_READY)
+#define HB_FN_AUD_OPEN 0x0003u
+#define HB_CALL_AUD_OPEN HB_CALL(HB_SERVICE_AUD, HB_FN_AUD_OPEN)
+#define HB_FN_AUD_WRITE 0x0004u
+#define HB_CALL_AUD_WRITE HB_CALL(HB_SERVICE_AUD, HB_FN_AUD_WRITE)
+#define HB_FN_AUD_STATE 0x0005u
+#define HB_CALL_AUD_STATE HB_CALL(HB_SERVICE_AUD, HB_FN_AUD_STATE)
+#define HB_FN_AUD_SET_LOW_WATER 0x0006u
+#define HB_CALL_AUD_SET_LOW_WATER HB_CALL(HB_SERVICE_AUD, HB_FN_AUD_SET_LOW_WATER)
+#define HB_FN_AUD_DRAIN 0x0007u
+#define HB_CALL_AUD_DRAIN HB_CALL(HB_SERVICE_AUD, HB_FN_AUD_DRAIN)
+#define HB_FN_AUD_CLOSE 0x0008u
+#define HB_CALL_AUD_CLOSE HB_CALL(HB_SERVICE_AUD, HB_FN_AUD_CLOSE)
 
 /* BASE.get_spec_version (HB-BASE-001, since 0.1): value = version, a version, (major << 16) | minor; 0 where the call says so. Statuses: SUCCESS. */
 static inline struct hb_result hb_base_get_spec_version(void)
@@ -999,6 +1086,60 @@ static inline struct hb_result hb_net_recv(uint16_t device, void* buffer, size_t
 static inline struct hb_result hb_net_peek(uint16_t device)
 {
     return hb_call(HB_CALL_NET_PEEK, (uint64_t)device, 0, 0, 0, 0);
+}
+
+/* AUD.count (HB-AUD-001, since 0.8): value = object_count, how many objects (devices) the service has. Statuses: SUCCESS. */
+static inline struct hb_result hb_aud_count(void)
+{
+    return hb_call(HB_CALL_AUD_COUNT, 0, 0, 0, 0, 0);
+}
+
+/* AUD.info (HB-AUD-002, since 0.8): value = count, a number of bytes. Statuses: SUCCESS, INVALID_PARAM, INVALID_ADDRESS. */
+static inline struct hb_result hb_aud_info(uint16_t device, void* buffer, size_t length)
+{
+    return hb_call(HB_CALL_AUD_INFO, (uint64_t)device, hb_gpa(buffer), (uint64_t)length, 0, 0);
+}
+
+/* AUD.ready (HB-AUD-007, since 0.8): value = device_set, a set of devices of a window of 64: bit i stands for the window's first device + i. Statuses: SUCCESS, INVALID_PARAM. */
+static inline struct hb_result hb_aud_ready(uint16_t first_device)
+{
+    return hb_call(HB_CALL_AUD_READY, (uint64_t)first_device, 0, 0, 0, 0);
+}
+
+/* AUD.open (HB-AUD-003, since 0.8): value = frame_count, a number of audio frames. Statuses: SUCCESS, INVALID_PARAM. */
+static inline struct hb_result hb_aud_open(uint16_t device, uint16_t format, uint32_t rate, uint32_t frames)
+{
+    return hb_call(HB_CALL_AUD_OPEN, (uint64_t)device, (uint64_t)format, (uint64_t)rate, (uint64_t)frames, 0);
+}
+
+/* AUD.write (HB-AUD-004, since 0.8): value = count, a number of bytes. Statuses: SUCCESS, INVALID_PARAM, INVALID_ADDRESS, AGAIN. */
+static inline struct hb_result hb_aud_write(uint16_t device, const void* buffer, size_t length)
+{
+    return hb_call(HB_CALL_AUD_WRITE, (uint64_t)device, hb_gpa(buffer), (uint64_t)length, 0, 0);
+}
+
+/* AUD.state (HB-AUD-005, since 0.8): value = count, a number of bytes. Statuses: SUCCESS, INVALID_PARAM, INVALID_ADDRESS. */
+static inline struct hb_result hb_aud_state(uint16_t device, void* buffer, size_t length)
+{
+    return hb_call(HB_CALL_AUD_STATE, (uint64_t)device, hb_gpa(buffer), (uint64_t)length, 0, 0);
+}
+
+/* AUD.set_low_water (HB-AUD-007, since 0.8): value = none, zero. Statuses: SUCCESS, INVALID_PARAM. */
+static inline struct hb_result hb_aud_set_low_water(uint16_t device, uint32_t frames)
+{
+    return hb_call(HB_CALL_AUD_SET_LOW_WATER, (uint64_t)device, (uint64_t)frames, 0, 0, 0);
+}
+
+/* AUD.drain (HB-AUD-009, since 0.8): value = none, zero. Statuses: SUCCESS, INVALID_PARAM. */
+static inline struct hb_result hb_aud_drain(uint16_t device)
+{
+    return hb_call(HB_CALL_AUD_DRAIN, (uint64_t)device, 0, 0, 0, 0);
+}
+
+/* AUD.close (HB-AUD-010, since 0.8): value = none, zero. Statuses: SUCCESS, INVALID_PARAM. */
+static inline struct hb_result hb_aud_close(uint16_t device)
+{
+    return hb_call(HB_CALL_AUD_CLOSE, (uint64_t)device, 0, 0, 0, 0);
 }
 
 #ifdef __cplusplus

@@ -7,6 +7,7 @@
 #define HYPERBIOS_HYPERBIOS_HPP
 
 #include <hyperbios/abi.hpp>
+#include <hyperbios/aud.hpp>
 #include <hyperbios/base.hpp>
 #include <hyperbios/block.hpp>
 #include <hyperbios/call.hpp>

@@ -184,7 +184,7 @@ def test_real_spec(spec_dir):
     chapters = [m.group(1) for m in re.finditer(r'<section class="chapter" id="chapter-([^"]+)"', text)]
     check(chapters == ["hyperbios", "services-base", "services-console", "services-time", "services-power",
                        "services-mem", "services-rng", "services-block", "services-evt", "services-dsp",
-                       "services-inp", "services-net"],
+                       "services-inp", "services-net", "services-aud"],
           f"the chapters come in the order of the chapter table: {chapters}")
     check('href="#13-evt-service--events-timers-and-interrupts"' in text,
           "a link to services/evt.md leads to the EVT chapter's heading")
