@@ -93,7 +93,7 @@
     X(pixel_count, value, 0xFFFFFFFFFFFF0000ull, 1, 0xFFFF, 0, "", "a width or height in pixels, 1-65535") \
     X(dsp_present_record, in_record, 0, 0, 0xFFFFFFFFFFFFFFFFull, 40, "", "GPA of a dsp_present record (40 bytes) the host reads") \
     X(aud_format, enumeration, 0xFFFFFFFFFFFF0000ull, 1, 2, 0, "aud_format", "a value of the enumeration aud_format") \
-    X(sample_rate, value, 0xFFFFFFFF00000000ull, 1, 0xFFFFFFFF, 0, "", "a sample rate in frames a second") \
+    X(aud_rate, enumeration, 0xFFFFFFFFFFFF0000ull, 1, 2, 0, "aud_rate", "a value of the enumeration aud_rate") \
     X(frame_count, value, 0xFFFFFFFF00000000ull, 0, 0xFFFFFFFF, 0, "", "a number of audio frames")
 
 // X(name, class, repeatable, enumeration, meaning) — what the value register (RDX)
@@ -285,7 +285,7 @@
       (success, invalid_param, invalid_address), "HB-AUD-002")                                                   \
     X(aud, ready, 0x0002, 0x0008, device_window, none, none, none, none, device_set, (success, invalid_param),  \
       "HB-AUD-007")                                                                                              \
-    X(aud, open, 0x0003, 0x0008, device_index, aud_format, sample_rate, frame_count, none, frame_count,          \
+    X(aud, open, 0x0003, 0x0008, device_index, aud_format, aud_rate, frame_count, none, frame_count,          \
       (success, invalid_param), "HB-AUD-003")                                                                    \
     X(aud, write, 0x0004, 0x0008, device_index, in_buffer, length, none, none, count,                            \
       (success, invalid_param, invalid_address, again), "HB-AUD-004")                                            \

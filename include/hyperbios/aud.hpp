@@ -36,9 +36,10 @@ inline result<uint64_t> ready(uint16_t first = 0) noexcept
     return detail::call<abi::function::aud_ready>(device_window{first});
 }
 
-// Opens (or reopens) `stream` in `format` at `rate` frames a second, asking for
-// a queue of `queue_frames`; the value is the queue's length the host chose.
-inline result<uint64_t> open(uint16_t stream, uint16_t format, uint32_t rate, uint32_t queue_frames) noexcept
+// Opens (or reopens) `stream` in `format` (abi::aud_format) at `rate`
+// (abi::aud_rate::hz_48000, say), asking for a queue of `queue_frames`; the
+// value is the queue's length the host chose.
+inline result<uint64_t> open(uint16_t stream, uint16_t format, uint16_t rate, uint32_t queue_frames) noexcept
 {
     return detail::call<abi::function::aud_open>(stream, format, rate, queue_frames);
 }

@@ -102,8 +102,8 @@ struct arg_type<abi::arg_kind::aud_format> {
     using type = uint16_t;
 };
 template <>
-struct arg_type<abi::arg_kind::sample_rate> {
-    using type = uint32_t;
+struct arg_type<abi::arg_kind::aud_rate> {
+    using type = uint16_t;
 };
 template <>
 struct arg_type<abi::arg_kind::frame_count> {

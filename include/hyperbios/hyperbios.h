@@ -1107,7 +1107,7 @@ static inline struct hb_result hb_aud_ready(uint16_t first_device)
 }
 
 /* AUD.open (HB-AUD-003, since 0.8): value = frame_count, a number of audio frames. Statuses: SUCCESS, INVALID_PARAM. */
-static inline struct hb_result hb_aud_open(uint16_t device, uint16_t format, uint32_t rate, uint32_t frames)
+static inline struct hb_result hb_aud_open(uint16_t device, uint16_t format, uint16_t rate, uint32_t frames)
 {
     return hb_call(HB_CALL_AUD_OPEN, (uint64_t)device, (uint64_t)format, (uint64_t)rate, (uint64_t)frames, 0);
 }

@@ -22,7 +22,8 @@ namespace hbvm {
     X(display)                 \
     X(input)                   \
     X(input_feed)              \
-    X(net)
+    X(net)                     \
+    X(audio)
 
 #define HBVM_DECLARE_CLASS(name) device_class name##_device_class();
 HBVM_DEVICE_CLASSES(HBVM_DECLARE_CLASS)

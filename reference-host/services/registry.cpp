@@ -23,7 +23,8 @@ namespace hbvm {
     X(evt)                      \
     X(dsp)                      \
     X(inp)                      \
-    X(net)
+    X(net)                      \
+    X(aud)
 
 #define HBVM_DECLARE_MODULE(name) std::unique_ptr<service_module> make_##name##_module(const service_context&);
 HBVM_SERVICE_MODULES(HBVM_DECLARE_MODULE)

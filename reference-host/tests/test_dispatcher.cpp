@@ -2,6 +2,7 @@
 #include "core/error.hpp"
 #include "devices/clock.hpp"
 #include "devices/device_set.hpp"
+#include "devices/audio.hpp"
 #include "devices/display.hpp"
 #include "devices/terminal.hpp"
 #include "core/event_hub.hpp"
@@ -42,6 +43,12 @@ protected:
         wide.max_width = wide.max_height = 0xFFFF;
         screen = std::make_unique<display>(wide, device_host{});
         devices.attach("display", *screen);
+        // A sound output that plays into nothing: AUD.open with the kinds' least
+        // values opens it, so set_low_water's largest value reaches its handler.
+        audio::settings quiet;
+        quiet.name = "audio0";
+        sound = std::make_unique<audio>(quiet, device_host{});
+        devices.attach("audio", *sound);
         services = std::make_unique<service_set>(
             service_registry(), service_context{devices, clock, {1, 0x0000000100020003ull, "test host"}, memory.size(), events}, d);
         services->reset(boot_cause::power_on);
@@ -65,6 +72,7 @@ protected:
     }
 
     std::unique_ptr<display> screen;
+    std::unique_ptr<audio> sound;
     guest_memory memory;
     profile policy;
     dispatcher d;
@@ -222,7 +230,7 @@ TEST_F(DispatcherTest, ProbeServiceReportsVersionsAndAbsence)
     for (const abi::service_desc& s : abi::services)
         every_service |= 1u << uint16_t(s.id);
     EXPECT_EQ(d.service_bitmap(), every_service);
-    EXPECT_EQ(every_service, 0x7FFu);  // BASE, CONSOLE, TIME, POWER, BLOCK, MEM, RNG, EVT, DSP, INP, NET
+    EXPECT_EQ(every_service, 0xFFFu);  // BASE, CONSOLE, TIME, POWER, BLOCK, MEM, RNG, EVT, DSP, INP, NET, AUD
 }
 
 TEST_F(DispatcherTest, ImplNameIsTruncatedToTheBufferAndReportsFullLength)

@@ -91,7 +91,7 @@ c_arg c_arg_of(abi::arg_kind k)
     case abi::arg_kind::pixel_count: return {"uint16_t", nullptr, false};
     case abi::arg_kind::dsp_present_record: return {"const struct hb_dsp_present*", "present", true};
     case abi::arg_kind::aud_format: return {"uint16_t", "format", false};
-    case abi::arg_kind::sample_rate: return {"uint32_t", "rate", false};
+    case abi::arg_kind::aud_rate: return {"uint16_t", "rate", false};
     case abi::arg_kind::frame_count: return {"uint32_t", "frames", false};
     }
     fail(std::string("no C type for argument kind ") + abi::kind_of(k).name);

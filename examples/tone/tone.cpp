@@ -1,0 +1,114 @@
+// tone: plays a sine tone on AUD stream 0 — 440 Hz for `seconds=N` (default 5)
+// at half of full scale, s16 stereo at 48 kHz — refilling the stream's queue
+// whenever it is ready (room above the low-water mark) and sleeping in
+// EVT.wait in between, then drains it and prints what state() says:
+//
+//     hbvm run build/examples/tone/tone.elf --audio wav:tone.wav -- seconds=5
+//     play tone.wav        # sox; or aplay, or any player
+//
+// `hz=` another frequency. Exit 0 when the stream played every frame with no
+// underrun, 1 otherwise, 2 without a sound output.
+#include <hyperbios/boot/boot_info.hpp>
+#include <hyperbios/boot/multiboot.hpp>
+#include <hyperbios/fallback.hpp>
+#include <hyperbios/hyperbios.hpp>
+
+namespace hb = hyperbios;
+namespace aud = hyperbios::aud;
+
+namespace {
+
+constexpr uint32_t rate = 48000;
+constexpr uint32_t queue_frames = 9600;  // 200 ms
+constexpr uint32_t chunk_frames = 2400;  // refilled 50 ms at a time
+
+// sin(i * pi / 128) * 32767, i = 0..64: a quarter wave; no floating point in a kernel.
+constexpr int16_t quarter[65] = {
+    0, 804, 1608, 2410, 3212, 4011, 4808, 5602, 6393, 7179, 7962, 8739, 9512, 10278, 11039, 11793, 12539,
+    13279, 14010, 14732, 15446, 16151, 16846, 17530, 18204, 18868, 19519, 20159, 20787, 21403, 22005, 22594,
+    23170, 23731, 24279, 24811, 25329, 25832, 26319, 26790, 27245, 27683, 28105, 28510, 28898, 29268, 29621,
+    29956, 30273, 30571, 30852, 31113, 31356, 31580, 31785, 31971, 32137, 32285, 32412, 32521, 32609, 32678,
+    32728, 32757, 32767};
+
+// The sine of a phase (the full circle is 2^32), from the table.
+int32_t sine(uint32_t phase)
+{
+    const uint32_t index = phase >> 24;  // 256 steps a circle
+    const uint32_t in_quarter = index & 63, quadrant = index >> 6;
+    const int32_t v = quadrant & 1 ? quarter[64 - in_quarter] : quarter[in_quarter];
+    return quadrant & 2 ? -v : v;
+}
+
+hb::boot::boot_info boot;
+int16_t chunk[chunk_frames * 2];
+
+uint64_t number(const char* text, uint64_t fallback)
+{
+    if (!text)
+        return fallback;
+    uint64_t n = 0;
+    for (; *text >= '0' && *text <= '9'; ++text)
+        n = n * 10 + uint64_t(*text - '0');
+    return n;
+}
+
+[[noreturn]] void end(uint8_t code)
+{
+    (void)hb::power::shutdown(code);
+    hb::fallback::power_off_emulator(code);
+}
+
+}  // namespace
+
+extern "C" void kernel_main(uint32_t magic, uint32_t info)
+{
+    boot.read(magic, info);
+    if (!hb::detect().has_service(hb::abi::service::aud) || aud::count().value_or(0) == 0) {
+        hb::print("tone: this machine has no sound output (give hbvm one: --audio wav:tone.wav)\n");
+        end(2);
+    }
+    const uint64_t seconds = number(boot.arguments().value("seconds"), 5);
+    const uint64_t hz = number(boot.arguments().value("hz"), 440);
+    const auto opened = aud::open(0, hb::abi::aud_format::s16_stereo, hb::abi::aud_rate::hz_48000, queue_frames);
+    if (!opened.ok()) {
+        hb::printf("tone: the stream did not open (status %d)\n", int(opened.code));
+        end(1);
+    }
+    // Ready while the queue has room for a chunk.
+    (void)aud::set_low_water(0, uint32_t(opened.value) > chunk_frames ? uint32_t(opened.value) - chunk_frames : 0);
+    const uint64_t total = seconds * rate;
+    const uint32_t step = uint32_t((hz << 32) / rate);
+    uint32_t phase = 0;
+    uint64_t written = 0;
+    size_t pending = 0, offset = 0;  // frames of `chunk` not yet taken
+    while (written < total) {
+        if (pending == 0) {
+            const uint64_t frames = total - written < chunk_frames ? total - written : chunk_frames;
+            for (uint64_t i = 0; i < frames; ++i) {
+                const int16_t v = int16_t(sine(phase) / 2);
+                chunk[2 * i] = chunk[2 * i + 1] = v;
+                phase += step;
+            }
+            pending = size_t(frames), offset = 0;
+        }
+        const auto r = aud::write(0, chunk + 2 * offset, pending * 4);
+        if (r.ok()) {
+            pending -= r.value / 4, offset += r.value / 4, written += r.value / 4;
+            continue;
+        }
+        if (r.code != hb::status::again) {
+            hb::printf("tone: write failed (status %d)\n", int(r.code));
+            end(1);
+        }
+        (void)hb::evt::wait(hb::evt::no_deadline, hb::evt::bit(aud::source));  // sleep until there is room
+    }
+    (void)aud::drain(0);
+    aud::state_record s{};
+    do {
+        (void)hb::evt::wait(hb::evt::no_deadline, hb::evt::bit(aud::source));
+        (void)aud::state(0, s);
+    } while (s.state != hb::abi::aud_stream_state::drained);
+    hb::printf("tone: %llu frames of %llu Hz played, %llu underruns\n", (unsigned long long)s.position,
+               (unsigned long long)hz, (unsigned long long)s.underruns);
+    end(s.position == total && s.underruns == 0 ? 0 : 1);
+}

@@ -1,0 +1,111 @@
+// An output stream (AUD, spec chapter 17): its state (closed, playing,
+// draining, drained), its bounded queue of PCM frames, and a player thread
+// that takes frames from the queue at the stream's rate — silence when the
+// queue is empty, counted as an underrun — and hands them to the back end:
+//   wav:PATH   a WAV file, written at the pace a sound card plays (pace=real,
+//              the default) or as fast as frames come (pace=fast, for tests
+//              that need no pacing; the file says so in a LIST/INFO comment)
+//   none       frames leave at the pace and go nowhere
+// The AUD service module (services/aud.cpp) serves the calls. Shared between
+// the vCPU (calls) and the player thread; every member function takes the
+// stream's lock.
+#ifndef HBVM_DEVICES_AUDIO_HPP
+#define HBVM_DEVICES_AUDIO_HPP
+
+#include "devices/device.hpp"
+
+#include <hyperbios/abi.hpp>
+
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace hbvm {
+
+namespace abi = hyperbios::abi;
+
+class audio : public device {
+public:
+    struct settings {
+        std::string name;       // 1-32 bytes, distinct within the machine
+        std::string wav;        // the WAV file's path, or "" for none
+        bool paced = true;      // pace=real (true) or fast
+        uint32_t min_queue_frames = 64, max_queue_frames = 96000;
+        uint32_t tick_ms = 5;   // how often the player takes frames
+        device_settings given;
+    };
+
+    audio(settings s, device_host host);
+    ~audio() override;
+    audio(const audio&) = delete;
+    audio& operator=(const audio&) = delete;
+
+    const settings& config() const { return settings_; }
+    abi::aud_info info() const;
+
+    // The spec's calls: false for INVALID_PARAM.
+    // `rate`: an abi::aud_rate value.
+    bool open(uint16_t format, uint16_t rate, uint32_t queue_frames, uint32_t& chosen);
+    // Takes whole frames from `data`; the bytes taken (0 with a full queue),
+    // or -1 when the stream is not playing or the length is not whole frames.
+    int64_t write(std::span<const std::byte> data);
+    abi::aud_state state() const;
+    bool set_low_water(uint32_t frames);
+    bool drain();
+    void close();
+    bool ready() const;
+
+    // Every stream closed (spec 17.13).
+    void reset() { close(); }
+
+    // What is called, without the lock, when the stream may have become ready.
+    void set_ready_handler(std::function<void()> handler);
+
+    void take_faults(const fault_injector& faults) override;
+    void run_ended() override;
+
+private:
+    void play();                       // the player thread
+    void take_due_locked(uint64_t now_ns, std::vector<std::byte>& out);
+    void notify_ready();
+    void write_wav_header();
+    void finish_wav();
+
+    settings settings_;
+    device_host host_;
+    struct {
+        bool drops_samples = false, position_ahead = false, queue_unbounded = false;  // --inject-fault only
+    } deviate_;
+    mutable std::mutex lock_;
+    std::condition_variable wake_;
+    bool quitting_ = false;
+    uint16_t state_ = abi::aud_stream_state::closed;
+    uint16_t format_ = 0;
+    uint32_t rate_ = 0, queue_frames_ = 0, low_water_ = 0;
+    size_t frame_size_ = 0;
+    std::vector<std::byte> queue_;     // a ring of queue_frames_ * frame_size_ bytes
+    size_t head_ = 0, queued_ = 0;     // in frames
+    uint64_t position_ = 0, underruns_ = 0;
+    bool played_since_open_ = false, in_underrun_ = false;
+    uint64_t opened_ns_ = 0, taken_ = 0;  // frames taken (guest's and silence) since open
+    bool was_ready_ = false;
+    std::mutex handler_lock_;
+    std::function<void()> on_ready_;
+    std::FILE* wav_ = nullptr;
+    uint64_t wav_bytes_ = 0;
+    uint16_t wav_format_ = 0;
+    uint32_t wav_rate_ = 0;
+    std::thread player_;
+};
+
+device_class audio_device_class();
+
+}  // namespace hbvm
+
+#endif
