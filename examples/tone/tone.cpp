@@ -6,8 +6,9 @@
 //     hbvm run build/examples/tone/tone.elf --audio wav:tone.wav -- seconds=5
 //     play tone.wav        # sox; or aplay, or any player
 //
-// `hz=` another frequency. Exit 0 when the stream played every frame with no
-// underrun, 1 otherwise, 2 without a sound output.
+// `hz=` another frequency; `report=1` prints the stream's position and its time
+// once a second ("tone: position P at T ns"). Exit 0 when the stream played
+// every frame with no underrun, 1 otherwise, 2 without a sound output.
 #include <hyperbios/boot/boot_info.hpp>
 #include <hyperbios/boot/multiboot.hpp>
 #include <hyperbios/fallback.hpp>
@@ -80,8 +81,17 @@ extern "C" void kernel_main(uint32_t magic, uint32_t info)
     const uint32_t step = uint32_t((hz << 32) / rate);
     uint32_t phase = 0;
     uint64_t written = 0;
+    const bool report = number(boot.arguments().value("report"), 0) != 0;
+    uint64_t next_report = 0;
     size_t pending = 0, offset = 0;  // frames of `chunk` not yet taken
     while (written < total) {
+        if (report && hb::time::monotonic_ns().value_or(0) >= next_report) {
+            aud::state_record now{};
+            (void)aud::state(0, now);
+            hb::printf("tone: position %llu at %llu ns\n", (unsigned long long)now.position,
+                       (unsigned long long)now.time_ns);
+            next_report = now.time_ns + 1'000'000'000;
+        }
         if (pending == 0) {
             const uint64_t frames = total - written < chunk_frames ? total - written : chunk_frames;
             for (uint64_t i = 0; i < frames; ++i) {
