@@ -9,6 +9,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace hbvm {
 
@@ -21,18 +24,32 @@ size_t frame_size_of(uint16_t format)
     return format == abi::aud_format::s16_stereo ? 4 : format == abi::aud_format::s16_mono ? 2 : 0;
 }
 
-void put32(std::FILE* f, uint32_t v) { std::fwrite(&v, 4, 1, f); }
-void put16(std::FILE* f, uint16_t v) { std::fwrite(&v, 2, 1, f); }
+void put32(std::vector<std::byte>& out, uint32_t v)
+{
+    for (int i = 0; i < 4; ++i)
+        out.push_back(std::byte(v >> (8 * i)));
+}
+void put16(std::vector<std::byte>& out, uint16_t v) { out.push_back(std::byte(v)), out.push_back(std::byte(v >> 8)); }
+void put_text(std::vector<std::byte>& out, const char* text)
+{
+    for (; *text; ++text)
+        out.push_back(std::byte(*text));
+}
 
 }  // namespace
 
 audio::audio(settings s, device_host host) : settings_(std::move(s)), host_(std::move(host))
 {
     if (!settings_.wav.empty()) {
-        wav_ = std::fopen(settings_.wav.c_str(), "w+be");
-        if (!wav_)
+        // A FIFO is opened read-write, so that opening it waits for no reader.
+        struct stat st{};
+        const bool fifo = stat(settings_.wav.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
+        wav_.fd = ::open(settings_.wav.c_str(),
+                         (fifo ? O_RDWR : O_WRONLY | O_CREAT | O_TRUNC) | O_NONBLOCK | O_CLOEXEC, 0644);
+        if (wav_.fd < 0)
             throw error(exit_status::host_failure, settings_.given.origin + ": cannot write " + settings_.wav + ": " +
                                                        std::strerror(errno));
+        wav_.seekable = lseek(wav_.fd, 0, SEEK_CUR) >= 0;
     }
     player_ = std::thread([this] { play(); });
 }
@@ -49,9 +66,10 @@ audio::~audio()
         std::lock_guard guard(handler_lock_);
         on_ready_ = nullptr;
     }
-    if (wav_) {
-        finish_wav();
-        std::fclose(wav_);
+    if (wav_.fd >= 0) {
+        std::lock_guard guard(wav_lock_);
+        finish_wav_locked();
+        ::close(wav_.fd);
     }
 }
 
@@ -90,12 +108,13 @@ bool audio::open(uint16_t format, uint16_t rate_value, uint32_t queue_frames, ui
         opened_ns_ = monotonic_now_ns();
         was_ready_ = true;
         chosen = queue_frames_;
-        if (wav_ && (wav_format_ != format || wav_rate_ != rate)) {
-            if (wav_bytes_)
+        std::lock_guard sink(wav_lock_);
+        if (wav_.fd >= 0 && (wav_.format != format || wav_.rate != rate)) {
+            if (wav_.data_bytes)
                 diagnostics::line(settings_.name + ": the stream was opened again in another format or rate; " +
                                   settings_.wav + " starts over");
-            wav_format_ = format, wav_rate_ = rate, wav_bytes_ = 0;
-            write_wav_header();
+            wav_.format = format, wav_.rate = rate;
+            start_wav_locked(settings_.paced);
         }
     }
     wake_.notify_all();
@@ -270,69 +289,100 @@ void audio::play()
                                (state_ == abi::aud_stream_state::playing && queued_ <= low_water_);
         const bool became_ready = now_ready && !was_ready_;
         was_ready_ = now_ready;
-        if (wav_ && !out.empty()) {
-            std::fwrite(out.data(), 1, out.size(), wav_);
-            wav_bytes_ += out.size();
-        }
         guard.unlock();
         if (became_ready)
             notify_ready();
+        if (wav_.fd >= 0) {
+            {
+                std::lock_guard sink(wav_lock_);
+                wav_.pending.insert(wav_.pending.end(), out.begin(), out.end());
+                wav_.data_bytes += out.size();
+                if (wav_.pending.size() > wav_.pending_limit) {  // the sink stalls: keep the newest second
+                    const size_t excess = wav_.pending.size() - wav_.pending_limit;
+                    wav_.pending.erase(wav_.pending.begin(), wav_.pending.begin() + long(excess));
+                    wav_.dropped_bytes += excess;
+                }
+            }
+            write_pending();
+        }
         guard.lock();
     }
 }
 
 // RIFF/WAVE with a fmt chunk (PCM), a LIST/INFO comment saying how the file
-// was paced, and a data chunk whose sizes finish_wav() writes at the end.
-void audio::write_wav_header()
+// was paced, and a data chunk. Where the file seeks, the two sizes are filled
+// in by finish_wav_locked; a FIFO gets 0xFFFFFFFF, a streamed WAV's sizes.
+void audio::start_wav_locked(bool paced)
 {
-    std::fseek(wav_, 0, SEEK_SET);
-    const uint16_t channels = wav_format_ == abi::aud_format::s16_stereo ? 2 : 1;
-    const char comment[] = "hbvm AUD stream; pace=real: written at the stream's rate, as a sound card plays";
-    const char fast[] = "hbvm AUD stream; pace=fast: written as the guest wrote, NOT at the stream's rate";
-    const char* text = settings_.paced ? comment : fast;
-    const uint32_t text_size = uint32_t(std::strlen(text) + 1 + ((std::strlen(text) + 1) & 1));
-    std::fwrite("RIFF", 1, 4, wav_);
-    put32(wav_, 0);  // finish_wav
-    std::fwrite("WAVEfmt ", 1, 8, wav_);
-    put32(wav_, 16);
-    put16(wav_, 1);
-    put16(wav_, channels);
-    put32(wav_, wav_rate_);
-    put32(wav_, wav_rate_ * channels * 2);
-    put16(wav_, uint16_t(channels * 2));
-    put16(wav_, 16);
-    std::fwrite("LIST", 1, 4, wav_);
-    put32(wav_, 4 + 8 + text_size);
-    std::fwrite("INFOICMT", 1, 8, wav_);
-    put32(wav_, text_size);
-    std::vector<char> padded(text_size, 0);
-    std::memcpy(padded.data(), text, std::strlen(text));
-    std::fwrite(padded.data(), 1, padded.size(), wav_);
-    std::fwrite("data", 1, 4, wav_);
-    put32(wav_, 0);  // finish_wav
-    std::fflush(wav_);
+    wav_.pending.clear();
+    if (wav_.seekable) {
+        (void)!ftruncate(wav_.fd, 0);
+        lseek(wav_.fd, 0, SEEK_SET);
+    }
+    const uint16_t channels = wav_.format == abi::aud_format::s16_stereo ? 2 : 1;
+    const char* text = paced ? "hbvm AUD stream; pace=real: written at the stream's rate, as a sound card plays"
+                             : "hbvm AUD stream; pace=fast: written as the guest wrote, NOT at the stream's rate";
+    const uint32_t text_size = uint32_t((std::strlen(text) + 2) & ~size_t(1));  // NUL, padded to even
+    const uint32_t unknown = wav_.seekable ? 0 : 0xFFFFFFFF;
+    std::vector<std::byte>& h = wav_.pending;
+    put_text(h, "RIFF"), put32(h, unknown), put_text(h, "WAVEfmt "), put32(h, 16), put16(h, 1), put16(h, channels);
+    put32(h, wav_.rate), put32(h, wav_.rate * channels * 2), put16(h, uint16_t(channels * 2)), put16(h, 16);
+    put_text(h, "LIST"), put32(h, 4 + 8 + text_size), put_text(h, "INFOICMT"), put32(h, text_size);
+    put_text(h, text);
+    h.resize(h.size() + text_size - std::strlen(text), std::byte{0});
+    put_text(h, "data"), put32(h, unknown);
+    wav_.data_offset = h.size();
+    wav_.data_bytes = 0;
+    wav_.pending_limit = h.size() + size_t(wav_.rate) * channels * 2;  // a second of sound
 }
 
-void audio::finish_wav()
+// Writes what it can without blocking; the rest waits for the next tick.
+void audio::write_pending()
 {
-    if (!wav_format_)
+    std::lock_guard sink(wav_lock_);
+    size_t done = 0;
+    while (done < wav_.pending.size()) {
+        const ssize_t n = ::write(wav_.fd, wav_.pending.data() + done, wav_.pending.size() - done);
+        if (n <= 0)
+            break;  // EAGAIN: a FIFO's reader stalls; anything else: the next tick tries again
+        done += size_t(n);
+    }
+    wav_.pending.erase(wav_.pending.begin(), wav_.pending.begin() + long(done));
+}
+
+void audio::finish_wav_locked()
+{
+    if (!wav_.format)
         return;
-    const long end = std::ftell(wav_);
-    std::fseek(wav_, 4, SEEK_SET);
-    put32(wav_, uint32_t(end - 8));
-    std::fseek(wav_, end - long(wav_bytes_) - 4, SEEK_SET);
-    put32(wav_, uint32_t(wav_bytes_));
-    std::fseek(wav_, end, SEEK_SET);
-    std::fflush(wav_);
+    // What waits goes now (a regular file takes it; a stalled FIFO keeps it).
+    size_t done = 0;
+    while (done < wav_.pending.size()) {
+        const ssize_t n = ::write(wav_.fd, wav_.pending.data() + done, wav_.pending.size() - done);
+        if (n <= 0)
+            break;
+        done += size_t(n);
+    }
+    wav_.pending.erase(wav_.pending.begin(), wav_.pending.begin() + long(done));
+    if (!wav_.seekable || !wav_.pending.empty())
+        return;
+    const uint32_t data = uint32_t(wav_.data_bytes - std::min<uint64_t>(wav_.data_bytes, wav_.dropped_bytes));
+    const uint32_t riff = uint32_t(wav_.data_offset - 8 + data);
+    std::byte bytes[4];
+    std::memcpy(bytes, &riff, 4);
+    (void)!pwrite(wav_.fd, bytes, 4, 4);
+    std::memcpy(bytes, &data, 4);
+    (void)!pwrite(wav_.fd, bytes, 4, off_t(wav_.data_offset - 4));
 }
 
 void audio::take_faults(const fault_injector&) {}
 
 void audio::run_ended()
 {
+    if (wav_.fd >= 0) {
+        std::lock_guard sink(wav_lock_);
+        finish_wav_locked();  // a complete file at each run's end; playing on appends and finishes again
+    }
     std::lock_guard guard(lock_);
-    if (wav_)
-        finish_wav();  // a complete file at each run's end; playing on appends and finishes again
     if (host_.stats)
         diagnostics::line(settings_.name + ": stats: " + std::to_string(position_) + " frames played, " +
                           std::to_string(underruns_) + " underruns");

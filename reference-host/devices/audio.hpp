@@ -18,7 +18,6 @@
 
 #include <condition_variable>
 #include <cstdint>
-#include <cstdio>
 #include <functional>
 #include <mutex>
 #include <span>
@@ -74,8 +73,22 @@ private:
     void play();                       // the player thread
     void take_due_locked(uint64_t now_ns, std::vector<std::byte>& out);
     void notify_ready();
-    void write_wav_header();
-    void finish_wav();
+    // The WAV back end: bytes for the file, written without ever blocking the
+    // player (a FIFO whose reader stalls holds at most a second of sound, the
+    // rest is dropped and counted), sizes filled in at each run's end when
+    // the file can seek (a FIFO gets a streamed header instead).
+    struct wav_sink {
+        int fd = -1;
+        bool seekable = false;
+        uint16_t format = 0;
+        uint32_t rate = 0;
+        uint64_t data_bytes = 0, data_offset = 0, dropped_bytes = 0;
+        std::vector<std::byte> pending;
+        size_t pending_limit = 0;
+    };
+    void start_wav_locked(bool paced);
+    void write_pending();  // the player, without the lock
+    void finish_wav_locked();
 
     settings settings_;
     device_host host_;
@@ -97,10 +110,8 @@ private:
     bool was_ready_ = false;
     std::mutex handler_lock_;
     std::function<void()> on_ready_;
-    std::FILE* wav_ = nullptr;
-    uint64_t wav_bytes_ = 0;
-    uint16_t wav_format_ = 0;
-    uint32_t wav_rate_ = 0;
+    wav_sink wav_;
+    std::mutex wav_lock_;  // guards wav_.fd's writes and wav_'s fields against the vCPU's open
     std::thread player_;
 };
 
