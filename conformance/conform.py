@@ -132,7 +132,7 @@ DISKS = {
 # commands that certify it (CMake, mutation-test).
 HBVM_PLACES = ("--end-report {end} --disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3} "
                "--display none,screenshot={screenshot} --input keyboard --input pointer --input-feed {input} "
-               "--net socket:{net0}")
+               "--net socket:{net0} --audio none")
 
 
 class Place:
