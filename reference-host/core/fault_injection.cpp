@@ -146,6 +146,12 @@ const std::vector<fault_info>& all_faults()
         {fault::net_link_change_silent, "net-link-change-silent", "a change of link state makes no NET interface ready"},
         {fault::net_info_max_frame_wrong, "net-info-max-frame-wrong", "NET.info reports max_frame as mtu + 18"},
         {fault::net_source_missing, "net-source-missing", "EVT.poll and EVT.wait never report source 35, network"},
+        {fault::aud_position_ahead, "aud-position-ahead", "AUD.state's position counts the frames still queued"},
+        {fault::aud_queue_unbounded, "aud-queue-unbounded",
+         "AUD.write takes every frame, the queue growing past its length, never AGAIN"},
+        {fault::aud_underruns_uncounted, "aud-underruns-uncounted", "an AUD queue run dry counts no underrun"},
+        {fault::aud_drain_drops, "aud-drain-drops", "AUD.drain drops what is queued instead of playing it out"},
+        {fault::aud_source_missing, "aud-source-missing", "EVT.poll and EVT.wait never report source 36, sound"},
     };
     return faults;
 }
@@ -314,7 +320,8 @@ void fault_injector::after_call(const call_request& request, call_result& result
     case fault::evt_phantom_source:
     case fault::dsp_source_missing:
     case fault::inp_source_missing:
-    case fault::net_source_missing: distort_evt(request, result); break;
+    case fault::net_source_missing:
+    case fault::aud_source_missing: distort_evt(request, result); break;
     case fault::net_send_while_down:
         if ((is(fn::net_send) || is(fn::net_send_vectored)) && result.status == abi::status::io_error)
             result = succeed(is(fn::net_send) ? request.args[2] : 14);
@@ -489,6 +496,7 @@ void fault_injector::distort_evt(const call_request& request, call_result& resul
     case fault::dsp_source_missing: result.value &= ~(uint64_t(1) << unsigned(abi::evt_source::dsp_ready)); break;
     case fault::inp_source_missing: result.value &= ~(uint64_t(1) << unsigned(abi::evt_source::inp_ready)); break;
     case fault::net_source_missing: result.value &= ~(uint64_t(1) << unsigned(abi::evt_source::net_ready)); break;
+    case fault::aud_source_missing: result.value &= ~(uint64_t(1) << unsigned(abi::evt_source::aud_ready)); break;
     default: break;
     }
 }

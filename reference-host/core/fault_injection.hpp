@@ -115,6 +115,12 @@ enum class fault {
     net_link_change_silent,       // a change of link state makes no interface ready
     net_info_max_frame_wrong,     // info's max_frame is mtu + 18
     net_source_missing,           // poll and wait never report source 35 (network)
+    // AUD: calls (after_call) and the streams (audio deviations).
+    aud_position_ahead,           // state's position counts the frames still queued
+    aud_queue_unbounded,          // write takes every frame, the queue growing past its length
+    aud_underruns_uncounted,      // a queue run dry counts no underrun
+    aud_drain_drops,              // drain drops what is queued instead of playing it out
+    aud_source_missing,           // poll and wait never report source 36 (sound)
 };
 
 struct fault_info {
@@ -166,6 +172,14 @@ public:
              rx_unbounded = false, rx_dropped_uncounted = false, multicast_ignored = false,
              link_change_silent = false;
     };
+    struct audio_deviations {
+        bool position_ahead = false, queue_unbounded = false, underruns_uncounted = false, drain_drops = false;
+    };
+    audio_deviations audio_faults() const
+    {
+        return {fault_ == fault::aud_position_ahead, fault_ == fault::aud_queue_unbounded,
+                fault_ == fault::aud_underruns_uncounted, fault_ == fault::aud_drain_drops};
+    }
     network_deviations network_faults() const
     {
         return {fault_ == fault::net_again_never,          fault_ == fault::net_frame_truncated,

@@ -192,6 +192,8 @@ bool audio::drain()
         std::lock_guard guard(lock_);
         if (state_ == abi::aud_stream_state::closed)
             return false;
+        if (deviate_.drain_drops)
+            queued_ = 0;
         if (state_ == abi::aud_stream_state::playing)
             state_ = queued_ ? abi::aud_stream_state::draining : abi::aud_stream_state::drained;
     }
@@ -251,8 +253,7 @@ void audio::take_due_locked(uint64_t now_ns, std::vector<std::byte>& out)
         ++taken_;
         if (queued_) {
             const std::byte* frame = queue_.data() + head_ * frame_size_;
-            if (!(deviate_.drops_samples && position_ % 100 == 99))
-                out.insert(out.end(), frame, frame + frame_size_);
+            out.insert(out.end(), frame, frame + frame_size_);
             head_ = (head_ + 1) % capacity;
             --queued_;
             ++position_;
@@ -265,7 +266,8 @@ void audio::take_due_locked(uint64_t now_ns, std::vector<std::byte>& out)
             return;
         }
         if (played_since_open_ && !in_underrun_) {
-            ++underruns_;
+            if (!deviate_.underruns_uncounted)
+                ++underruns_;
             in_underrun_ = true;
         }
         if (played_since_open_)
@@ -374,7 +376,13 @@ void audio::finish_wav_locked()
     (void)!pwrite(wav_.fd, bytes, 4, off_t(wav_.data_offset - 4));
 }
 
-void audio::take_faults(const fault_injector&) {}
+void audio::take_faults(const fault_injector& faults)
+{
+    const fault_injector::audio_deviations d = faults.audio_faults();
+    std::lock_guard guard(lock_);  // the player reads them already
+    deviate_.position_ahead = d.position_ahead, deviate_.queue_unbounded = d.queue_unbounded;
+    deviate_.underruns_uncounted = d.underruns_uncounted, deviate_.drain_drops = d.drain_drops;
+}
 
 void audio::run_ended()
 {

@@ -93,8 +93,8 @@ private:
     settings settings_;
     device_host host_;
     struct {
-        bool drops_samples = false, position_ahead = false, queue_unbounded = false;  // --inject-fault only
-    } deviate_;
+        bool position_ahead = false, queue_unbounded = false, underruns_uncounted = false, drain_drops = false;
+    } deviate_;  // --inject-fault only
     mutable std::mutex lock_;
     std::condition_variable wake_;
     bool quitting_ = false;
