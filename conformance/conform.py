@@ -132,7 +132,7 @@ DISKS = {
 # commands that certify it (CMake, mutation-test).
 HBVM_PLACES = ("--end-report {end} --disk {disk0} --disk {disk1},sector=4096 --disk {disk2},ro --disk {disk3} "
                "--display none,screenshot={screenshot} --input keyboard --input pointer --input-feed {input} "
-               "--net socket:{net0} --audio none")
+               "--net socket:{net0} --audio wav:{audio0}")
 
 
 class Place:
@@ -506,6 +506,74 @@ PLACES["net0"] = Place(
     "--net socket:{net0}", segment_check)
 
 
+# How late a paced WAV's data may reach its file (the {audio0} place's format).
+AUDIO_LATENCY_S = 0.1
+
+
+def wav_data(path):
+    """(channels, bits, rate, data) of a PCM WAV file; the data chunk may claim
+    a size it does not have yet (a file still being written, a streamed one)."""
+    data = pathlib.Path(path).read_bytes()
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError("not a RIFF/WAVE file")
+    at, fmt = 12, None
+    while at + 8 <= len(data):
+        kind, size = data[at:at + 4], int.from_bytes(data[at + 4:at + 8], "little")
+        if kind == b"fmt ":
+            fmt = data[at + 8:at + 24]
+        if kind == b"data":
+            if fmt is None or int.from_bytes(fmt[0:2], "little") != 1:
+                raise ValueError("no PCM fmt chunk before the data")
+            return (int.from_bytes(fmt[2:4], "little"), int.from_bytes(fmt[14:16], "little"),
+                    int.from_bytes(fmt[4:8], "little"), data[at + 8:])
+        at += 8 + size + (size & 1)
+    raise ValueError("no data chunk")
+
+
+def audio_check(run, rid, path, arg):
+    """EXPECT-PLACE ... audio0 frames FIRST COUNT: the WAV holds the aud image's
+    pattern frames FIRST..FIRST+COUNT-1 in order, unchanged, with nothing but
+    silence between them; ... audio0 paced: the file grew at the stream's pace
+    between the image's MEASURE-PLACE lines (within 2 % and AUDIO_LATENCY_S)."""
+    parts = arg.split()
+    try:
+        channels, bits, rate, data = wav_data(path)
+    except (OSError, ValueError) as e:
+        return ["FAIL", rid, f"the WAV file of {{audio0}} can be read ({e})"]
+    if (channels, bits, rate) != (2, 16, 48000):
+        return ["FAIL", rid, f"the WAV file is 2 channels of 16 bits at 48000 frames a second (it is {channels} x "
+                             f"{bits} bits at {rate})"]
+    if len(parts) == 3 and parts[0] == "frames" and parts[1].isdigit() and parts[2].isdigit():
+        first, count = int(parts[1]), int(parts[2])
+        frames = array.array("h", data[:len(data) // 4 * 4])
+        got = [frames[i] for i in range(0, len(frames), 2) if frames[i] or frames[i + 1]]
+        want = [1 + (n % 32767) for n in range(first, first + count)]
+        at = got.index(want[0]) if want and want[0] in got else -1
+        ok = at >= 0 and got[at:at + count] == want and all(
+            frames[2 * i + 1] == -frames[2 * i] for i in range(len(frames) // 2))
+        return ["PASS" if ok else "FAIL", rid, f"the WAV file holds frames {first} to {first + count - 1} the image "
+                f"wrote, in order, unchanged, only silence between them" +
+                ("" if ok else f" ({len(got)} non-silent frames; found at {at})")]
+    if parts == ["paced"]:
+        m = run.place_measures.get("audio0")
+        if not m:
+            return ["FAIL", rid, "the image's MEASURE-PLACE lines for {audio0} came (garbled output)"]
+        (t0, b0), (t1, b1) = m
+        expected = (t1 - t0) * 48000 * 4
+        allowed = expected * 0.02 + AUDIO_LATENCY_S * 48000 * 4
+        ok = abs((b1 - b0) - expected) <= allowed
+        return ["PASS" if ok else "FAIL", rid, f"the WAV file grew at the stream's pace while the image played: "
+                f"{(b1 - b0) // 4} frames in {t1 - t0:.3f} s (expected {expected // 4:.0f} within 2 % and "
+                f"{AUDIO_LATENCY_S * 1000:.0f} ms)"]
+    return ["FAIL", rid, f"the image expects {arg[:40]!r} of {{audio0}} (malformed: garbled output)"]
+
+
+PLACES["audio0"] = Place(
+    "output", "a path where the host writes AUD stream 0 as a PCM WAV file at the pace it plays, its data reaching "
+    "the file within 100 ms of leaving the stream",
+    "--audio wav:{audio0}", audio_check)
+
+
 @functools.lru_cache(maxsize=None)
 def disk_content(name):
     """The bytes of one of the driver's disks: word w (bytes 8w..8w+7, little-endian)
@@ -606,6 +674,7 @@ class ImageRun:
         self.places = {}        # the device places given to the host: name -> path (during parse_report)
         self.feed_fd = None     # the {input} FIFO, open for writing while the host runs
         self.peer = None        # the driver's station on a {net0} segment, while and after the run
+        self.place_measures = {}  # place -> [(time, bytes) at MEASURE-PLACE BEGIN, at END]
         self.needs = {}         # the places the image declares: name -> requirements (image_needs)
         self.end_file = None    # the {end} file, when the host template names it
         self.end_report = None  # its line after the run, or None when the host wrote none
@@ -696,6 +765,19 @@ class LiveRun:
         text = text.strip()
         if text.startswith("FEED-INPUT "):
             self.feed(text)
+        elif text.startswith("MEASURE-PLACE "):
+            m = re.fullmatch(r"MEASURE-PLACE (BEGIN|END) ([a-z][a-z0-9_]{0,31})", text)
+            path = self.run.places.get(m.group(2)) if m else None
+            if path is not None:
+                try:
+                    size = os.stat(path).st_size
+                except OSError:
+                    size = 0
+                sample = (time.monotonic(), size)
+                if m.group(1) == "BEGIN":
+                    self.run.place_measures[m.group(2)] = [sample]
+                elif m.group(2) in self.run.place_measures:
+                    self.run.place_measures[m.group(2)].append(sample)
         elif text.startswith("NET-PEER "):
             if self.run.peer:
                 self.run.peer.command(text)

@@ -6,6 +6,8 @@
 // pace of a WAV file — is the {audio0} place's, judged by the driver.)
 #include "image.hpp"
 
+HYPERBIOS_CONFORM_NEEDS(audio0, "HB-AUD-004,HB-AUD-006,HB-AUD-008");
+
 namespace conformance {
 
 namespace {
@@ -141,10 +143,15 @@ void run_checks()
                             s.queued_frames <= queue / 2,
           "the stream becomes ready, with source 36 pending, once no more than the mark is queued");
 
-    // The position follows the wall clock while the queue is kept filled.
+    // The position follows the wall clock while the queue is kept filled; the
+    // driver watches the {audio0} file grow meanwhile.
+    const uint32_t paced_first = next_frame;
+    emit(line().put("MEASURE-PLACE BEGIN audio0"));
     const aud::state_record first = state();
     (void)feed(rate * 2, now() + 5'000'000'000);  // two seconds' worth, refilled on readiness
     const aud::state_record later = state();
+    emit(line().put("MEASURE-PLACE END audio0"));
+    emit(line().put("EXPECT-PLACE HB-AUD-006 audio0 paced"));
     const uint64_t elapsed = later.time_ns - first.time_ns;
     // Integers only (no floating point in a kernel): frames, and 2 % + 20 ms of them.
     const uint64_t expected = elapsed / 1000 * rate / 1000000;
@@ -157,6 +164,9 @@ void run_checks()
     check("HB-AUD-006", later.underruns == 0, "no underrun while the queue is kept filled");
     check("HB-AUD-005", later.position + later.queued_frames == next_frame,
           "position and queued frames add up to the frames written");
+    line frames_line;
+    frames_line.put("EXPECT-PLACE HB-AUD-008 audio0 frames ").dec(paced_first).put(' ').dec(next_frame - paced_first);
+    emit(frames_line);
 
     // Left to run dry: one underrun, counted; the stream plays on.
     const uint64_t dry = now() + uint64_t(later.queued_frames) * 1'000'000'000 / rate + 300'000'000;

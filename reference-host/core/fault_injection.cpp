@@ -146,6 +146,8 @@ const std::vector<fault_info>& all_faults()
         {fault::net_link_change_silent, "net-link-change-silent", "a change of link state makes no NET interface ready"},
         {fault::net_info_max_frame_wrong, "net-info-max-frame-wrong", "NET.info reports max_frame as mtu + 18"},
         {fault::net_source_missing, "net-source-missing", "EVT.poll and EVT.wait never report source 35, network"},
+        {fault::aud_samples_dropped, "aud-samples-dropped",
+         "every hundredth AUD frame never reaches the back end, though the position counts it"},
         {fault::aud_position_ahead, "aud-position-ahead", "AUD.state's position counts the frames still queued"},
         {fault::aud_queue_unbounded, "aud-queue-unbounded",
          "AUD.write takes every frame, the queue growing past its length, never AGAIN"},

@@ -116,6 +116,7 @@ enum class fault {
     net_info_max_frame_wrong,     // info's max_frame is mtu + 18
     net_source_missing,           // poll and wait never report source 35 (network)
     // AUD: calls (after_call) and the streams (audio deviations).
+    aud_samples_dropped,          // every hundredth frame never reaches the back end (the position counts it)
     aud_position_ahead,           // state's position counts the frames still queued
     aud_queue_unbounded,          // write takes every frame, the queue growing past its length
     aud_underruns_uncounted,      // a queue run dry counts no underrun
@@ -173,12 +174,14 @@ public:
              link_change_silent = false;
     };
     struct audio_deviations {
-        bool position_ahead = false, queue_unbounded = false, underruns_uncounted = false, drain_drops = false;
+        bool position_ahead = false, queue_unbounded = false, underruns_uncounted = false, drain_drops = false,
+             samples_dropped = false;
     };
     audio_deviations audio_faults() const
     {
         return {fault_ == fault::aud_position_ahead, fault_ == fault::aud_queue_unbounded,
-                fault_ == fault::aud_underruns_uncounted, fault_ == fault::aud_drain_drops};
+                fault_ == fault::aud_underruns_uncounted, fault_ == fault::aud_drain_drops,
+                fault_ == fault::aud_samples_dropped};
     }
     network_deviations network_faults() const
     {

@@ -253,7 +253,8 @@ void audio::take_due_locked(uint64_t now_ns, std::vector<std::byte>& out)
         ++taken_;
         if (queued_) {
             const std::byte* frame = queue_.data() + head_ * frame_size_;
-            out.insert(out.end(), frame, frame + frame_size_);
+            if (!(deviate_.samples_dropped && position_ % 100 == 99))
+                out.insert(out.end(), frame, frame + frame_size_);
             head_ = (head_ + 1) % capacity;
             --queued_;
             ++position_;
@@ -382,6 +383,7 @@ void audio::take_faults(const fault_injector& faults)
     std::lock_guard guard(lock_);  // the player reads them already
     deviate_.position_ahead = d.position_ahead, deviate_.queue_unbounded = d.queue_unbounded;
     deviate_.underruns_uncounted = d.underruns_uncounted, deviate_.drain_drops = d.drain_drops;
+    deviate_.samples_dropped = d.samples_dropped;
 }
 
 void audio::run_ended()

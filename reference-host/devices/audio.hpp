@@ -93,7 +93,8 @@ private:
     settings settings_;
     device_host host_;
     struct {
-        bool position_ahead = false, queue_unbounded = false, underruns_uncounted = false, drain_drops = false;
+        bool position_ahead = false, queue_unbounded = false, underruns_uncounted = false, drain_drops = false,
+             samples_dropped = false;
     } deviate_;  // --inject-fault only
     mutable std::mutex lock_;
     std::condition_variable wake_;
