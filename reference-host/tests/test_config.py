@@ -75,7 +75,7 @@ def main():
             "control": ("unix:ctl.sock", ["--control", "unix:ctl.sock"]),
         }
         file_only = {"config", "print-config", "help"}
-        device_options = {"disk", "display", "input", "input-feed", "net"}
+        device_options = {"disk", "display", "input", "input-feed", "net", "audio"}
         listed = set(help_options(hbvm))
         missing = sorted(listed - set(options) - file_only - device_options)
         report("the test sets every option --help lists", not missing and listed,
@@ -91,10 +91,12 @@ def main():
                   "", "[[display]]", 'backend = "none"', 'width = "640"', 'height = "480"',
                   "", "[[input]]", 'kind = "keyboard"', "", "[[input]]", 'kind = "pointer"',
                   "", "[[input-feed]]", 'path = "feed.bin"',
-                  "", "[[net]]", 'backend = "socket:seg"', 'mac = "52:54:00:00:00:0a"', 'pcap = "net.pcap"']
+                  "", "[[net]]", 'backend = "socket:seg"', 'mac = "52:54:00:00:00:0a"', 'pcap = "net.pcap"',
+                  "", "[[audio]]", 'backend = "wav:sound.wav"', 'pace = "fast"']
         command += ["--disk", "a.img,ro,name=boot", "--disk", "b.img,sector=4096",
                     "--display", "none,width=640,height=480", "--input", "keyboard", "--input", "pointer",
-                    "--input-feed", "feed.bin", "--net", "socket:seg,mac=52:54:00:00:00:0a,pcap=net.pcap"]
+                    "--input-feed", "feed.bin", "--net", "socket:seg,mac=52:54:00:00:00:0a,pcap=net.pcap",
+                    "--audio", "wav:sound.wav,pace=fast"]
         kernel_arguments = ["--", "x", "two words"]
         config = tmp / "vm.toml"
         config.write_text("\n".join(lines) + "\n")
