@@ -2,7 +2,8 @@
 // registered as machine.cpp registers them (BASE, CONSOLE on /dev/null, TIME, POWER,
 // MEM, RNG, BLOCK without disks, EVT, DSP with one display that keeps its frames,
 // INP with a keyboard and an absolute pointer on it, NET with one interface on a
-// socket segment of its own, where nobody else listens or sends).
+// socket segment of its own, where nobody else listens or sends, AUD with one
+// stream that plays into nothing).
 //
 // An input is a profile selector byte followed by a sequence of calls (a call word
 // and five arguments, each drawn by a selector byte; see decode_call). After every
@@ -24,7 +25,8 @@
 //       values, HB-BASE-006's exact name copy, HB-CON-004, clocks, POWER requests,
 //       EVT's statuses and the mask and vector it returns, from a model of them,
 //       DSP's and INP's counts, record sizes, generations and mode limits, NET's
-//       count, info, link, frame lengths and empty receive queue),
+//       count, info, link, frame lengths and empty receive queue, AUD's count,
+//       record sizes, queue clamp and whole-frame writes),
 //       and that on_guest_write reports exactly the out buffers of successful calls.
 // EVT.wait sleeps until its deadline: the harness gives it deadlines of at most
 // 2^20 ns after the zero of CLOCK_MONOTONIC (long past on any machine that has run
@@ -35,6 +37,7 @@
 #include "devices/clock.hpp"
 #include "devices/device_set.hpp"
 #include "devices/display.hpp"
+#include "devices/audio.hpp"
 #include "devices/input.hpp"
 #include "devices/network.hpp"
 #include "devices/terminal.hpp"
@@ -132,7 +135,7 @@ constexpr uint64_t evt_timers = 8;
 
 // The harness's devices: no disk, one display (its largest mode below), a
 // keyboard and a pointer, one network interface (MTU 1500).
-constexpr uint64_t displays = 1, inputs = 2, interfaces = 1;
+constexpr uint64_t displays = 1, inputs = 2, interfaces = 1, streams = 1;
 constexpr uint64_t max_frame = 1514;
 constexpr uint64_t display_max_width = 4096, display_max_height = 4096;
 
@@ -151,6 +154,7 @@ uint64_t handle_count(const hbvm::profile& p, const abi::function_desc& f, abi::
     case abi::service::dsp: return displays;
     case abi::service::inp: return inputs;
     case abi::service::net: return interfaces;
+    case abi::service::aud: return streams;
     default: return 0;  // BLOCK: no disks
     }
 }
@@ -289,6 +293,7 @@ struct harness {
     std::unique_ptr<hbvm::display> screen;
     std::unique_ptr<hbvm::input> keyboard, pointer;
     std::unique_ptr<hbvm::network> interface;
+    std::unique_ptr<hbvm::audio> sound;
     hbvm::device_set devices;
     hbvm::clock_source clock;
     hbvm::implementation_identity identity{
@@ -344,6 +349,10 @@ struct harness {
         wire.given = {"net", "the fuzzer's interface", {}};
         interface = std::make_unique<hbvm::network>(wire, hbvm::device_host{});
         devices.attach("net", *interface);
+        hbvm::audio::settings quiet;  // `none`: plays at the pace into nothing
+        quiet.name = "audio0";
+        sound = std::make_unique<hbvm::audio>(quiet, hbvm::device_host{});
+        devices.attach("audio", *sound);
 
         // The reference host's profile, and three that exercise DENIED and services
         // not offered. HB-BASE-007: BASE is always offered and never denied.
@@ -700,9 +709,12 @@ void check_function(harness& h, size_t profile_index, const hbvm::profile& p, co
         break;
     case fn::dsp_ready:
     case fn::inp_ready:
-    case fn::net_ready: {
-        const uint64_t devices_of = f.svc == abi::service::dsp ? displays : f.svc == abi::service::inp ? inputs
-                                                                                                          : interfaces;
+    case fn::net_ready:
+    case fn::aud_ready: {
+        const uint64_t devices_of = f.svc == abi::service::dsp   ? displays
+                                    : f.svc == abi::service::inp ? inputs
+                                    : f.svc == abi::service::net ? interfaces
+                                                                 : streams;
         const uint64_t possible = r.args[0] == 0 ? (uint64_t(1) << devices_of) - 1 : 0;
         FUZZ_CHECK(ok && (res.value & ~possible) == 0, "HB-%s-010: ready(%" PRIu64 "): status %s, set 0x%" PRIx64,
                    f.service_name, r.args[0], status_text(int64_t(status)), res.value);
@@ -758,6 +770,32 @@ void check_function(harness& h, size_t profile_index, const hbvm::profile& p, co
         FUZZ_CHECK((ok && res.value >= 14 && res.value <= max_frame) || res.status == abi::status::invalid_param ||
                        res.status == abi::status::invalid_address || res.status == abi::status::again,
                    "HB-NET-008: status %s, value %" PRIu64, status_text(int64_t(status)), res.value);
+        break;
+    case fn::aud_count:
+        FUZZ_CHECK(ok && res.value == streams, "HB-AUD-001: status %s, value %" PRIu64, status_text(int64_t(status)),
+                   res.value);
+        break;
+    case fn::aud_info:
+    case fn::aud_state: {
+        const uint64_t size = f.call == fn::aud_info ? sizeof(abi::aud_info) : sizeof(abi::aud_state);
+        FUZZ_CHECK(ok && res.value == size, "%s.%s: status %s, value %" PRIu64, f.service_name, f.name,
+                   status_text(int64_t(status)), res.value);
+        if (r.args[2] > size)
+            check_unchanged_since_shadow(h, r.args[1] + size, r.args[2] - size, "AUD: byte after the record");
+        break;
+    }
+    case fn::aud_open:
+        // Every value the kinds let through is offered: the queue, clamped to 64..96000.
+        FUZZ_CHECK(ok && res.value >= 64 && res.value <= 96000 &&
+                       (r.args[3] < 64 || r.args[3] > 96000 || res.value == r.args[3]),
+                   "HB-AUD-003: queue %" PRIu64 ": status %s, value %" PRIu64, r.args[3],
+                   status_text(int64_t(status)), res.value);
+        break;
+    case fn::aud_write:
+        FUZZ_CHECK((ok && res.value % 2 == 0 && res.value <= r.args[2]) ||
+                       res.status == abi::status::invalid_param || res.status == abi::status::again,
+                   "HB-AUD-004: %" PRIu64 " bytes: status %s, value %" PRIu64, r.args[2],
+                   status_text(int64_t(status)), res.value);
         break;
     case fn::net_recv:  // nobody else is on the segment: nothing arrives
     case fn::net_peek:
