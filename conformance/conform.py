@@ -548,8 +548,10 @@ def audio_check(run, rid, path, arg):
         frames = array.array("h", data[:len(data) // 4 * 4])
         got = [frames[i] for i in range(0, len(frames), 2) if frames[i] or frames[i + 1]]
         want = [1 + (n % 32767) for n in range(first, first + count)]
-        at = got.index(want[0]) if want and want[0] in got else -1
-        ok = at >= 0 and got[at:at + count] == want and all(
+        # Where the run starts: the first place the whole run is found (earlier
+        # frames may hold the same values).
+        at = next((i for i, v in enumerate(got) if v == want[0] and got[i:i + count] == want), -1) if want else -1
+        ok = at >= 0 and all(
             frames[2 * i + 1] == -frames[2 * i] for i in range(len(frames) // 2))
         return ["PASS" if ok else "FAIL", rid, f"the WAV file holds frames {first} to {first + count - 1} the image "
                 f"wrote, in order, unchanged, only silence between them" +

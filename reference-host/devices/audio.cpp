@@ -283,7 +283,11 @@ void audio::play()
     std::vector<std::byte> out;
     std::unique_lock guard(lock_);
     while (!quitting_) {
-        wake_.wait_for(guard, std::chrono::milliseconds(settings_.tick_ms));
+        // Ticks only while frames leave: a closed or drained stream costs no CPU.
+        if (state_ == abi::aud_stream_state::playing || state_ == abi::aud_stream_state::draining)
+            wake_.wait_for(guard, std::chrono::milliseconds(settings_.tick_ms));
+        else
+            wake_.wait(guard);
         if (quitting_)
             break;
         out.clear();
