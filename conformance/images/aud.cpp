@@ -22,18 +22,32 @@ constexpr uint64_t source = hb::evt::bit(hb::abi::evt_source::aud_ready);
 constexpr uint32_t rate = 48000;
 uint64_t now() { return hb::time::monotonic_ns().value_or(0); }
 
-int16_t frames[2 * 16384];
+// The pattern: frame n is n mod 32767 + 1 on the left channel and its negation
+// on the right (so that no frame of it is silence). The buffer holds a whole
+// period and one write's worth more, computed once, so that a write of frames
+// n.. starts at n mod 32767 and costs the guest nothing but the call: a slow
+// guest (the nested lane's, every instruction emulated) must still keep the
+// queue filled.
+constexpr uint32_t period = 32767;
+constexpr uint32_t write_frames = 16384;  // the most one write offers
+int16_t patterns[2 * (period + write_frames)];
 uint32_t next_frame;  // the pattern's next frame number
 
-// Frame n of the pattern: both channels n mod 32768, never 0 after the first
-// (so that no frame of it is silence).
-size_t pattern(size_t count)
+void make_pattern()
 {
-    for (size_t i = 0; i < count; ++i) {
-        const int16_t v = int16_t(1 + (next_frame + i) % 32767);
-        frames[2 * i] = v, frames[2 * i + 1] = int16_t(-v);
+    for (uint32_t i = 0; i < period + write_frames; ++i) {
+        const int16_t v = int16_t(1 + (i < period ? i : i - period));
+        patterns[2 * i] = v, patterns[2 * i + 1] = int16_t(-v);
     }
-    return count * 4;
+}
+
+// The next `count` frames of the pattern (count <= write_frames).
+const int16_t* pattern() { return &patterns[2 * (next_frame % period)]; }
+
+// A queue of `want` frames, clamped to the stream's limits.
+uint32_t clamp_queue(const aud::info_record& info, uint32_t want)
+{
+    return want > info.max_queue_frames ? info.max_queue_frames : want < info.min_queue_frames ? info.min_queue_frames : want;
 }
 
 aud::state_record state()
@@ -48,8 +62,8 @@ aud::state_record state()
 bool feed(uint32_t count, uint64_t deadline)
 {
     while (count && now() < deadline) {
-        const uint32_t n = count < 4096 ? count : 4096;
-        const auto r = aud::write(0, frames, pattern(n));
+        const uint32_t n = count < write_frames ? count : write_frames;
+        const auto r = aud::write(0, pattern(), uint64_t(n) * 4);
         if (r.ok()) {
             next_frame += uint32_t(r.value / 4);
             count -= uint32_t(r.value / 4);
@@ -92,14 +106,16 @@ void run_checks()
         return;
     }
     (void)aud::info(0, info);
+    make_pattern();
 
     // open: the queue's length clamped to the limits; closed first.
     const auto least = aud::open(0, hb::abi::aud_format::s16_stereo, hb::abi::aud_rate::hz_48000, 0);
     check("HB-AUD-003", least.ok() && least.value == info.min_queue_frames, "open with a queue of 0 gets min_queue_frames");
     const auto most = aud::open(0, hb::abi::aud_format::s16_stereo, hb::abi::aud_rate::hz_48000, 0xFFFFFFFF);
     check("HB-AUD-003", most.ok() && most.value == info.max_queue_frames, "open with a huge queue gets max_queue_frames");
-    const uint32_t queue = info.max_queue_frames < 9600 ? info.max_queue_frames
-                           : info.min_queue_frames > 9600 ? info.min_queue_frames : 9600;
+    // A short queue (200 ms) for the write checks, so that one write offers
+    // more than it holds.
+    const uint32_t queue = clamp_queue(info, 9600);
     const auto opened = aud::open(0, hb::abi::aud_format::s16_stereo, hb::abi::aud_rate::hz_48000, queue);
     aud::state_record s = state();
     check("HB-AUD-003", opened.ok() && opened.value == queue && s.state == hb::abi::aud_stream_state::playing &&
@@ -110,23 +126,20 @@ void run_checks()
           "state reports the format, rate, queue and low-water mark open set");
 
     // write: whole frames only; up to the queue's room; AGAIN when full.
-    const raw_result odd = raw_call(uint64_t(fn::aud_write), 0, uint64_t(frames), 6);
+    const raw_result odd = raw_call(uint64_t(fn::aud_write), 0, uint64_t(pattern()), 6);
     check_value("HB-AUD-004", uint64_t(odd.status), uint64_t(hb::status::invalid_param),
                 "write of 6 bytes (a frame and a half) is INVALID_PARAM");
-    (void)aud::set_low_water(0, 0);
     // More than the queue holds, in one call: whole frames, no more than fit.
-    const size_t offered = sizeof frames / 4;
-    const auto big = aud::write(0, frames, pattern(offered));
+    const auto big = aud::write(0, pattern(), uint64_t(write_frames) * 4);
     if (big.ok())
         next_frame += uint32_t(big.value / 4);
     check("HB-AUD-004", big.ok() && big.value % 4 == 0 && big.value >= 4 && big.value <= uint64_t(queue) * 4,
           "a write of more frames than the queue holds takes whole frames, at least one, no more than fit");
-    // Then the same buffer again until AGAIN: a guest that writes faster than
-    // the stream plays sees it (a guest slower than the rate may never).
+    // Then again until AGAIN: a guest that writes faster than the stream plays
+    // sees it; one slower than the rate (every instruction emulated) may not.
     hb::status last = hb::status::success;
-    unsigned tries = 0;
-    for (; tries < 256 && last == hb::status::success; ++tries) {
-        const auto r = aud::write(0, frames, 4 * (offered < 64 ? offered : 64));
+    for (unsigned tries = 0; tries < 256 && last == hb::status::success; ++tries) {
+        const auto r = aud::write(0, pattern(), uint64_t(write_frames) * 4);
         last = r.code;
         if (r.ok()) {
             next_frame += uint32_t(r.value / 4);
@@ -139,18 +152,47 @@ void run_checks()
     else
         note("write never found the queue full in 256 tries: this guest writes slower than the stream plays");
     check("HB-AUD-008", s.queued_frames <= s.queue_frames, "the queue does not grow past its length");
-    check("HB-AUD-007", !(aud::ready(0).value_or(1) & 1) && !(hb::evt::poll().value_or(0) & source),
+
+    // Opened again with a queue of a second (or the longest there is), so that
+    // the checks of readiness and pace leave a slow guest half a second to act
+    // between a refill and the check that follows it.
+    const uint32_t long_queue = clamp_queue(info, rate);
+    const auto reopened = aud::open(0, hb::abi::aud_format::s16_stereo, hb::abi::aud_rate::hz_48000, long_queue);
+    const uint32_t opened_at = next_frame;
+    s = state();
+    check("HB-AUD-003", reopened.ok() && reopened.value == long_queue && s.position == 0 && s.queued_frames == 0 &&
+                            s.underruns == 0 && s.low_water == long_queue / 2,
+          "open of a playing stream closes it first: it starts again empty, at position 0");
+
+    // Not ready while more than the mark is queued: filled, then asked at once.
+    (void)feed(long_queue - long_queue / 4, now() + 5'000'000'000);
+    s = state();
+    check("HB-AUD-007", s.queued_frames > s.low_water && !(aud::ready(0).value_or(1) & 1) &&
+                            !(hb::evt::poll().value_or(0) & source),
           "with the queue above the low-water mark the stream is not ready and source 36 is not pending");
 
     // Ready once the queue drains to the mark.
-    (void)aud::set_low_water(0, queue / 2);
     const uint64_t deadline = now() + 5'000'000'000;
     while (!(aud::ready(0).value_or(0) & 1) && now() < deadline)
         (void)hb::evt::wait(deadline, source);
     s = state();
     check("HB-AUD-007", (aud::ready(0).value_or(0) & 1) && (hb::evt::poll().value_or(0) & source) &&
-                            s.queued_frames <= queue / 2,
+                            s.queued_frames <= long_queue / 2,
           "the stream becomes ready, with source 36 pending, once no more than the mark is queued");
+    // The mark moved below what is queued: not ready; a mark past the queue
+    // is clamped to its length - 1, and with it the stream is ready again.
+    (void)feed(long_queue / 4, now() + 2'000'000'000);
+    const bool set_low = aud::set_low_water(0, 0).ok();
+    s = state();
+    check("HB-AUD-007", set_low && s.low_water == 0 && s.queued_frames > 0 && !(aud::ready(0).value_or(1) & 1) &&
+                            !(hb::evt::poll().value_or(0) & source),
+          "with the mark set to 0 and frames queued the stream is not ready and source 36 is not pending");
+    const bool set_high = aud::set_low_water(0, 0xFFFFFFFF).ok();
+    s = state();
+    check("HB-AUD-007", set_high && s.low_water == long_queue - 1 && (aud::ready(0).value_or(0) & 1) &&
+                            (hb::evt::poll().value_or(0) & source),
+          "a mark past the queue is clamped to its length - 1, and the stream is ready below it");
+    (void)aud::set_low_water(0, long_queue / 2);
 
     // The position follows the wall clock while the queue is kept filled; the
     // driver watches the {audio0} file grow meanwhile.
@@ -171,8 +213,8 @@ void run_checks()
     check("HB-AUD-006", played + allowed >= expected && played <= expected + allowed,
           "while the queue is kept filled the position advances at the rate, within 2 % and 20 ms", why.c_str());
     check("HB-AUD-006", later.underruns == 0, "no underrun while the queue is kept filled");
-    check("HB-AUD-005", later.position + later.queued_frames == next_frame,
-          "position and queued frames add up to the frames written");
+    check("HB-AUD-005", later.position + later.queued_frames == next_frame - opened_at,
+          "position and queued frames add up to the frames written since open");
     line frames_line;
     frames_line.put("EXPECT-PLACE HB-AUD-008 audio0 frames ").dec(paced_first).put(' ').dec(next_frame - paced_first);
     emit(frames_line);
@@ -182,13 +224,15 @@ void run_checks()
     while (now() < dry)
         (void)hb::evt::wait(dry, 0);
     s = state();
-    check("HB-AUD-006", s.underruns == 1 && s.state == hb::abi::aud_stream_state::playing && s.position == next_frame,
+    check("HB-AUD-006", s.underruns == later.underruns + 1 && s.state == hb::abi::aud_stream_state::playing &&
+                            s.position == next_frame - opened_at,
           "a queue run dry is one underrun, counted; the position stops at the frames written");
 
     // drain: what is queued plays out, then drained and ready; write refused.
-    (void)feed(queue / 2, now() + 2'000'000'000);
+    (void)feed(long_queue / 2, now() + 2'000'000'000);
     check("HB-AUD-009", aud::drain(0).ok(), "drain returns SUCCESS");
-    const raw_result refused = raw_call(uint64_t(fn::aud_write), 0, uint64_t(frames), 4);
+    const uint64_t underruns_at_drain = state().underruns;
+    const raw_result refused = raw_call(uint64_t(fn::aud_write), 0, uint64_t(pattern()), 4);
     check_value("HB-AUD-009", uint64_t(refused.status), uint64_t(hb::status::invalid_param),
                 "write while draining is INVALID_PARAM");
     const uint64_t until = now() + 5'000'000'000;
@@ -196,7 +240,8 @@ void run_checks()
         (void)hb::evt::wait(until, source);
         s = state();
     } while (s.state != hb::abi::aud_stream_state::drained && now() < until);
-    check("HB-AUD-009", s.state == hb::abi::aud_stream_state::drained && s.position == next_frame && s.underruns == 1 &&
+    check("HB-AUD-009", s.state == hb::abi::aud_stream_state::drained && s.position == next_frame - opened_at &&
+                            s.underruns == underruns_at_drain &&
                             (aud::ready(0).value_or(0) & 1),
           "once everything queued has left the stream is drained, ready, with no new underrun");
 
@@ -206,7 +251,7 @@ void run_checks()
     check("HB-AUD-010", s.state == hb::abi::aud_stream_state::closed && s.format == 0 && s.rate == 0 &&
                             s.queue_frames == 0 && s.queued_frames == 0 && !(aud::ready(0).value_or(1) & 1),
           "a closed stream reports closed with zeros and is not ready");
-    const raw_result closed = raw_call(uint64_t(fn::aud_write), 0, uint64_t(frames), 4);
+    const raw_result closed = raw_call(uint64_t(fn::aud_write), 0, uint64_t(pattern()), 4);
     check_value("HB-AUD-004", uint64_t(closed.status), uint64_t(hb::status::invalid_param),
                 "write to a closed stream is INVALID_PARAM");
 }
