@@ -231,15 +231,26 @@ void run_checks()
     // drain: what is queued plays out, then drained and ready; write refused.
     (void)feed(long_queue / 2, now() + 2'000'000'000);
     check("HB-AUD-009", aud::drain(0).ok(), "drain returns SUCCESS");
-    const uint64_t underruns_at_drain = state().underruns;
+    const aud::state_record at_drain = state();
+    const uint64_t underruns_at_drain = at_drain.underruns;
     const raw_result refused = raw_call(uint64_t(fn::aud_write), 0, uint64_t(pattern()), 4);
     check_value("HB-AUD-009", uint64_t(refused.status), uint64_t(hb::status::invalid_param),
                 "write while draining is INVALID_PARAM");
-    const uint64_t until = now() + 5'000'000'000;
+    // A guest asleep on source 36 is woken once the stream is drained (it was
+    // not ready while it drained), not by its deadline.
+    const uint64_t waited_from = now();
+    const uint64_t until = waited_from + 10'000'000'000;
     do {
         (void)hb::evt::wait(until, source);
         s = state();
     } while (s.state != hb::abi::aud_stream_state::drained && now() < until);
+    const uint64_t woken_after = now() - waited_from;
+    line late;
+    late.put("woken ").dec(woken_after / 1000000).put(" ms after drain with ")
+        .dec(uint64_t(at_drain.queued_frames) * 1000 / rate).put(" ms of sound queued");
+    check("HB-AUD-007", s.state == hb::abi::aud_stream_state::drained &&
+                            woken_after <= uint64_t(at_drain.queued_frames) * 1'000'000'000 / rate + 2'000'000'000,
+          "a guest waiting on source 36 wakes when the stream becomes drained", late.c_str());
     check("HB-AUD-009", s.state == hb::abi::aud_stream_state::drained && s.position == next_frame - opened_at &&
                             s.underruns == underruns_at_drain &&
                             (aud::ready(0).value_or(0) & 1),

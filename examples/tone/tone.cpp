@@ -1,14 +1,17 @@
-// tone: plays a sine tone on AUD stream 0 — 440 Hz for `seconds=N` (default 5)
-// at half of full scale, s16 stereo at 48 kHz — refilling the stream's queue
-// whenever it is ready (room above the low-water mark) and sleeping in
-// EVT.wait in between, then drains it and prints what state() says:
+// tone: plays a short melody on AUD stream 0 (the opening of Beethoven's Ode
+// to Joy), or with `hz=` or `seconds=` a steady sine tone — 440 Hz for 5 s by
+// default — at half of full scale, s16 stereo at 48 kHz. It refills the
+// stream's queue whenever it is ready (room above the low-water mark) and
+// sleeps in EVT.wait in between, then drains it and prints what state() says:
 //
-//     hbvm run build/examples/tone/tone.elf --audio wav:tone.wav -- seconds=5
-//     play tone.wav        # sox; or aplay, or any player
+//     hbvm run build/examples/tone/tone.elf --audio sdl         # the sound card
+//     hbvm run build/examples/tone/tone.elf --audio wav:tune.wav
+//     play tune.wav        # sox; or aplay, or any player
+//     hbvm run build/examples/tone/tone.elf --audio wav:a.wav -- hz=440 seconds=5
 //
-// `hz=` another frequency; `report=1` prints the stream's position and its time
-// once a second ("tone: position P at T ns"). Exit 0 when the stream played
-// every frame with no underrun, 1 otherwise, 2 without a sound output.
+// `report=1` prints the stream's position and its time once a second ("tone:
+// position P at T ns"). Exit 0 when the stream played every frame with no
+// underrun, 1 otherwise, 2 without a sound output.
 #include <hyperbios/boot/boot_info.hpp>
 #include <hyperbios/boot/multiboot.hpp>
 #include <hyperbios/fallback.hpp>
@@ -40,6 +43,56 @@ int32_t sine(uint32_t phase)
     return quadrant & 2 ? -v : v;
 }
 
+// A note: its frequency in hundredths of a hertz, its length in frames.
+struct note {
+    uint32_t centihertz;
+    uint32_t frames;
+};
+constexpr uint32_t E4 = 32963, F4 = 34923, G4 = 39200, D4 = 29366, C4 = 26163;
+constexpr uint32_t eighth = rate * 18 / 100;  // 180 ms: a quarter note at 167 beats a minute
+constexpr note ode_to_joy[] = {{E4, 2 * eighth}, {E4, 2 * eighth}, {F4, 2 * eighth}, {G4, 2 * eighth},
+                               {G4, 2 * eighth}, {F4, 2 * eighth}, {E4, 2 * eighth}, {D4, 2 * eighth},
+                               {C4, 2 * eighth}, {C4, 2 * eighth}, {D4, 2 * eighth}, {E4, 2 * eighth},
+                               {E4, 3 * eighth}, {D4, eighth},     {D4, 4 * eighth}};
+// Each note of the melody fades in and out over 5 ms, so that two notes of one
+// pitch are heard as two (and no step in the wave clicks).
+constexpr uint32_t fade_frames = rate / 200;
+
+// The wave the stream plays: notes one after another, each a sine.
+struct voice {
+    const note* notes;
+    size_t count;
+    bool fades;
+    size_t index = 0;
+    uint64_t frames_in_note = 0, frame = 0;  // the current note's length, and where in it
+    uint32_t phase = 0, step = 0;
+
+    uint64_t total_frames() const
+    {
+        uint64_t total = 0;
+        for (size_t i = 0; i < count; ++i)
+            total += notes[i].frames;
+        return total;
+    }
+    // The next frame's sample, at half of full scale.
+    int16_t next()
+    {
+        while (frame == frames_in_note && index < count) {
+            frames_in_note = notes[index].frames;
+            step = uint32_t((uint64_t(notes[index].centihertz) << 32) / (uint64_t(rate) * 100));
+            frame = 0, ++index;
+        }
+        int32_t v = sine(phase) / 2;
+        if (fades) {
+            const uint64_t edge = frame < frames_in_note - frame ? frame : frames_in_note - 1 - frame;
+            if (edge < fade_frames)
+                v = int32_t(int64_t(v) * int64_t(edge) / fade_frames);
+        }
+        phase += step, ++frame;
+        return int16_t(v);
+    }
+};
+
 hb::boot::boot_info boot;
 int16_t chunk[chunk_frames * 2];
 
@@ -68,8 +121,18 @@ extern "C" void kernel_main(uint32_t magic, uint32_t info)
         hb::print("tone: this machine has no sound output (give hbvm one: --audio wav:tone.wav)\n");
         end(2);
     }
-    const uint64_t seconds = number(boot.arguments().value("seconds"), 5);
-    const uint64_t hz = number(boot.arguments().value("hz"), 440);
+    const auto& args = boot.arguments();
+    const bool melody = !args.value("hz") && !args.value("seconds");
+    const uint64_t seconds = number(args.value("seconds"), 5);
+    const uint64_t hz = number(args.value("hz"), 440);
+    if (!melody && (seconds > 86400 || hz == 0 || hz > rate / 2)) {
+        hb::printf("tone: give seconds=1..86400 and hz=1..%u\n", unsigned(rate / 2));
+        end(1);
+    }
+    // A steady tone is one long note.
+    const note steady{uint32_t(hz * 100), uint32_t(seconds * rate)};
+    voice wave = melody ? voice{ode_to_joy, sizeof ode_to_joy / sizeof ode_to_joy[0], true}
+                        : voice{&steady, 1, false};
     const auto opened = aud::open(0, hb::abi::aud_format::s16_stereo, hb::abi::aud_rate::hz_48000, queue_frames);
     if (!opened.ok()) {
         hb::printf("tone: the stream did not open (status %d)\n", int(opened.code));
@@ -77,11 +140,9 @@ extern "C" void kernel_main(uint32_t magic, uint32_t info)
     }
     // Ready while the queue has room for a chunk.
     (void)aud::set_low_water(0, uint32_t(opened.value) > chunk_frames ? uint32_t(opened.value) - chunk_frames : 0);
-    const uint64_t total = seconds * rate;
-    const uint32_t step = uint32_t((hz << 32) / rate);
-    uint32_t phase = 0;
+    const uint64_t total = wave.total_frames();
     uint64_t written = 0;
-    const bool report = number(boot.arguments().value("report"), 0) != 0;
+    const bool report = number(args.value("report"), 0) != 0;
     uint64_t next_report = 0;
     size_t pending = 0, offset = 0;  // frames of `chunk` not yet taken
     while (written < total) {
@@ -94,11 +155,8 @@ extern "C" void kernel_main(uint32_t magic, uint32_t info)
         }
         if (pending == 0) {
             const uint64_t frames = total - written < chunk_frames ? total - written : chunk_frames;
-            for (uint64_t i = 0; i < frames; ++i) {
-                const int16_t v = int16_t(sine(phase) / 2);
-                chunk[2 * i] = chunk[2 * i + 1] = v;
-                phase += step;
-            }
+            for (uint64_t i = 0; i < frames; ++i)
+                chunk[2 * i] = chunk[2 * i + 1] = wave.next();
             pending = size_t(frames), offset = 0;
         }
         const auto r = aud::write(0, chunk + 2 * offset, pending * 4);
@@ -118,7 +176,11 @@ extern "C" void kernel_main(uint32_t magic, uint32_t info)
         (void)hb::evt::wait(hb::evt::no_deadline, hb::evt::bit(aud::source));
         (void)aud::state(0, s);
     } while (s.state != hb::abi::aud_stream_state::drained);
-    hb::printf("tone: %llu frames of %llu Hz played, %llu underruns\n", (unsigned long long)s.position,
-               (unsigned long long)hz, (unsigned long long)s.underruns);
+    if (melody)
+        hb::printf("tone: %llu frames of the melody played, %llu underruns\n", (unsigned long long)s.position,
+                   (unsigned long long)s.underruns);
+    else
+        hb::printf("tone: %llu frames of %llu Hz played, %llu underruns\n", (unsigned long long)s.position,
+                   (unsigned long long)hz, (unsigned long long)s.underruns);
     end(s.position == total && s.underruns == 0 ? 0 : 1);
 }

@@ -58,6 +58,7 @@ def main():
     parser.add_argument("--hbvm-ctl", help="for the stalled X server's case (with Xvfb and the window module)")
     parser.add_argument("--guests", required=True, help="folder of the test guests' .elf files")
     parser.add_argument("--net-image", help="bench_net_rounds.elf, for the stalled segment member's case")
+    parser.add_argument("--tone-image", help="examples/tone's tone.elf, for the stalled sound sink's case")
     parser.add_argument("--runs", type=int, default=7, help="runs per case (default: %(default)s)")
     args = parser.parse_args()
     guest = lambda name: str(pathlib.Path(args.guests) / f"{name}.elf")  # noqa: E731
@@ -147,6 +148,21 @@ def main():
                 deaf.close()
         if args.net_image:
             cases.append(("SIGTERM, a segment member stalled while the guest sends", stalled_member))
+
+        def stalled_sound_sink():
+            # --audio wav: into a FIFO that a reader holds open and never reads,
+            # while the guest plays: hbvm holds a second of sound, then drops.
+            fifo = tmp / f"sound-{accel}.fifo"
+            if not fifo.exists():
+                os.mkfifo(fifo)
+            reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                return stop_by_signal([args.hbvm, "run", args.tone_image, "--accel", accel, "--audio", f"wav:{fifo}",
+                                       "--", "seconds=60"], signal.SIGTERM, 1.5)
+            finally:
+                os.close(reader)
+        if args.tone_image:
+            cases.append(("SIGTERM, a WAV sink (FIFO) stalled while the guest plays", stalled_sound_sink))
 
         def stalled_x():
             # The window's thread blocked in Xlib: an Xvfb of this case's own,

@@ -154,6 +154,8 @@ const std::vector<fault_info>& all_faults()
         {fault::aud_underruns_uncounted, "aud-underruns-uncounted", "an AUD queue run dry counts no underrun"},
         {fault::aud_drain_drops, "aud-drain-drops", "AUD.drain drops what is queued instead of playing it out"},
         {fault::aud_source_missing, "aud-source-missing", "EVT.poll and EVT.wait never report source 36, sound"},
+        {fault::aud_drained_silent, "aud-drained-silent",
+         "an AUD stream that becomes drained wakes no guest waiting on source 36 (it is pending, unannounced)"},
     };
     return faults;
 }

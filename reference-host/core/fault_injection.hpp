@@ -122,6 +122,7 @@ enum class fault {
     aud_underruns_uncounted,      // a queue run dry counts no underrun
     aud_drain_drops,              // drain drops what is queued instead of playing it out
     aud_source_missing,           // poll and wait never report source 36 (sound)
+    aud_drained_silent,           // a stream that becomes drained wakes no guest waiting on source 36
 };
 
 struct fault_info {
@@ -175,13 +176,13 @@ public:
     };
     struct audio_deviations {
         bool position_ahead = false, queue_unbounded = false, underruns_uncounted = false, drain_drops = false,
-             samples_dropped = false;
+             samples_dropped = false, drained_silent = false;
     };
     audio_deviations audio_faults() const
     {
         return {fault_ == fault::aud_position_ahead, fault_ == fault::aud_queue_unbounded,
                 fault_ == fault::aud_underruns_uncounted, fault_ == fault::aud_drain_drops,
-                fault_ == fault::aud_samples_dropped};
+                fault_ == fault::aud_samples_dropped, fault_ == fault::aud_drained_silent};
     }
     network_deviations network_faults() const
     {

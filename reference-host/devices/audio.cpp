@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "core/fault_injection.hpp"
 #include "devices/clock.hpp"
+#include "devices/module_loader.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -51,11 +52,14 @@ audio::audio(settings s, device_host host) : settings_(std::move(s)), host_(std:
                                                        std::strerror(errno));
         wav_.seekable = lseek(wav_.fd, 0, SEEK_CUR) >= 0;
     }
+    if (settings_.open_output)
+        output_ = settings_.open_output(*this);
     player_ = std::thread([this] { play(); });
 }
 
 audio::~audio()
 {
+    output_.reset();  // no pull runs after this
     {
         std::lock_guard guard(lock_);
         quitting_ = true;
@@ -108,6 +112,7 @@ bool audio::open(uint16_t format, uint16_t rate_value, uint32_t queue_frames, ui
         opened_ns_ = monotonic_now_ns();
         was_ready_ = true;
         chosen = queue_frames_;
+        pulled_ = output_ != nullptr;  // the player stays off the stream while the output starts
         std::lock_guard sink(wav_lock_);
         if (wav_.fd >= 0 && (wav_.format != format || wav_.rate != rate)) {
             if (wav_.data_bytes)
@@ -115,6 +120,17 @@ bool audio::open(uint16_t format, uint16_t rate_value, uint32_t queue_frames, ui
                                   settings_.wav + " starts over");
             wav_.format = format, wav_.rate = rate;
             start_wav_locked(settings_.paced);
+        }
+    }
+    if (output_) {
+        // Outside the lock: stopping waits for a pull in flight, which takes it.
+        output_->stop();
+        const std::string failed = output_->start(unsigned(frame_size_of(format) / 2), rate);
+        if (!failed.empty()) {
+            note(failed + "; the stream plays at hbvm's pace into nothing");
+            std::lock_guard guard(lock_);
+            pulled_ = false;
+            opened_ns_ = monotonic_now_ns();
         }
     }
     wake_.notify_all();
@@ -146,6 +162,10 @@ int64_t audio::write(std::span<const std::byte> data)
         std::memcpy(queue_.data() + slot * frame_size_, data.data() + i * frame_size_, frame_size_);
     }
     queued_ += taken;
+    // Above the mark now, perhaps: the next time the queue drains to it is a
+    // change the player must announce (at pace=fast it never sees the queue
+    // this full).
+    (void)update_ready_locked();
     const bool full = taken == 0;
     guard.unlock();
     if (!settings_.paced && taken)
@@ -167,7 +187,7 @@ abi::aud_state audio::state() const
         record.queued_frames = uint32_t(queued_);
         record.position = deviate_.position_ahead ? position_ + queued_ : position_;
         record.underruns = underruns_;
-        record.latency_ns = uint64_t(settings_.tick_ms) * 1000000u;
+        record.latency_ns = pulled_ ? output_->latency_ns() : uint64_t(settings_.tick_ms) * 1000000u;
         record.low_water = low_water_;
     }
     record.time_ns = monotonic_now_ns();
@@ -181,6 +201,7 @@ bool audio::set_low_water(uint32_t frames)
         if (state_ == abi::aud_stream_state::closed)
             return false;
         low_water_ = std::min(frames, queue_frames_ ? queue_frames_ - 1 : 0);
+        (void)update_ready_locked();
     }
     notify_ready();
     return true;
@@ -196,6 +217,8 @@ bool audio::drain()
             queued_ = 0;
         if (state_ == abi::aud_stream_state::playing)
             state_ = queued_ ? abi::aud_stream_state::draining : abi::aud_stream_state::drained;
+        // Draining is not ready: becoming drained must be announced.
+        (void)update_ready_locked();
     }
     wake_.notify_all();
     notify_ready();
@@ -204,19 +227,22 @@ bool audio::drain()
 
 void audio::close()
 {
-    std::lock_guard guard(lock_);
-    state_ = abi::aud_stream_state::closed;
-    format_ = 0, rate_ = 0, queue_frames_ = 0, queued_ = 0, head_ = 0, low_water_ = 0;
-    queue_.clear();
-    was_ready_ = false;
+    {
+        std::lock_guard guard(lock_);
+        state_ = abi::aud_stream_state::closed;
+        format_ = 0, rate_ = 0, queue_frames_ = 0, queued_ = 0, head_ = 0, low_water_ = 0;
+        queue_.clear();
+        was_ready_ = false;
+        pulled_ = false;
+    }
+    if (output_)
+        output_->stop();  // outside the lock: it waits for a pull in flight
 }
 
 bool audio::ready() const
 {
     std::lock_guard guard(lock_);
-    if (state_ == abi::aud_stream_state::drained)
-        return true;
-    return state_ == abi::aud_stream_state::playing && queued_ <= low_water_;
+    return ready_locked();
 }
 
 void audio::set_ready_handler(std::function<void()> handler)
@@ -232,24 +258,26 @@ void audio::notify_ready()
         on_ready_();
 }
 
-// The frames due by `now_ns` leave the queue: the guest's while it has them,
-// silence after (an underrun once the stream has played). `out` gets what the
-// back end receives: the guest's frames, and silence once the stream has
-// played its first frame.
-void audio::take_due_locked(uint64_t now_ns, std::vector<std::byte>& out)
+// The frames due by `now_ns` at the stream's rate since it opened: the
+// player's pace (pace=fast: everything queued, at once).
+uint64_t audio::due_locked(uint64_t now_ns) const
 {
-    if (state_ != abi::aud_stream_state::playing && state_ != abi::aud_stream_state::draining)
-        return;
-    uint64_t due;
-    if (settings_.paced) {
-        const uint64_t elapsed = now_ns > opened_ns_ ? now_ns - opened_ns_ : 0;
-        const uint64_t should = elapsed / 1000000000u * rate_ + elapsed % 1000000000u * rate_ / 1000000000u;
-        due = should > taken_ ? should - taken_ : 0;
-    } else {
-        due = queued_;
-    }
-    const size_t capacity = queue_.size() / frame_size_;
-    for (uint64_t i = 0; i < due; ++i) {
+    if (!settings_.paced)
+        return queued_;
+    const uint64_t elapsed = now_ns > opened_ns_ ? now_ns - opened_ns_ : 0;
+    const uint64_t should = elapsed / 1000000000u * rate_ + elapsed % 1000000000u * rate_ / 1000000000u;
+    return should > taken_ ? should - taken_ : 0;
+}
+
+// `due` frames leave the queue: the guest's while it has them, silence after
+// (an underrun once the stream has played). `out` gets what the back end
+// receives: the guest's frames, and silence once the stream has played its
+// first frame. True when the stream became ready.
+bool audio::take_locked(uint64_t due, std::vector<std::byte>& out)
+{
+    const size_t capacity = frame_size_ ? queue_.size() / frame_size_ : 0;
+    for (uint64_t i = 0; i < due && (state_ == abi::aud_stream_state::playing ||
+                                      state_ == abi::aud_stream_state::draining); ++i) {
         ++taken_;
         if (queued_) {
             const std::byte* frame = queue_.data() + head_ * frame_size_;
@@ -264,7 +292,7 @@ void audio::take_due_locked(uint64_t now_ns, std::vector<std::byte>& out)
         }
         if (state_ == abi::aud_stream_state::draining) {
             state_ = abi::aud_stream_state::drained;
-            return;
+            break;
         }
         if (played_since_open_ && !in_underrun_) {
             if (!deviate_.underruns_uncounted)
@@ -276,26 +304,65 @@ void audio::take_due_locked(uint64_t now_ns, std::vector<std::byte>& out)
     }
     if (state_ == abi::aud_stream_state::draining && !queued_)
         state_ = abi::aud_stream_state::drained;
+    return update_ready_locked();
 }
+
+bool audio::ready_locked() const
+{
+    return state_ == abi::aud_stream_state::drained ||
+           (state_ == abi::aud_stream_state::playing && queued_ <= low_water_);
+}
+
+// Every change of the stream goes through here, so that the player announces
+// each time it makes the stream ready: true when it just became ready.
+bool audio::update_ready_locked()
+{
+    const bool now_ready = ready_locked();
+    const bool became_ready = now_ready && !was_ready_;
+    was_ready_ = now_ready;
+    if (deviate_.drained_silent && state_ == abi::aud_stream_state::drained)
+        return false;  // the fault: the level is right, the wake-up missing
+    return became_ready;
+}
+
+// A pulling output's frames: what leaves the stream, silence for the rest of
+// `out` (a closed or drained stream, and an underrun before the first frame).
+void audio::pull(std::span<std::byte> out)
+{
+    std::unique_lock guard(lock_);
+    pulled_frames_.clear();
+    bool became_ready = false;
+    if (pulled_ && frame_size_) {
+        pulled_frames_.reserve(out.size());
+        became_ready = take_locked(out.size() / frame_size_, pulled_frames_);
+    }
+    const size_t got = std::min(pulled_frames_.size(), out.size());
+    std::memcpy(out.data(), pulled_frames_.data(), got);
+    std::memset(out.data() + got, 0, out.size() - got);
+    guard.unlock();
+    if (became_ready)
+        notify_ready();
+}
+
+void audio::note(const std::string& line) { diagnostics::line(settings_.name + ": " + line); }
 
 void audio::play()
 {
     std::vector<std::byte> out;
     std::unique_lock guard(lock_);
     while (!quitting_) {
-        // Ticks only while frames leave: a closed or drained stream costs no CPU.
-        if (state_ == abi::aud_stream_state::playing || state_ == abi::aud_stream_state::draining)
+        // Ticks only while frames leave at hbvm's pace: a closed or drained
+        // stream, or one a pulling output plays, costs no CPU here.
+        const bool paced_here = !pulled_ && (state_ == abi::aud_stream_state::playing ||
+                                             state_ == abi::aud_stream_state::draining);
+        if (paced_here)
             wake_.wait_for(guard, std::chrono::milliseconds(settings_.tick_ms));
         else
             wake_.wait(guard);
         if (quitting_)
             break;
         out.clear();
-        take_due_locked(monotonic_now_ns(), out);
-        const bool now_ready = state_ == abi::aud_stream_state::drained ||
-                               (state_ == abi::aud_stream_state::playing && queued_ <= low_water_);
-        const bool became_ready = now_ready && !was_ready_;
-        was_ready_ = now_ready;
+        const bool became_ready = !pulled_ && take_locked(due_locked(monotonic_now_ns()), out);
         guard.unlock();
         if (became_ready)
             notify_ready();
@@ -387,7 +454,7 @@ void audio::take_faults(const fault_injector& faults)
     std::lock_guard guard(lock_);  // the player reads them already
     deviate_.position_ahead = d.position_ahead, deviate_.queue_unbounded = d.queue_unbounded;
     deviate_.underruns_uncounted = d.underruns_uncounted, deviate_.drain_drops = d.drain_drops;
-    deviate_.samples_dropped = d.samples_dropped;
+    deviate_.samples_dropped = d.samples_dropped, deviate_.drained_silent = d.drained_silent;
 }
 
 void audio::run_ended()
@@ -409,8 +476,11 @@ void check_audio(std::vector<device_settings>& all)
     for (size_t i = 0; i < all.size(); ++i) {
         device_settings& s = all[i];
         const std::string b = s.get("backend").value_or("");
-        if (b != "none" && (b.rfind("wav:", 0) != 0 || b.size() == 4))
-            throw error(exit_status::usage, s.origin + ": an audio output is wav:PATH or none, not '" + b + "'");
+        if (b != "none" && b != "sdl" && (b.rfind("wav:", 0) != 0 || b.size() == 4))
+            throw error(exit_status::usage, s.origin + ": an audio output is wav:PATH, sdl or none, not '" + b + "'");
+        if (b == "sdl" && s.get("pace"))
+            throw error(exit_status::usage, s.origin + ": pace= is for wav:PATH and none; sdl plays at its sound "
+                                                       "card's pace");
         const std::string pace = s.get("pace").value_or("real");
         if (pace != "real" && pace != "fast")
             throw error(exit_status::usage, s.origin + ": pace=" + pace + ": write pace=real (a sound card's pace, "
@@ -438,6 +508,13 @@ std::vector<std::unique_ptr<device>> create_audio(const std::vector<device_setti
         if (b.rfind("wav:", 0) == 0)
             d.wav = b.substr(4);
         d.paced = s.get("pace").value_or("real") == "real";
+        if (b == "sdl")
+            d.open_output = [given = s](audio_source& source) {
+                const module_entry& module = load_module("sdl", given.origin);
+                if (!module.open_audio)
+                    throw error(exit_status::host_failure, given.origin + ": the module hbvm-sdl.so has no sound");
+                return module.open_audio(given, source);
+            };
         made.push_back(std::make_unique<audio>(d, host));
     }
     return made;
@@ -448,13 +525,15 @@ std::vector<std::unique_ptr<device>> create_audio(const std::vector<device_setti
 device_class audio_device_class()
 {
     return {"audio",
-            "  --audio wav:PATH|none[,pace=real|fast][,name=N]\n"
+            "  --audio wav:PATH|sdl|none[,pace=real|fast][,name=N]\n"
             "                  a sound output stream for the AUD service, repeatable up\n"
             "                  to 16 times (none when none is given): wav:PATH writes\n"
             "                  what the stream plays into a WAV file at the pace a sound\n"
             "                  card plays it (pace=fast: as the guest writes, for tests\n"
-            "                  that need no pacing; the file says which); none plays\n"
-            "                  at the pace into nothing\n",
+            "                  that need no pacing; the file says which); sdl plays on\n"
+            "                  this machine's sound card through SDL2 at the card's\n"
+            "                  pace (the module hbvm-sdl.so; SDL_AUDIODRIVER picks\n"
+            "                  the driver); none plays at the pace into nothing\n",
             "backend",
             {"backend", "name", "pace"},
             {},

@@ -6,12 +6,15 @@
 //              the default) or as fast as frames come (pace=fast, for tests
 //              that need no pacing; the file says so in a LIST/INFO comment)
 //   none       frames leave at the pace and go nowhere
+//   sdl        a sound card through SDL2 (the module hbvm-sdl.so, loaded only
+//              then), which pulls frames at its own pace (audio_output.hpp)
 // The AUD service module (services/aud.cpp) serves the calls. Shared between
 // the vCPU (calls) and the player thread; every member function takes the
 // stream's lock.
 #ifndef HBVM_DEVICES_AUDIO_HPP
 #define HBVM_DEVICES_AUDIO_HPP
 
+#include "devices/audio_output.hpp"
 #include "devices/device.hpp"
 
 #include <hyperbios/abi.hpp>
@@ -19,6 +22,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
@@ -29,12 +33,14 @@ namespace hbvm {
 
 namespace abi = hyperbios::abi;
 
-class audio : public device {
+class audio : public device, private audio_source {
 public:
     struct settings {
         std::string name;       // 1-32 bytes, distinct within the machine
         std::string wav;        // the WAV file's path, or "" for none
         bool paced = true;      // pace=real (true) or fast
+        // A pulling output (sdl: the module's), or empty for the player's pace.
+        std::function<std::unique_ptr<audio_output>(audio_source&)> open_output;
         uint32_t min_queue_frames = 64, max_queue_frames = 96000;
         uint32_t tick_ms = 5;   // how often the player takes frames
         device_settings given;
@@ -70,8 +76,18 @@ public:
     void run_ended() override;
 
 private:
+    // audio_source, for a pulling output (on its thread).
+    void pull(std::span<std::byte> out) override;
+    const std::string& name() const override { return settings_.name; }
+    void note(const std::string& line) override;
+
     void play();                       // the player thread
-    void take_due_locked(uint64_t now_ns, std::vector<std::byte>& out);
+    // The frames due by `now_ns` at the stream's rate (the player's pace).
+    uint64_t due_locked(uint64_t now_ns) const;
+    // `due` frames leave the stream into `out`; true when it became ready.
+    bool take_locked(uint64_t due, std::vector<std::byte>& out);
+    bool ready_locked() const;
+    bool update_ready_locked();
     void notify_ready();
     // The WAV back end: bytes for the file, written without ever blocking the
     // player (a FIFO whose reader stalls holds at most a second of sound, the
@@ -94,7 +110,7 @@ private:
     device_host host_;
     struct {
         bool position_ahead = false, queue_unbounded = false, underruns_uncounted = false, drain_drops = false,
-             samples_dropped = false;
+             samples_dropped = false, drained_silent = false;
     } deviate_;  // --inject-fault only
     mutable std::mutex lock_;
     std::condition_variable wake_;
@@ -108,11 +124,14 @@ private:
     uint64_t position_ = 0, underruns_ = 0;
     bool played_since_open_ = false, in_underrun_ = false;
     uint64_t opened_ns_ = 0, taken_ = 0;  // frames taken (guest's and silence) since open
-    bool was_ready_ = false;
+    bool was_ready_ = false;  // ready_locked() as of the last change: a change to ready is announced
     std::mutex handler_lock_;
     std::function<void()> on_ready_;
     wav_sink wav_;
     std::mutex wav_lock_;  // guards wav_.fd's writes and wav_'s fields against the vCPU's open
+    std::unique_ptr<audio_output> output_;  // sdl: the module's
+    bool pulled_ = false;                    // the output pulls (it started), the player does not pace
+    std::vector<std::byte> pulled_frames_;   // pull's, reused: no allocation on the sound thread
     std::thread player_;
 };
 

@@ -1,5 +1,5 @@
 // Back-end modules: device back ends that need a heavy library (SDL2 for a
-// window, libslirp for user-mode networking) live in shared objects that hbvm
+// window or a sound card, libslirp for user-mode networking) live in shared objects that hbvm
 // loads only when a device of theirs is chosen, as QEMU loads ui-sdl. A
 // console-only guest then pays nothing for them at start-up, and the core
 // package depends on none of their libraries.
@@ -18,6 +18,7 @@
 #ifndef HBVM_DEVICES_MODULE_HPP
 #define HBVM_DEVICES_MODULE_HPP
 
+#include "devices/audio_output.hpp"
 #include "devices/device.hpp"
 #include "devices/display_window.hpp"
 #include "devices/network_backend.hpp"
@@ -30,7 +31,7 @@
 namespace hbvm {
 
 // Changes whenever module_entry or what it passes changes shape.
-inline constexpr uint32_t module_interface_version = 3;
+inline constexpr uint32_t module_interface_version = 4;
 
 struct module_entry {
     uint32_t interface_version;  // module_interface_version as the module was built
@@ -54,6 +55,11 @@ struct module_entry {
     // describe for the interface `port`, or is nullptr in a module without
     // networks. Throws hbvm::error naming what failed.
     std::unique_ptr<network_backend> (*open_network)(const device_settings& settings, network_port& port) = nullptr;
+    // Makes the sound output that `settings` (an --audio stream's, checked)
+    // describe for the stream `source` (devices/audio_output.hpp), or is
+    // nullptr in a module without sound. Throws hbvm::error naming what failed
+    // (the library's audio cannot start).
+    std::unique_ptr<audio_output> (*open_audio)(const device_settings& settings, audio_source& source) = nullptr;
 };
 
 }  // namespace hbvm

@@ -11,6 +11,7 @@
 // watchdog owns SIGINT and SIGTERM.
 #include "core/error.hpp"
 #include "devices/module.hpp"
+#include "sdl_audio.hpp"
 #include "sdl_keys.hpp"
 
 #include <SDL.h>
@@ -584,7 +585,8 @@ std::unique_ptr<hbvm::display_window> open_window(const hbvm::device_settings&, 
 std::vector<std::unique_ptr<hbvm::device>> create(const std::string& device_class,
                                                   const std::vector<hbvm::device_settings>&, const hbvm::device_host&)
 {
-    throw std::logic_error("the sdl module makes no '" + device_class + "' devices: it opens displays' windows");
+    throw std::logic_error("the sdl module makes no '" + device_class +
+                           "' devices: it opens displays' windows and sound outputs");
 }
 
 }  // namespace
@@ -592,6 +594,6 @@ std::vector<std::unique_ptr<hbvm::device>> create(const std::string& device_clas
 HBVM_MODULE_ENTRY
 {
     static const hbvm::module_entry entry{hbvm::module_interface_version, HBVM_VERSION_STRING, "sdl", &create,
-                                          &open_window, nullptr};
+                                          &open_window, nullptr, &open_sdl_audio};
     return &entry;
 }
