@@ -547,6 +547,9 @@ def audio_check(run, rid, path, arg):
         first, count = int(parts[1]), int(parts[2])
         frames = array.array("h", data[:len(data) // 4 * 4])
         got = [frames[i] for i in range(0, len(frames), 2) if frames[i] or frames[i + 1]]
+        if count > len(got):  # more than the file holds (or a count wrapped below 0): no list that long
+            return ["FAIL", rid, f"the WAV file holds the {count} frames from {first} the image says it played "
+                                 f"(it has {len(got)} non-silent frames)"]
         want = [1 + (n % 32767) for n in range(first, first + count)]
         # Where the run starts: the first place the whole run is found (earlier
         # frames may hold the same values).

@@ -73,6 +73,7 @@ def main():
     live_rules()
     place_rules()
     png_rules()
+    audio_rules()
 
     try:
         conform.load_expectations(None, SPEC)
@@ -333,6 +334,28 @@ def png_rules():
             expect(f"a PNG with {label} is refused", False, "it was read")
         except ValueError as e:
             expect(f"a PNG with {label} is refused, saying so", says in str(e), str(e))
+
+
+def audio_rules():
+    """{audio0}'s frames check: the aud image's run found, and a count beyond the
+    file (a garbled line, or one wrapped below 0) failed at once, not built."""
+    import wave
+    path = TMP / "audio0.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2), w.setsampwidth(2), w.setframerate(48000)
+        frames = bytearray(4 * 100)  # silence, then the pattern's frames 0..199
+        for n in range(200):
+            v = 1 + n % 32767
+            frames += v.to_bytes(2, "little", signed=True) + (-v).to_bytes(2, "little", signed=True)
+        w.writeframes(bytes(frames))
+    got = conform.audio_check(None, "HB-AUD-008", path, "frames 10 150")
+    expect("{audio0}: the frames the image wrote are found after silence", got[0] == "PASS", str(got))
+    got = conform.audio_check(None, "HB-AUD-008", path, "frames 10 195")
+    expect("{audio0}: frames the file lacks fail", got[0] == "FAIL", str(got))
+    started = time.monotonic()
+    got = conform.audio_check(None, "HB-AUD-008", path, f"frames 10 {2 ** 64 - 5}")
+    expect("{audio0}: a count beyond the file (wrapped below 0) fails at once",
+           got[0] == "FAIL" and time.monotonic() - started < 1, str(got))
 
 
 def place_rules():
