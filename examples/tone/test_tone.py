@@ -16,9 +16,11 @@
   sdl     the tone through --audio sdl with SDL_AUDIODRIVER=disk: the module
           and SDL loaded, the raw PCM SDL wrote holds the 5 s of 440 Hz at half
           scale, no underrun, the position at the card's pace within 2 %.
-  stall   --audio wav: into a FIFO whose reader never reads: the guest plays on
-          (hbvm never blocks on the sink) and SIGTERM ends hbvm within 1 s
-          (bench-stop measures it against the README's 100 ms).
+  stall   --audio wav: into a FIFO full from the start, whose reader reads only
+          for half a second in the middle: the guest plays on (hbvm never
+          blocks on the sink), what the reader gets is the WAV header and whole
+          frames of the tone, and SIGTERM while it stalls again ends hbvm within
+          1 s (bench-stop measures it against the README's 100 ms).
 Exit status 0 when all holds, 1 otherwise."""
 
 import argparse
@@ -211,11 +213,37 @@ def check_sdl(a, tmp):
 def check_stall(a, tmp):
     fifo = os.path.join(tmp, "stalled.fifo")
     os.mkfifo(fifo)
-    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # held open, never read
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # held open; read only in the middle
     try:
+        # The FIFO full before hbvm starts: not even the WAV header goes at first.
+        writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        junk = 0
+        try:
+            while True:
+                junk += os.write(writer, b"J" * 4096)
+        except BlockingIOError:
+            pass
+        os.close(writer)
         proc = subprocess.Popen([a.hbvm, "run", a.tone, "--accel", a.accel, "--audio", f"wav:{fifo}", "--",
                                  "seconds=60", "report=1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2.5)  # past the FIFO's 64 KiB and hbvm's second of sound held
+        time.sleep(2.5)  # past hbvm's second of sound held: it drops the oldest
+        got, until = bytearray(), time.monotonic() + 0.5
+        while time.monotonic() < until:  # the reader comes back for half a second
+            try:
+                got += os.read(reader, 1 << 16)
+            except BlockingIOError:
+                time.sleep(0.005)
+        wav = bytes(got[junk:])
+        expect("a WAV sink stalled from the start keeps its header: a reader that comes back reads a WAV",
+               len(got) > junk and wav[:4] == b"RIFF" and wav[8:12] == b"WAVE" and b"data" in wav[:200],
+               f"{len(got)} bytes after {junk} of junk; they start {wav[:16]!r}")
+        data = wav[wav.find(b"data") + 8:] if b"data" in wav[:200] else b""
+        left = struct.unpack(f"<{len(data) // 4 * 2}h", data[:len(data) // 4 * 4])[0::2]
+        # Whole frames were dropped: the left channel is still a sine of half scale.
+        expect("what it reads is whole frames of the tone (the left channel peaks at half scale)",
+               len(left) > 4800 and abs(max(abs(v) for v in left) - 16383) <= 330,
+               f"{len(left)} frames, peak {max((abs(v) for v in left), default=0)}")
+        time.sleep(1.5)  # stalled again: the FIFO fills within a third of a second
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         try:
@@ -227,8 +255,8 @@ def check_stall(a, tmp):
     finally:
         os.close(reader)
     positions = [int(p) for p in re.findall(r"tone: position (\d+) at", stdout)]
-    expect("with the sink stalled the guest plays on (its position advances past 2 s)",
-           len(positions) >= 3 and positions[-1] >= 2 * 48000 * 0.9, f"positions {positions}")
+    expect("with the sink stalled the guest plays on (its position advances past 4 s)",
+           len(positions) >= 5 and positions[-1] >= 4 * 48000 * 0.9, f"positions {positions}")
     expect("SIGTERM ends hbvm within 1 s with the sink stalled", took < 1.0, f"{took * 1000:.0f} ms")
     print(f"  SIGTERM to exit with a stalled sink: {took * 1000:.1f} ms")
 

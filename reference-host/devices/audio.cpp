@@ -372,8 +372,16 @@ void audio::play()
                 wav_.pending.insert(wav_.pending.end(), out.begin(), out.end());
                 wav_.data_bytes += out.size();
                 if (wav_.pending.size() > wav_.pending_limit) {  // the sink stalls: keep the newest second
-                    const size_t excess = wav_.pending.size() - wav_.pending_limit;
-                    wav_.pending.erase(wav_.pending.begin(), wav_.pending.begin() + long(excess));
+                    // Never the header's bytes not yet written, nor the rest of
+                    // a frame partly written: what drops is whole frames, so
+                    // that a reader that comes back reads a WAV still.
+                    const size_t frame = wav_.format == abi::aud_format::s16_stereo ? 4 : 2;
+                    const size_t keep = wav_.header_left + (frame - wav_.data_written % frame) % frame;
+                    const size_t droppable = wav_.pending.size() > keep ? (wav_.pending.size() - keep) / frame * frame : 0;
+                    const size_t excess = std::min(droppable, (wav_.pending.size() - wav_.pending_limit + frame - 1) /
+                                                                  frame * frame);
+                    const auto from = wav_.pending.begin() + long(keep);
+                    wav_.pending.erase(from, from + long(excess));
                     wav_.dropped_bytes += excess;
                 }
             }
@@ -406,7 +414,8 @@ void audio::start_wav_locked(bool paced)
     h.resize(h.size() + text_size - std::strlen(text), std::byte{0});
     put_text(h, "data"), put32(h, unknown);
     wav_.data_offset = h.size();
-    wav_.data_bytes = 0;
+    wav_.header_left = h.size();
+    wav_.data_bytes = wav_.data_written = 0;
     wav_.pending_limit = h.size() + size_t(wav_.rate) * channels * 2;  // a second of sound
 }
 
@@ -421,6 +430,15 @@ void audio::write_pending()
             break;  // EAGAIN: a FIFO's reader stalls; anything else: the next tick tries again
         done += size_t(n);
     }
+    written_locked(done);
+}
+
+// `done` bytes from the front of pending reached the file.
+void audio::written_locked(size_t done)
+{
+    const size_t of_header = std::min(done, wav_.header_left);
+    wav_.header_left -= of_header;
+    wav_.data_written += done - of_header;
     wav_.pending.erase(wav_.pending.begin(), wav_.pending.begin() + long(done));
 }
 
@@ -436,7 +454,7 @@ void audio::finish_wav_locked()
             break;
         done += size_t(n);
     }
-    wav_.pending.erase(wav_.pending.begin(), wav_.pending.begin() + long(done));
+    written_locked(done);
     if (!wav_.seekable || !wav_.pending.empty())
         return;
     const uint32_t data = uint32_t(wav_.data_bytes - std::min<uint64_t>(wav_.data_bytes, wav_.dropped_bytes));

@@ -99,11 +99,14 @@ private:
         uint16_t format = 0;
         uint32_t rate = 0;
         uint64_t data_bytes = 0, data_offset = 0, dropped_bytes = 0;
+        size_t header_left = 0;      // the header's bytes still in pending, at its front
+        uint64_t data_written = 0;   // the sound's bytes that reached the file
         std::vector<std::byte> pending;
         size_t pending_limit = 0;
     };
     void start_wav_locked(bool paced);
     void write_pending();  // the player, without the lock
+    void written_locked(size_t done);
     void finish_wav_locked();
 
     settings settings_;
