@@ -97,6 +97,10 @@ bool audio::open(uint16_t format, uint16_t rate_value, uint32_t queue_frames, ui
                                                                   : 0;
     if (!frame_size_of(format) || !rate)
         return false;
+    // Outside the lock (stopping waits for a pull in flight, which takes it),
+    // and before the stream starts over: the old device pulls no frame of it.
+    if (output_)
+        output_->stop();
     {
         std::lock_guard guard(lock_);
         format_ = format;
@@ -123,14 +127,13 @@ bool audio::open(uint16_t format, uint16_t rate_value, uint32_t queue_frames, ui
         }
     }
     if (output_) {
-        // Outside the lock: stopping waits for a pull in flight, which takes it.
-        output_->stop();
         const std::string failed = output_->start(unsigned(frame_size_of(format) / 2), rate);
         if (!failed.empty()) {
             note(failed + "; the stream plays at hbvm's pace into nothing");
             std::lock_guard guard(lock_);
             pulled_ = false;
             opened_ns_ = monotonic_now_ns();
+            taken_ = 0;
         }
     }
     wake_.notify_all();
@@ -337,7 +340,8 @@ void audio::pull(std::span<std::byte> out)
         became_ready = take_locked(out.size() / frame_size_, pulled_frames_);
     }
     const size_t got = std::min(pulled_frames_.size(), out.size());
-    std::memcpy(out.data(), pulled_frames_.data(), got);
+    if (got)
+        std::memcpy(out.data(), pulled_frames_.data(), got);
     std::memset(out.data() + got, 0, out.size() - got);
     guard.unlock();
     if (became_ready)
@@ -363,32 +367,39 @@ void audio::play()
             break;
         out.clear();
         const bool became_ready = !pulled_ && take_locked(due_locked(monotonic_now_ns()), out);
+        // Into the sink's pending bytes before the stream's lock goes: an open
+        // in another format (which starts the file over) must not come between
+        // the frames taken and their place in the file.
+        if (wav_.fd >= 0 && !out.empty())
+            hold_for_sink(out);
         guard.unlock();
         if (became_ready)
             notify_ready();
-        if (wav_.fd >= 0) {
-            {
-                std::lock_guard sink(wav_lock_);
-                wav_.pending.insert(wav_.pending.end(), out.begin(), out.end());
-                wav_.data_bytes += out.size();
-                if (wav_.pending.size() > wav_.pending_limit) {  // the sink stalls: keep the newest second
-                    // Never the header's bytes not yet written, nor the rest of
-                    // a frame partly written: what drops is whole frames, so
-                    // that a reader that comes back reads a WAV still.
-                    const size_t frame = wav_.format == abi::aud_format::s16_stereo ? 4 : 2;
-                    const size_t keep = wav_.header_left + (frame - wav_.data_written % frame) % frame;
-                    const size_t droppable = wav_.pending.size() > keep ? (wav_.pending.size() - keep) / frame * frame : 0;
-                    const size_t excess = std::min(droppable, (wav_.pending.size() - wav_.pending_limit + frame - 1) /
-                                                                  frame * frame);
-                    const auto from = wav_.pending.begin() + long(keep);
-                    wav_.pending.erase(from, from + long(excess));
-                    wav_.dropped_bytes += excess;
-                }
-            }
+        if (wav_.fd >= 0)
             write_pending();
-        }
         guard.lock();
     }
+}
+
+// Bytes for the WAV file, after what waits already. A sink that stalls holds a
+// second at most: beyond it the oldest whole frames drop (counted), never the
+// header's bytes not yet written nor the rest of a frame partly written, so
+// that a reader that comes back reads a WAV still. Under lock_ (then wav_lock_,
+// the order open takes them in).
+void audio::hold_for_sink(const std::vector<std::byte>& out)
+{
+    std::lock_guard sink(wav_lock_);
+    wav_.pending.insert(wav_.pending.end(), out.begin(), out.end());
+    wav_.data_bytes += out.size();
+    if (wav_.pending.size() <= wav_.pending_limit)
+        return;
+    const size_t frame = wav_.format == abi::aud_format::s16_stereo ? 4 : 2;
+    const size_t keep = wav_.header_left + (frame - wav_.data_written % frame) % frame;
+    const size_t droppable = wav_.pending.size() > keep ? (wav_.pending.size() - keep) / frame * frame : 0;
+    const size_t excess = std::min(droppable, (wav_.pending.size() - wav_.pending_limit + frame - 1) / frame * frame);
+    const auto from = wav_.pending.begin() + long(keep);
+    wav_.pending.erase(from, from + long(excess));
+    wav_.dropped_bytes += excess;
 }
 
 // RIFF/WAVE with a fmt chunk (PCM), a LIST/INFO comment saying how the file
@@ -415,7 +426,7 @@ void audio::start_wav_locked(bool paced)
     put_text(h, "data"), put32(h, unknown);
     wav_.data_offset = h.size();
     wav_.header_left = h.size();
-    wav_.data_bytes = wav_.data_written = 0;
+    wav_.data_bytes = wav_.data_written = wav_.dropped_bytes = 0;
     wav_.pending_limit = h.size() + size_t(wav_.rate) * channels * 2;  // a second of sound
 }
 

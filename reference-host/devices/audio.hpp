@@ -105,6 +105,7 @@ private:
         size_t pending_limit = 0;
     };
     void start_wav_locked(bool paced);
+    void hold_for_sink(const std::vector<std::byte>& out);  // under lock_
     void write_pending();  // the player, without the lock
     void written_locked(size_t done);
     void finish_wav_locked();
