@@ -125,7 +125,7 @@ extern "C" void kernel_main(uint32_t magic, uint32_t info)
     const bool melody = !args.value("hz") && !args.value("seconds");
     const uint64_t seconds = number(args.value("seconds"), 5);
     const uint64_t hz = number(args.value("hz"), 440);
-    if (!melody && (seconds > 86400 || hz == 0 || hz > rate / 2)) {
+    if (!melody && (seconds == 0 || seconds > 86400 || hz == 0 || hz > rate / 2)) {
         hb::printf("tone: give seconds=1..86400 and hz=1..%u\n", unsigned(rate / 2));
         end(1);
     }
