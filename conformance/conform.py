@@ -88,7 +88,7 @@ CHECK = re.compile(r"^(PASS|FAIL|SKIP) (HB-[A-Z]+-\d{3}) (.*)$")
 EXPECT = re.compile(r"^EXPECT-(EXIT|CONSOLE|CONSOLE-BYTES|BOOTS|UNIQUE|DISK|INCREASING|END|PLACE) "
                     r"(HB-[A-Z]+-\d{3}) (.*)$")
 MEASURE = re.compile(r"^MEASURE-CPU (BEGIN|END) (HB-[A-Z]+-\d{3}) (.+)$")
-INFO = re.compile(r"^INFO ([a-z-]+) (.*)$")
+INFO = re.compile(r"^INFO ([a-z0-9_.-]+) (.*)$")
 SUMMARY = re.compile(r"^SUMMARY: (\d+) checks, (\d+) failed, (\d+) skipped$")
 NO_HOST_NOTE = "no HyperBIOS host"
 # Requirements a guest proves about itself on hosts without HyperBIOS.
@@ -604,14 +604,61 @@ def disks_used(template):
     return [name for name in DISKS if "{" + name + "}" in template]
 
 
-def make_disks(template, workdir):
-    """Fresh files of the disks the template names, in workdir: {name: path}."""
-    made = {}
-    for name in disks_used(template):
+# What the driver puts around a disk's window (a profile's [[disk]]): bytes no
+# disk of the driver holds, so that the BLOCK image does not recognise them and
+# any change to them shows after the run.
+OUTSIDE_WINDOW = b"HyperBIOS: outside the profile's window. "
+
+
+def sector_size_in(template, name):
+    """The sector size a host template gives the driver's disk `name` (hbvm's ,sector=4096)."""
+    return 4096 if re.search(r"\{" + name + r"\}[^ ]*sector=4096", template) else 512
+
+
+def outside_bytes(length):
+    return (OUTSIDE_WINDOW * (length // len(OUTSIDE_WINDOW) + 1))[:length]
+
+
+def make_disks(template, workdir, windows):
+    """Fresh files of the disks the template names, in workdir: ({name: path},
+    {name: (offset of the window, sector size, read-only)}). The n-th disk the
+    template names is the host's disk n; a profile window on it puts the disk's
+    content at the window's first sector, with OUTSIDE_WINDOW bytes before it,
+    so that the guest sees the driver's disk exactly and the driver sees any
+    access outside the window."""
+    made, placed = {}, {}
+    for index, name in enumerate(disks_used(template)):
         path = pathlib.Path(workdir) / f"{name}.img"
-        path.write_bytes(disk_content(name))
+        content = disk_content(name)
+        first, sectors, read_only = windows.get(index, (0, None, False))
+        sector = sector_size_in(template, name)
+        if sectors is not None and sectors * sector != len(content):
+            raise SuiteError(f"the profile's window on disk {index} is {sectors} sectors; the driver certifies a "
+                             f"window that holds its whole {name} ({len(content) // sector} sectors of {sector} "
+                             f"bytes): leave sectors out, or make it {len(content) // sector}")
+        path.write_bytes(outside_bytes(first * sector) + content)
         made[name] = path
-    return made
+        if index in windows:
+            placed[name] = (first * sector, sector, read_only)
+    return made, placed
+
+
+def window_checks(run):
+    """After the run: no byte outside a profile's window changed, and a read-only
+    window's disk not at all."""
+    for name, (offset, sector, read_only) in getattr(run, "windows", {}).items():
+        try:
+            data = pathlib.Path(run.disks[name]).read_bytes()
+        except OSError:
+            continue
+        outside_same = data[:offset] == outside_bytes(offset) and len(data) == offset + len(disk_content(name))
+        run.checks.append(["PASS" if outside_same else "FAIL", "HB-BLK-004",
+                           f"no byte of {name}'s file outside the profile's window (from sector {offset // sector}) "
+                           f"changed"])
+        if read_only:
+            same = data[offset:] == disk_content(name)
+            run.checks.append(["PASS" if same else "FAIL", "HB-BLK-010",
+                               f"{name}, read-only under the profile, is unchanged after the run"])
 
 
 EXIT_STYLES = {
@@ -676,6 +723,7 @@ class ImageRun:
         self.stdout = ""
         self.stderr = ""
         self.disks = {}         # the driver's disks given to the host: name -> file (during parse_report)
+        self.windows = {}       # a profile's windows on them: name -> (byte offset, sector size, read-only)
         self.places = {}        # the device places given to the host: name -> path (during parse_report)
         self.feed_fd = None     # the {input} FIFO, open for writing while the host runs
         self.peer = None        # the driver's station on a {net0} segment, while and after the run
@@ -901,11 +949,11 @@ def capture(command, timeout, live=None):
     return (None if problem or killed else status), out[:OUTPUT_LIMIT], err[:OUTPUT_LIMIT], problem, killed
 
 
-def run_image(image, host_template, timeout, exit_style):
+def run_image(image, host_template, timeout, exit_style, windows=None):
     run = ImageRun(image)
     run.needs = image_needs(image)
     with tempfile.TemporaryDirectory(prefix=f"hyperbios-conform-{run.name}-") as workdir:
-        run.disks = make_disks(host_template, workdir)
+        run.disks, run.windows = make_disks(host_template, workdir, windows or {})
         run.places = make_places(host_template, workdir)
         # Held open for reading and writing, so that neither the host's open nor
         # the driver's writes wait for the other side (Linux FIFOs allow O_RDWR).
@@ -936,6 +984,7 @@ def run_image(image, host_template, timeout, exit_style):
         run.stdout = out.decode(errors="replace")
         run.stderr = err.decode(errors="replace")
         parse_report(run, exit_style)  # while the disks are there: EXPECT-DISK reads them
+        window_checks(run)
     return run
 
 
@@ -989,6 +1038,7 @@ def disk_check(run, rid, arg):
         data = pathlib.Path(run.disks[name]).read_bytes()
     except OSError as e:
         return ["FAIL", rid, f"{name}'s file holds what the image expects (it cannot be read: {e.strerror})"]
+    data = data[getattr(run, "windows", {}).get(name, (0,))[0]:]  # the guest's view: the profile's window
     if parts[1:] == ["unchanged"]:
         original = disk_content(name)
         same = data == original
@@ -1184,10 +1234,10 @@ def unique_checks(runs):
                                 else "")])
 
 
-def run_all(images, host_template, timeout, exit_style, jobs, progress):
+def run_all(images, host_template, timeout, exit_style, jobs, progress, windows=None):
     runs = [None] * len(images)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(run_image, image, host_template, timeout, exit_style): i
+        futures = {pool.submit(run_image, image, host_template, timeout, exit_style, windows): i
                    for i, image in enumerate(images)}
         done = 0
         for future in concurrent.futures.as_completed(futures):
@@ -1203,30 +1253,89 @@ def run_all(images, host_template, timeout, exit_style, jobs, progress):
 # Verdicts.
 # ---------------------------------------------------------------------------
 
+# Where the profiles shipped with the suite are: profiles/ beside conformance/ in
+# the bundle and the installed suite, reference-host/profiles/ in the source tree.
+PROFILE_DIRS = (HERE.parent / "profiles", HERE.parent / "reference-host" / "profiles")
+
+
+def builtin_profiles():
+    """{name: path} of the profile files shipped with the suite."""
+    found = {}
+    for folder in PROFILE_DIRS:
+        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+            found.setdefault(path.stem, path)
+    return found
+
+
+def read_profile_file(path, spec):
+    """A profile in the TOML form hbvm reads (reference-host/profiles/README.md,
+    profile_version = 1): what the driver expects of a host under it. Needs
+    Python 3.11's tomllib."""
+    try:
+        import tomllib
+    except ImportError:
+        raise SuiteError(f"--profile {path}: reading a profile file needs Python 3.11 or later (tomllib); "
+                         f"this is {sys.version.split()[0]}")
+    try:
+        data = tomllib.loads(pathlib.Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise SuiteError(f"--profile {path}: not a readable TOML profile ({e})")
+    if data.get("profile_version") != 1:
+        raise SuiteError(f"--profile {path}: profile_version = {data.get('profile_version')!r}; this driver reads "
+                         f"profile_version = 1")
+    names = sorted(s["name"] for s in spec["services"])
+    services = data.get("services")
+    if services == "all":
+        services = names
+    if not isinstance(services, list) or set(services) - set(names) or "base" not in services:
+        raise SuiteError(f"--profile {path}: services must be \"all\" or a list of {', '.join(names)} with base in it")
+    functions = {f"{f['service']}.{f['name']}" for f in spec["functions"]}
+    denied = data.get("denied", [])
+    unknown = [d for d in denied if d not in functions]
+    if unknown:
+        raise SuiteError(f"--profile {path}: denied names unknown functions {unknown}")
+    rates = dict(data.get("rate", {}))
+    unknown = [r for r in rates if r not in functions]
+    if unknown:
+        raise SuiteError(f"--profile {path}: rate names unknown functions {unknown}")
+    windows = {}
+    for w in data.get("disk", []):
+        windows[int(w["index"])] = (int(w.get("first_sector", 0)), w.get("sectors"), bool(w.get("read_only", False)))
+    display = data.get("display", {})
+    return {"name": data.get("name", pathlib.Path(path).stem), "path": str(path), "services": sorted(services),
+            "denied": sorted(denied), "rates": rates, "windows": windows,
+            "max_display": (display.get("max_width"), display.get("max_height")),
+            "description": data.get("description", "")}
+
+
 def load_profile(name, spec):
-    """The services a host claims: 'advertised' (what its discovery advertises: the
-    default), 'full' (all), 'none' (no HyperBIOS), or a JSON file
-    {"name": ..., "services": [...]}. A claim is checked against the host's discovery."""
+    """What a host claims: 'advertised' (what its discovery advertises: the
+    default), 'none' (no HyperBIOS), a profile shipped with the suite by name
+    (full, minimal, no-reboot, ps3), or a profile file (TOML, as hbvm reads it).
+    A claim is checked against what the host reports (profile_checks)."""
     services = sorted({s["name"] for s in spec["services"]})
     if name == "advertised":
         return {"name": "advertised", "services": None}  # filled in from the host's discovery (judge)
-    if name == "full":
-        return {"name": "full", "services": services}
     if name == "none":
         return {"name": "none", "services": []}
-    path = pathlib.Path(name)
-    if not path.is_file():
-        raise SuiteError(f"--profile {name}: expected advertised, full, none, or a JSON file naming the services")
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise SuiteError(f"--profile {name}: not a readable JSON file ({e})")
-    unknown = set(data.get("services", [])) - set(services)
-    if unknown:
-        raise SuiteError(f"--profile {name}: unknown services {sorted(unknown)}")
-    if "base" not in data.get("services", []):
-        raise SuiteError(f"--profile {name}: every HyperBIOS host offers base (HB-BASE-007); add it")
-    return {"name": data.get("name", path.stem), "services": sorted(data.get("services", []))}
+    shipped = builtin_profiles()
+    path = shipped.get(name) or pathlib.Path(name)
+    if name == "full" and "full" not in shipped:
+        return {"name": "full", "services": services}
+    if str(name).endswith(".json") and pathlib.Path(name).is_file():
+        try:
+            old = json.loads(pathlib.Path(name).read_text())
+        except (OSError, ValueError):
+            old = {}
+        listed = ", ".join(f'"{s}"' for s in old.get("services", []))
+        raise SuiteError(f"--profile {name}: JSON profiles are gone; profiles are TOML files, the form hbvm reads "
+                         f"(conformance/README.md, \"Profiles\"). This one becomes a .toml file holding:\n"
+                         f"profile_version = 1\nname = \"{old.get('name', pathlib.Path(name).stem)}\"\n"
+                         f"services = [{listed}]")
+    if not pathlib.Path(path).is_file():
+        raise SuiteError(f"--profile {name}: expected advertised, none, a shipped profile "
+                         f"({', '.join(sorted(shipped)) or 'none found'}) or a profile file (TOML)")
+    return read_profile_file(path, spec)
 
 
 def load_expectations(path, spec):
@@ -1263,6 +1372,76 @@ def advertised_services(spec, runs):
             continue
         return {s["name"] for s in spec["services"] if (bitmap >> int(s["id"], 16)) & 1}
     return None
+
+
+def profile_checks(spec, runs, profile):
+    """What a profile file claims, checked against what the host reported, as a
+    run of its own named "profile": the services it advertises (HB-BASE-002), the
+    functions BASE.permitted_functions permits (HB-BASE-008: every implemented
+    function but the profile's denied ones) and the rate limits BASE.rate_limit
+    reports (HB-BASE-010). Disk windows are checked on the disks' files
+    (window_checks); what the driver does not verify from outside is listed in
+    conformance/README.md."""
+    if "denied" not in profile:
+        return None
+    run = ImageRun("profile")
+    info = identity(runs)
+    offered = advertised_services(spec, runs)
+    if offered is None:
+        run.problem = "no image reported the host's services: the profile cannot be compared"
+        return run
+    name = profile["name"]
+    for svc in sorted(x["name"] for x in spec["services"]):
+        claimed = svc in profile["services"]
+        ok = (svc in offered) == claimed
+        run.checks.append(["PASS" if ok else "FAIL", "HB-BASE-002",
+                           f"profile {name}: {svc} is {'offered' if claimed else 'not offered'}, as the profile says" +
+                           ("" if ok else f" (the host {'does not advertise' if claimed else 'advertises'} it)")])
+    version = info.get("spec-version", "0.0")
+    try:
+        host_version = tuple(int(x) for x in version.split("."))
+    except ValueError:
+        host_version = (0, 0)
+    if host_version < (0, 9):
+        return run
+    for svc in profile["services"]:
+        if svc not in offered:
+            continue
+        want = 0
+        for f in spec["functions"]:
+            since = tuple(int(x) for x in f["since"].split("."))
+            if f["service"] == svc and since <= host_version and f"{svc}.{f['name']}" not in profile["denied"]:
+                want |= 1 << int(f["id"], 16)
+        got = info.get(f"permitted-{svc}")
+        ok = got is not None and int(got, 16) == want
+        refused = [d for d in profile["denied"] if d.startswith(svc + ".")]
+        run.checks.append(["PASS" if ok else "FAIL", "HB-BASE-008",
+                           f"profile {name}: permitted_functions({svc}) is {want:#x}" +
+                           (f" (every function but {', '.join(refused)})" if refused else " (every function)") +
+                           ("" if ok else f" (the host reports {got or 'nothing'})")])
+    # A window shows the driver's disk from its first sector exactly when the
+    # block image recognised that disk, by content, as the host's device.
+    block = next((r for r in runs if r.name == "block"), None)
+    used = list(block.disks) if block else []  # the disks the template named, in its order
+    for index, (first, _, _) in sorted(profile["windows"].items()):
+        if block is None or index >= len(used):
+            continue
+        seen = block.info.get(f"block-device-{index}")
+        want = list(DISKS).index(used[index])
+        ok = seen is not None and int(seen, 16) == want
+        run.checks.append(["PASS" if ok else "FAIL", "HB-BLK-003",
+                           f"profile {name}: device {index} shows {used[index]} from its window's first sector "
+                           f"({first}), recognised by content" +
+                           ("" if ok else " (the block image did not recognise it: the window starts elsewhere)")])
+    for f in spec["functions"]:
+        fn = f"{f['service']}.{f['name']}"
+        want = int(profile["rates"].get(fn, 0))
+        got = int(info.get(f"rate-{fn}", "0"), 16)
+        if want or got:
+            run.checks.append(["PASS" if want == got else "FAIL", "HB-BASE-010",
+                               f"profile {name}: rate_limit({fn}) is {want}" +
+                               ("" if want == got else f" (the host reports {got})")])
+    return run
 
 
 def allowed_skip(description):
@@ -1538,11 +1717,16 @@ def profile_text(profile, offered):
     if profile["name"] == "advertised":
         return (f"advertised — the services the host advertises in discovery ({names}); the others are not applicable "
                 f"(every service but BASE is optional). --profile full demands every service")
-    if profile["name"] == "full":
-        return f"full — every service of the specification is demanded ({names})"
     if profile["name"] == "none":
         return "none — the host is not a HyperBIOS host; only a guest's detection rules apply"
-    return f"{profile['name']} — the services the profile file names ({names})"
+    denied = ", ".join(profile.get("denied", [])) or "none"
+    rates = ", ".join(f"{k} {v}/s" for k, v in sorted(profile.get("rates", {}).items())) or "none"
+    windows = ", ".join(f"disk {i} from sector {w[0]}{' read-only' if w[2] else ''}"
+                        for i, w in sorted(profile.get("windows", {}).items())) or "none"
+    if profile["name"] == "full" and "denied" not in profile:
+        return f"full — every service of the specification is demanded ({names})"
+    return (f"{profile['name']} ({profile.get('path', 'a profile file')}) — services demanded: {names}; "
+            f"refused (DENIED): {denied}; rate limits: {rates}; disk windows: {windows}")
 
 
 def certify(host, images, profile="advertised", expectations=None, timeout=60, jobs=2, exit_style="plain",
@@ -1553,7 +1737,7 @@ def certify(host, images, profile="advertised", expectations=None, timeout=60, j
     prof = load_profile(profile, spec)
     expected = load_expectations(expectations, spec)
     start = time.monotonic()
-    runs = run_all(images, host, timeout, EXIT_STYLES[exit_style], jobs, progress)
+    runs = run_all(images, host, timeout, EXIT_STYLES[exit_style], jobs, progress, prof.get("windows"))
     misuse = usage_problems(runs)
     if misuse:
         raise SuiteError(misuse)
@@ -1564,6 +1748,9 @@ def certify(host, images, profile="advertised", expectations=None, timeout=60, j
             # Garbled output, or images from another version of the suite than the spec beside it.
             run.problem = "; ".join(unknown)
         run.checks = [c for c in run.checks if c[1] in spec["requirements"]]
+    claimed = profile_checks(spec, runs, prof)
+    if claimed:
+        runs.append(claimed)
     verdicts = judge(spec, runs, prof, expected)
     verdict_text, ok = overall(verdicts, runs, prof)
     return {"spec": spec, "runs": runs, "verdicts": verdicts, "verdict": verdict_text, "ok": ok,

@@ -475,7 +475,7 @@ def disk_rules():
     template = "hbvm run {image} --disk {disk0} --disk {disk2},ro"
     workdir = TMP / "disks"
     workdir.mkdir()
-    disks = conform.make_disks(template, workdir)
+    disks, _ = conform.make_disks(template, workdir, {})
     command = conform.expand(template, "conformance-block.elf", workdir, disks)
     expect("only the disks the template names are made, and their paths go into the command",
            sorted(disks) == ["disk0", "disk2"] and f"{disks['disk2']},ro" in command and

@@ -355,6 +355,63 @@ void run_checks()
     // BASE is always there and never denied.
     check("HB-BASE-007", (bitmap & 1) && offered_ok, "BASE is offered (bit 0 of the services leaf)");
 
+    // permitted_functions (5.7): 0 for a service not offered, for an offered one
+    // only bits of functions the host implements (BASE's all set, HB-BASE-007),
+    // the same at every call. The driver compares the sets with a profile's
+    // DENIED functions (INFO permitted).
+    if (hb::detect().interface_version >= hb::abi::make_version(0, 9)) {
+        for (const hb::abi::service_desc& svc : hb::abi::services) {
+            const raw_result a = raw_call(fn::base_permitted_functions, uint64_t(svc.id));
+            const raw_result b = raw_call(fn::base_permitted_functions, uint64_t(svc.id));
+            const auto probe = hb::base::probe_service(svc.id);
+            const bool offered = probe.ok() && probe.value != 0;
+            uint64_t implemented = 0;
+            for (const hb::abi::function_desc& f : hb::abi::functions)
+                if (f.svc == svc.id && f.since <= hb::detect().interface_version && f.id < 64)
+                    implemented |= uint64_t(1) << f.id;
+            line what, why;
+            what.put("permitted_functions(").put(svc.name).put(offered ? ") names only functions the host implements"
+                                                                       : ") is 0: the service is not offered");
+            if (svc.id == hb::abi::service::base)
+                what.put(", all of BASE's");
+            why.put(hb::abi::status_name(a.code())).put(" ").hex(a.value, 16).put(", then ").hex(b.value, 16);
+            const bool ok = a.code() == hb::status::success && b.code() == hb::status::success && a.value == b.value &&
+                            (offered ? (a.value & ~implemented) == 0 : a.value == 0) &&
+                            (svc.id != hb::abi::service::base || a.value == implemented);
+            check("HB-BASE-008", ok, what.c_str(), why.c_str());
+            if (offered && a.code() == hb::status::success)
+                info(line().put("permitted-").put(svc.name).c_str(), a.value);
+        }
+        for (uint64_t id : {uint64_t(0x7FFF), uint64_t(0xC000), uint64_t(0xFFFF)}) {
+            const raw_result r = raw_call(fn::base_permitted_functions, id);
+            check("HB-BASE-008", r.code() == hb::status::success && r.value == 0,
+                  line().put("permitted_functions(").hex(id, 4).put(") of an unknown service is 0").c_str());
+        }
+        bool limited = false;
+        for (const hb::abi::function_desc& f : hb::abi::functions) {
+            const raw_result a = raw_call(fn::base_rate_limit, uint64_t(f.call));
+            const raw_result b = raw_call(fn::base_rate_limit, uint64_t(f.call));
+            check("HB-BASE-010", a.code() == hb::status::success && a.value == b.value,
+                  line().put("rate_limit(").put(f.service_name).put(".").put(f.name).put(") is the same at every call").c_str());
+            if (a.code() == hb::status::success && a.value != 0) {
+                info(line().put("rate-").put(f.service_name).put(".").put(f.name).c_str(), a.value);
+                limited = true;
+                // Only DSP.present's limit is measured (the dsp image); a limit
+                // elsewhere is a behaviour no check reaches yet.
+                if (f.call != fn::dsp_present)
+                    not_tested("HB-BASE-011",
+                               line().put("the rate limit on ").put(f.service_name).put(".").put(f.name).c_str(),
+                               "only the limit on dsp.present is measured by this suite");
+            }
+        }
+        if (!limited)
+            skip("HB-BASE-011", "a rate limit", "the host may set none: rate_limit answers 0 for every function");
+    } else {
+        skip("HB-BASE-008", "permitted_functions", "the host may implement a version before 0.9, which has no permitted_functions");
+        skip("HB-BASE-010", "rate_limit", "the host may implement a version before 0.9, which has no rate_limit");
+        skip("HB-BASE-011", "a rate limit", "the host may implement a version before 0.9, which has no rate_limit");
+    }
+
     // Buffers (chapter 1.4), through get_impl_name, from the shared list.
     hostile_buffer hostile[hostile_buffer_count];
     const size_t hostile_count = hostile_buffers(ram_end, uint64_t(&arena[name_at]), hostile);

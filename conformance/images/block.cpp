@@ -1011,7 +1011,7 @@ void check_read_only(const device& d)
     copy_bytes(end, copy, look * s);
     // Every write is DENIED, whatever its length (0 too), but only after the
     // argument and buffer checks (2.1 steps 4-5 come before the device's
-    // rights at step 6; the bad lengths are check_bounds').
+    // rights at step 7; the bad lengths are check_bounds').
     struct attempt {
         const char* what;
         uint64_t first, length;
@@ -1343,8 +1343,13 @@ void run_checks()
                 " bytes), and the host gave it less: give the host more RAM (e.g. hbvm --mem 128M)");
         usage_error(why.c_str());
     }
-    for (unsigned i = 0; i < device_count; ++i)
+    for (unsigned i = 0; i < device_count; ++i) {
         recognise(devices[i]);
+        // Which of the driver's disks device i is, by content: the driver checks
+        // a profile's window with it (a window that starts elsewhere than the
+        // profile says shows other bytes, and the disk is not recognised).
+        info(line().put("block-device-").dec(i).c_str(), devices[i].known() ? uint64_t(devices[i].disk) : ~uint64_t(0));
+    }
     if (n > max_devices)
         note("only the first 8 devices are tested");
     for (unsigned i = 0; i < device_count; ++i) {

@@ -30,7 +30,34 @@ uint32_t pattern(uint32_t x, uint32_t y) { return (x * 4) << 16 | (y * 5) << 8 |
 
 uint64_t now() { return hb::time::monotonic_ns().value_or(0); }
 
-raw_result present(uint64_t record_address) { return raw_call(fn::dsp_present, 0, record_address); }
+// The host's rate limit on present (BASE.rate_limit, spec 5.8; 0: none).
+uint64_t present_rate()
+{
+    if (hb::detect().interface_version < hb::abi::make_version(0, 9))
+        return 0;
+    const raw_result r = raw_call(fn::base_rate_limit, uint64_t(fn::dsp_present));
+    return r.status == 0 ? r.value : 0;
+}
+
+uint64_t now();
+
+// A present that keeps under the host's rate limit: an AGAIN while a limit is
+// set is waited out (at most a little over the limit's second), so that the
+// checks below see the function's own answers. check_rate_limit looks at the
+// limit itself, with raw calls.
+raw_result present(uint64_t record_address)
+{
+    static const uint64_t rate = present_rate();
+    const uint64_t start = now();
+    for (;;) {
+        const raw_result r = raw_call(fn::dsp_present, 0, record_address);
+        if (r.status != int64_t(hb::status::again) || rate == 0 || now() - start > 1'500'000'000)
+            return r;
+        const uint64_t until = now() + 1'000'000'000 / rate;
+        while (now() < until) {
+        }
+    }
+}
 
 hb::abi::dsp_present frame(uint32_t generation, uint32_t x, uint32_t y, uint32_t w, uint32_t h,
                            const void* buffer = framebuffer, uint32_t row_bytes = stride)
@@ -100,6 +127,53 @@ void check_info(uint16_t display, bool at_boot)
 }
 
 }  // namespace
+
+// The policy's rate limit on present (spec 2.1 step 6, 5.8): after a second
+// with no present, a burst of R + 1 valid presents made within a second gets R
+// let through and AGAIN for the last; a second after the first, one is let
+// through again. With no limit, nothing to see here.
+void check_rate_limit(const hb::abi::dsp_present& record)
+{
+    const uint64_t rate = present_rate();
+    if (rate == 0)
+        return;  // the base image says whether any limit is set
+    if (rate > 2000) {
+        not_tested("HB-BASE-011", "the rate limit on DSP.present",
+                   "a limit above 2000 presents a second cannot be reached reliably by this image");
+        return;
+    }
+    const uint64_t quiet_until = now() + 1'100'000'000;
+    while (now() < quiet_until) {
+    }
+    uint64_t let_through = 0, first_at = 0, last_status = 0;
+    const uint64_t start = now();
+    for (uint64_t i = 0; i <= rate; ++i) {
+        const raw_result r = raw_call(fn::dsp_present, 0, uint64_t(&record));
+        if (i == 0)
+            first_at = now();
+        if (r.status == 0)
+            ++let_through;
+        last_status = uint64_t(r.status);
+    }
+    const uint64_t took = now() - start;
+    if (took >= 900'000'000) {
+        not_tested("HB-BASE-011", "the rate limit on DSP.present",
+                   "the burst of presents took most of a second on this host; too slow to reach the limit");
+        return;
+    }
+    line why;
+    why.dec(let_through).put(" of ").dec(rate + 1).put(" let through in ").dec(took / 1000).put(" us, the last ").put(
+        hb::abi::status_name(hb::status(int64_t(last_status))));
+    check("HB-BASE-011", let_through == rate && int64_t(last_status) == int64_t(hb::status::again),
+          line().put("a burst of ").dec(rate + 1).put(" presents within a second: ").dec(rate)
+              .put(" let through (the limit), the last AGAIN").c_str(),
+          why.c_str());
+    while (now() < first_at + 1'010'000'000) {
+    }
+    const raw_result later = raw_call(fn::dsp_present, 0, uint64_t(&record));
+    check("HB-BASE-011", later.status == 0, "a present a second after the burst's first is let through again",
+          hb::abi::status_name(hb::status(later.status)));
+}
 
 void run_checks()
 {
@@ -272,6 +346,7 @@ void run_checks()
               "80 presented events into the queue: all of them, or the queue's bound with an overflow event last",
               why.c_str());
     }
+    check_rate_limit(again);
     (void)hb::evt::set_mask(~uint64_t(0));
 }
 

@@ -357,6 +357,35 @@ void implemented_check(const subject& s)
           "it answered NOT_SUPPORTED although its service is offered");
 }
 
+// What BASE.permitted_functions says of the function (5.7) against what its
+// calls answered: a clear bit is a function refused with DENIED at step 3, a set
+// bit one the policy lets through (HB-BASE-009). Hosts older than 0.9 have no
+// such call.
+void permitted_check(const subject& s)
+{
+    const uint32_t version = hb::detect().interface_version;
+    if (!s.offered || !s.policy_known || s.f.since > version || version < abi::make_version(0, 9) || s.f.id >= 64)
+        return;
+    const raw_result bits = raw_call(uint64_t(abi::function::base_permitted_functions), uint64_t(s.f.svc));
+    const bool permitted = bits.code() == hb::status::success && ((bits.value >> s.f.id) & 1) != 0;
+    line what = name_of(s.f);
+    what.put(permitted ? " is permitted (its bit is set), and no call of it was refused at step 3"
+                       : " is refused (its bit is clear), and every call past step 2 answered DENIED");
+    line why;
+    why.put("permitted_functions ").put(abi::status_name(bits.code())).put(" ").hex(bits.value, 16).put(
+        s.denied ? "; the calls answered DENIED" : "; the calls were not refused");
+    check("HB-BASE-009", bits.code() == hb::status::success && permitted == !s.denied, what.c_str(), why.c_str());
+    // A rate limit only on functions whose error table has AGAIN (5.8).
+    const raw_result rate = raw_call(uint64_t(abi::function::base_rate_limit), uint64_t(s.f.call));
+    line rate_what = name_of(s.f);
+    rate_what.put(abi::contains(s.f.statuses, hb::status::again) ? " has a rate limit or none (rate_limit succeeds)"
+                                                                  : " has no rate limit: its error table has no AGAIN");
+    check("HB-BASE-010",
+          rate.code() == hb::status::success &&
+              (abi::contains(s.f.statuses, hb::status::again) || rate.value == 0) && (permitted || rate.value == 0),
+          rate_what.c_str(), line().put("rate_limit ").put(abi::status_name(rate.code())).put(" ").dec(rate.value).c_str());
+}
+
 void unknown_id_checks()
 {
     // Function IDs from the range no service ever assigns, in every service.
@@ -394,6 +423,7 @@ void run_checks()
         unused_register_checks(s);
         status_table_check(s);
         implemented_check(s);
+        permitted_check(s);
     }
     unknown_id_checks();
 }

@@ -24,7 +24,7 @@
 // ---------------------------------------------------------------------------
 
 // The version of the specification this header implements: major, minor.
-#define HYPERBIOS_ABI_SPEC_VERSION(X) X(0, 8)
+#define HYPERBIOS_ABI_SPEC_VERSION(X) X(0, 9)
 
 // X(name, value, spec_name) — status codes returned in RAX. Values are fixed forever.
 #define HYPERBIOS_ABI_STATUSES(X)                    \
@@ -94,7 +94,8 @@
     X(dsp_present_record, in_record, 0, 0, 0xFFFFFFFFFFFFFFFFull, 40, "", "GPA of a dsp_present record (40 bytes) the host reads") \
     X(aud_format, enumeration, 0xFFFFFFFFFFFF0000ull, 1, 2, 0, "aud_format", "a value of the enumeration aud_format") \
     X(aud_rate, enumeration, 0xFFFFFFFFFFFF0000ull, 1, 2, 0, "aud_rate", "a value of the enumeration aud_rate") \
-    X(frame_count, value, 0xFFFFFFFF00000000ull, 0, 0xFFFFFFFF, 0, "", "a number of audio frames")
+    X(frame_count, value, 0xFFFFFFFF00000000ull, 0, 0xFFFFFFFF, 0, "", "a number of audio frames") \
+    X(call_word, value, 0xFFFFFFFF00000000ull, 0, 0xFFFFFFFF, 0, "", "a call word: service ID in bits 31:16, function ID in bits 15:0")
 
 // X(name, class, repeatable, enumeration, meaning) — what the value register (RDX)
 // carries on success. `repeatable`: two calls with the same arguments and nothing
@@ -116,6 +117,8 @@
     X(generation, plain, false, "", "the generation of a display's mode: 1 at boot, one more at every mode change") \
     X(link_state, enumeration, false, "net_link", "a value of the enumeration net_link")     \
     X(frame_count, plain, true, "", "a number of audio frames")                               \
+    X(function_set, plain, true, "", "a set of functions of one service: bit n stands for function n") \
+    X(calls_per_second, plain, true, "", "how many calls a second are let through; 0 for no limit") \
     X(no_return, no_return, true, "", "the function does not return on success")
 
 // X(enumeration, name, value, meaning) — enumerated values (spec: the function
@@ -175,7 +178,7 @@
 // X(name, service_id, version) — services. `version` is what BASE.probe_service
 // reports for a host implementing everything this header describes.
 #define HYPERBIOS_ABI_SERVICES(X) \
-    X(base, 0x0000, 1)            \
+    X(base, 0x0000, 2)            \
     X(console, 0x0001, 2)         \
     X(time, 0x0002, 1)            \
     X(power, 0x0003, 1)           \
@@ -204,6 +207,10 @@
     X(base, get_impl_version, 0x0003, 0x0001, none, none, none, none, none, u64, (success), "HB-BASE-005")       \
     X(base, get_impl_name, 0x0004, 0x0001, out_buffer, length, none, none, none, count,                         \
       (success, invalid_address), "HB-BASE-006")                                                                 \
+    X(base, permitted_functions, 0x0005, 0x0009, service_id, none, none, none, none, function_set,               \
+      (success, invalid_param), "HB-BASE-008")                                                                   \
+    X(base, rate_limit, 0x0006, 0x0009, call_word, none, none, none, none, calls_per_second,                     \
+      (success, invalid_param), "HB-BASE-010")                                                                   \
     X(console, write, 0x0000, 0x0001, in_buffer, length, none, none, none, count,                               \
       (success, invalid_address, io_error), "HB-CON-001")                                                        \
     X(console, read, 0x0001, 0x0001, out_buffer, length, none, none, none, count,                               \

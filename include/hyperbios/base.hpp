@@ -15,6 +15,35 @@ inline result<uint32_t> probe_service(abi::service s) noexcept
     return detail::call<abi::function::base_probe_service>(s);
 }
 
+// The functions of service `s` a guest may call (since spec 0.9): bit n stands
+// for function n, set when the host offers it and its policy lets it through.
+// 0 for a service the host does not offer. A function of an offered service
+// whose bit is clear answers DENIED: present, but refused (spec 2.1, 5.7).
+inline result<uint64_t> permitted_functions(abi::service s) noexcept
+{
+    return detail::call<abi::function::base_permitted_functions>(s);
+}
+
+// True when the host offers function `f` and its policy lets the guest call it.
+// On a host older than 0.9 (no permitted_functions), what probe_service says:
+// every function of an offered service counts as permitted.
+inline bool permitted(abi::function f) noexcept
+{
+    const abi::service s = abi::service(uint64_t(f) >> 16);
+    const result<uint64_t> bits = permitted_functions(s);
+    if (bits.ok())
+        return (uint64_t(f) & 0xFFFF) < 64 && ((bits.value >> (uint64_t(f) & 0xFFFF)) & 1) != 0;
+    const result<uint32_t> v = probe_service(s);
+    return v.ok() && v.value != 0;
+}
+
+// How many calls a second of `f` the host's policy lets through (since spec
+// 0.9); 0 for no limit. Beyond it the call answers AGAIN (spec 2.1, step 6).
+inline result<uint64_t> rate_limit(abi::function f) noexcept
+{
+    return detail::call<abi::function::base_rate_limit>(uint32_t(uint64_t(f)));
+}
+
 inline result<uint64_t> impl_id() noexcept { return detail::call<abi::function::base_get_impl_id>(); }
 inline result<uint64_t> impl_version() noexcept { return detail::call<abi::function::base_get_impl_version>(); }
 

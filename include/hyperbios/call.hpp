@@ -110,6 +110,10 @@ struct arg_type<abi::arg_kind::frame_count> {
     using type = uint32_t;
 };
 template <>
+struct arg_type<abi::arg_kind::call_word> {
+    using type = uint32_t;
+};
+template <>
 struct arg_type<abi::arg_kind::device_window> {
     using type = device_window;
 };

@@ -50,8 +50,8 @@ extern "C" {
 
 /* The specification version this header implements: (major << 16) | minor. */
 #define HB_SPEC_VERSION_MAJOR 0u
-#define HB_SPEC_VERSION_MINOR 8u
-#define HB_SPEC_VERSION 0x00000008u /* 0.8 */
+#define HB_SPEC_VERSION_MINOR 9u
+#define HB_SPEC_VERSION 0x00000009u /* 0.9 */
 #define HB_MAKE_VERSION(major, minor) ((((uint32_t)(major)) << 16) | ((uint32_t)(minor) & 0xFFFFu))
 #define HB_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define HB_VERSION_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
@@ -270,7 +270,7 @@ static inline struct hb_result hb_call(uint64_t call, uint64_t a0, uint64_t a1, 
 /* ---- Services: ID, and the version BASE.probe_service reports for a host implementing this header ---- */
 
 #define HB_SERVICE_BASE 0x0000u
-#define HB_SERVICE_BASE_VERSION 1u
+#define HB_SERVICE_BASE_VERSION 2u
 #define HB_SERVICE_CONSOLE 0x0001u
 #define HB_SERVICE_CONSOLE_VERSION 2u
 #define HB_SERVICE_TIME 0x0002u
@@ -679,6 +679,10 @@ HB_STATIC_ASSERT(offsetof(struct hb_aud_state, reserved0) == 60, "hb_aud_state.r
 #define HB_CALL_BASE_GET_IMPL_VERSION HB_CALL(HB_SERVICE_BASE, HB_FN_BASE_GET_IMPL_VERSION)
 #define HB_FN_BASE_GET_IMPL_NAME 0x0004u
 #define HB_CALL_BASE_GET_IMPL_NAME HB_CALL(HB_SERVICE_BASE, HB_FN_BASE_GET_IMPL_NAME)
+#define HB_FN_BASE_PERMITTED_FUNCTIONS 0x0005u
+#define HB_CALL_BASE_PERMITTED_FUNCTIONS HB_CALL(HB_SERVICE_BASE, HB_FN_BASE_PERMITTED_FUNCTIONS)
+#define HB_FN_BASE_RATE_LIMIT 0x0006u
+#define HB_CALL_BASE_RATE_LIMIT HB_CALL(HB_SERVICE_BASE, HB_FN_BASE_RATE_LIMIT)
 #define HB_FN_CONSOLE_WRITE 0x0000u
 #define HB_CALL_CONSOLE_WRITE HB_CALL(HB_SERVICE_CONSOLE, HB_FN_CONSOLE_WRITE)
 #define HB_FN_CONSOLE_READ 0x0001u
@@ -816,6 +820,18 @@ static inline struct hb_result hb_base_get_impl_version(void)
 static inline struct hb_result hb_base_get_impl_name(void* buffer, size_t length)
 {
     return hb_call(HB_CALL_BASE_GET_IMPL_NAME, hb_gpa(buffer), (uint64_t)length, 0, 0, 0);
+}
+
+/* BASE.permitted_functions (HB-BASE-008, since 0.9): value = function_set, a set of functions of one service: bit n stands for function n. Statuses: SUCCESS, INVALID_PARAM. */
+static inline struct hb_result hb_base_permitted_functions(uint16_t service)
+{
+    return hb_call(HB_CALL_BASE_PERMITTED_FUNCTIONS, (uint64_t)service, 0, 0, 0, 0);
+}
+
+/* BASE.rate_limit (HB-BASE-010, since 0.9): value = calls_per_second, how many calls a second are let through; 0 for no limit. Statuses: SUCCESS, INVALID_PARAM. */
+static inline struct hb_result hb_base_rate_limit(uint32_t call)
+{
+    return hb_call(HB_CALL_BASE_RATE_LIMIT, (uint64_t)call, 0, 0, 0, 0);
 }
 
 /* CONSOLE.write (HB-CON-001, since 0.1): value = count, a number of bytes. Statuses: SUCCESS, INVALID_ADDRESS, IO_ERROR. */

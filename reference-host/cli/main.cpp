@@ -9,6 +9,7 @@
 #include "core/stop.hpp"
 #include "core/watchdog.hpp"
 #include "devices/module_loader.hpp"
+#include "policy/apply.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -16,6 +17,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <iostream>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -35,7 +38,7 @@ const char usage_head[] =
     "Usage:\n"
     "  hbvm run IMAGE [options] [-- KERNEL-ARGUMENTS...]\n"
     "  hbvm run --config FILE [options]\n"
-    "  hbvm --list-faults\n"
+    "  hbvm --list-faults | --list-profiles | --print-profile NAME|FILE\n"
     "  hbvm --help | --version\n"
     "\n"
     "Boots a Multiboot (v1) kernel image (ELF32, or ELF64 whose Multiboot header has\n"
@@ -49,6 +52,10 @@ const char usage_head[] =
     "  run IMAGE       boot IMAGE with the options below\n"
     "  --list-faults   name the faults --inject-fault can break the host with, one a\n"
     "                  line, with what each breaks\n"
+    "  --list-profiles name the built-in profiles (--profile), with what each offers\n"
+    "  --print-profile NAME|FILE\n"
+    "                  print a built-in profile's TOML file, to start one's own\n"
+    "                  from; given a FILE, check it and print it\n"
     "  -h, --help      show this text\n"
     "  --version       print hbvm's version and the spec version it implements\n"
     "\n"
@@ -90,9 +97,14 @@ const char usage_head[] =
     "                  events (STOP, RESUME, END); hbvm-ctl is its client\n"
     ;
 const char usage_tail[] =
-    "  --profile NAME  what the host offers: full (every service, the default),\n"
-    "                  no-reboot (POWER.reboot is refused with DENIED) or minimal\n"
-    "                  (BASE, CONSOLE, TIME and POWER only)\n"
+    "  --profile NAME|FILE\n"
+    "                  what the host offers and refuses, as a profile: a built-in\n"
+    "                  (full, the default; no-reboot; minimal; ps3, modelled on the\n"
+    "                  PlayStation 3's hypervisor) or a TOML file (a path, or a\n"
+    "                  name ending in .toml): services, DENIED functions, disk\n"
+    "                  windows, the largest display, network back ends, a RAM cap,\n"
+    "                  call-rate limits. The profile's RAM cap wins over --mem: a\n"
+    "                  larger --mem is an error. --list-profiles names them\n"
     "  --inject-fault NAME\n"
     "                  break the host on purpose in one documented way, to check\n"
     "                  that a conformance suite notices; --list-faults names them\n"
@@ -248,6 +260,7 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
     if (!options.image)
         usage_error("run: which image? e.g. hbvm run build/examples/hello/hello.elf (or image = in a --config file)");
     config.image_path = *options.image;
+    apply_profile(*config.policy, config, options.memory_given);
     check_device_settings(config.device_classes, config.devices);
     if (options.print_config) {
         std::fputs(dump_config(options).c_str(), stdout);
@@ -368,6 +381,24 @@ int main(int argc, char** argv)
         if (args[0] == "--list-faults") {
             for (const fault_info& f : all_faults())
                 std::printf("%-28s %s\n", f.name, f.description);
+            return 0;
+        }
+        if (args[0] == "--list-profiles") {
+            for (const std::string& name : profile_names())
+                std::printf("%-12s %s\n", name.c_str(), find_profile(name)->description.c_str());
+            return 0;
+        }
+        if (args[0] == "--print-profile") {
+            if (args.size() != 2)
+                usage_error("--print-profile needs one profile: a built-in's name (--list-profiles) or a file");
+            if (const char* text = builtin_profile_text(args[1])) {
+                std::fputs(text, stdout);
+                return 0;
+            }
+            const std::shared_ptr<const profile> p = resolve_profile(args[1]);  // checks the file
+            std::ifstream in(args[1], std::ios::binary);
+            std::cout << in.rdbuf();
+            std::fprintf(stderr, "hbvm: %s: a valid profile '%s'\n", args[1].c_str(), p->name.c_str());
             return 0;
         }
         if (args[0] == "run")

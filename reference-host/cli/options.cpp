@@ -93,7 +93,11 @@ std::string show_seconds(double seconds)
 std::vector<run_option> make_table()
 {
     return {
-        {"mem", true, true, [](run_options& o, const std::string& v) { o.machine.memory_size = parse_size(v); },
+        {"mem", true, true,
+         [](run_options& o, const std::string& v) {
+             o.machine.memory_size = parse_size(v);
+             o.memory_given = true;
+         },
          [](const run_options& o) { return std::to_string(o.machine.memory_size); }},
         {"accel", true, true,
          [](run_options& o, const std::string& v) {
@@ -126,17 +130,12 @@ std::vector<run_option> make_table()
          // Shown as display 0's screenshot key once it is applied (main.cpp).
          [](const run_options& o) { return o.screenshot_path.empty() ? "" : toml_string(o.screenshot_path); }},
         {"profile", true, true,
-         [](run_options& o, const std::string& v) {
-             const profile* p = find_profile(v);
-             if (!p) {
-                 std::string names;
-                 for (const std::string& n : profile_names())
-                     names += (names.empty() ? "" : ", ") + n;
-                 bad("no such profile; expected one of " + names);
-             }
-             o.machine.policy = p;
-         },
-         [](const run_options& o) { return toml_string(o.machine.policy->name); }},
+         [](run_options& o, const std::string& v) { o.machine.policy = resolve_profile(v); },
+         [](const run_options& o) {
+             // A built-in by its name, a file by its path: either gives the same run.
+             return toml_string(o.machine.policy->path.rfind("builtin:", 0) == 0 ? o.machine.policy->name
+                                                                                : o.machine.policy->path);
+         }},
         {"inject-fault", true, true,
          [](run_options& o, const std::string& v) {
              const auto f = parse_fault(v);

@@ -25,6 +25,7 @@ struct run_options {
     std::string control_address;                               // --control unix:PATH ("" without)
     std::string config_path;                                   // --config ("" without)
     bool print_config = false;                                 // --print-config
+    bool memory_given = false;                                 // --mem or mem = (a profile's cap applies either way)
 };
 
 struct run_option {

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 
+#include <chrono>
 #include <stdexcept>
 
 namespace hbvm {
@@ -83,6 +84,11 @@ dispatcher::dispatcher(guest_memory& memory, const profile& profile, std::span<c
         entry& e = entries_[i];
         e.offered = profile_.offers(f.svc);
         e.denied = profile_.denies(f.call);
+        e.rule = e.offered ? profile_.rule_for(f.call) : profile_.rule_for(f.svc);
+        if (const hbvm::rate_limit* r = profile_.rate_of(f.call)) {
+            e.rate = r->per_second;
+            e.let_through.assign(r->per_second, 0);
+        }
         for (unsigned a = 0; a < abi::max_args; ++a) {
             e.args[a] = kinds_[abi::kind_index(kinds_.data(), kinds_.size(), f.args[a])];
             e.writes_memory = e.writes_memory || abi::writes_guest_memory(e.args[a].cls);
@@ -91,6 +97,24 @@ dispatcher::dispatcher(guest_memory& memory, const profile& profile, std::span<c
         if (e.has_handles)
             e.count_function = int(abi::object_count_function(table_, table_.size(), f.svc));
     }
+}
+
+// Step 6 of the check order: a call of a limited function is let through when
+// fewer than `rate` calls of it were let through in the second before it (a
+// sliding window, spec 2.1); one refused with AGAIN does not count.
+bool dispatcher::within_rate(entry& e)
+{
+    const uint64_t now = now_ns ? now_ns()
+                                : uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               std::chrono::steady_clock::now().time_since_epoch())
+                                               .count());
+    uint64_t& oldest = e.let_through[e.oldest];
+    // The ring holds the times of the last `rate` calls let through (0: none yet).
+    if (oldest != 0 && now - oldest < 1'000'000'000)
+        return false;
+    oldest = now == 0 ? 1 : now;
+    e.oldest = (e.oldest + 1) % e.let_through.size();
+    return true;
 }
 
 int dispatcher::table_index(uint64_t call) const
@@ -127,6 +151,26 @@ uint32_t dispatcher::service_version(uint64_t service_id) const
 {
     const abi::service_desc* s = abi::find_service(service_id);
     return s && offers(s->id) ? s->version : 0;
+}
+
+uint64_t dispatcher::permitted_functions(uint64_t service_id) const
+{
+    uint64_t bits = 0;
+    for (size_t i = 0; i < table_.size(); ++i)
+        if (uint64_t(table_[i].svc) == service_id && table_[i].id < 64 && entries_[i].offered &&
+            entries_[i].handler && !entries_[i].denied)
+            bits |= uint64_t(1) << table_[i].id;
+    return bits;
+}
+
+uint64_t dispatcher::rate_limit(uint64_t call) const
+{
+    if (call & abi::call_reserved_mask)
+        return 0;
+    const int i = table_index(call);
+    if (i < 0 || !entries_[i].offered || !entries_[i].handler || entries_[i].denied)
+        return 0;
+    return entries_[i].rate;
 }
 
 uint32_t dispatcher::service_bitmap() const
@@ -181,18 +225,29 @@ abi::status dispatcher::check_arguments(const entry& e, const call_request& requ
 
 call_result dispatcher::dispatch(const call_request& request)
 {
+    last_rule_ = &no_rule_;
     if (request.call & abi::call_reserved_mask)
         return fail(abi::status::invalid_param);
     const int index = table_index(request.call);
-    if (index < 0 || !entries_[index].offered || !entries_[index].handler)
+    if (index < 0 || !entries_[index].handler)
         return fail(abi::status::not_supported);
-    const entry& e = entries_[index];
+    entry& e = entries_[index];
+    if (!e.offered) {
+        last_rule_ = &e.rule;
+        return fail(abi::status::not_supported);
+    }
     const abi::function_desc* f = &table_[index];
-    if (e.denied)
+    if (e.denied) {
+        last_rule_ = &e.rule;
         return fail(abi::status::denied);
+    }
 
     if (const abi::status s = check_arguments(e, request); s != abi::status::success)
         return fail(s);
+    if (e.rate != 0 && !within_rate(e)) {
+        last_rule_ = &e.rule;
+        return fail(abi::status::again);
+    }
 
     std::vector<std::pair<uint64_t, uint64_t>> indirect_writes;
     call c(*f, request, memory_, e.args);

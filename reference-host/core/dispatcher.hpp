@@ -141,6 +141,20 @@ public:
     bool offers(abi::service service) const;
     uint32_t service_version(uint64_t service_id) const;  // 0 when not offered
     uint32_t service_bitmap() const;                      // bit n: service n offered
+    // BASE.permitted_functions: bit n set when function n of the service is
+    // offered and the profile lets it through step 3 (0 for a service not offered).
+    uint64_t permitted_functions(uint64_t service_id) const;
+    // BASE.rate_limit: how many calls a second the profile lets through of `call`
+    // (0: no limit, or a call word that names no permitted function).
+    uint64_t rate_limit(uint64_t call) const;
+
+    // The profile's rule behind the last answer of dispatch(), for --trace
+    // ("profile ps3 (ps3.toml:9) denies power.reboot"), or "" when the answer was
+    // not the profile's.
+    const std::string& last_rule() const { return *last_rule_; }
+
+    // The clock the rate limits count with (nanoseconds, monotonic); tests set it.
+    std::function<uint64_t()> now_ns;
 
     // Called when a handler returns a status the spec does not define, or one its
     // function's error table does not list (a host bug); the guest receives FAILED
@@ -157,12 +171,17 @@ private:
         call_handler handler;
         bool offered = false;  // the profile offers the service
         bool denied = false;   // the profile refuses this call
+        std::string rule;      // the profile's rule that refuses or limits it ("" when none)
+        uint32_t rate = 0;     // calls let through a second at most (step 6); 0: no limit
+        std::vector<uint64_t> let_through;  // a ring: when the last `rate` calls were let through
+        size_t oldest = 0;                  // the ring's oldest entry
         bool writes_memory = false;
         bool has_handles = false;
         int count_function = -1;      // index of the service's object_count function, for handles
         abi::arg_kind_desc args[abi::max_args]{};  // the kinds of the arguments, resolved once
     };
     abi::status check_arguments(const entry& e, const call_request& request);
+    bool within_rate(entry& e);
     uint64_t object_count(const entry& e);
     // Call words with service < 32 and function < 32 index this directly (-1: none).
     static constexpr unsigned direct_services = 32, direct_functions = 32;
@@ -174,6 +193,8 @@ private:
     std::span<const abi::arg_kind_desc> kinds_;
     std::vector<entry> entries_;  // one per function of table_
     std::array<int8_t, direct_services * direct_functions> direct_;
+    const std::string no_rule_;
+    const std::string* last_rule_ = &no_rule_;
 };
 
 }  // namespace hbvm

@@ -55,6 +55,22 @@ disk_spec disk_spec_of(const device_settings& settings)
             fail("sector= is 512 or 4096, not '" + *sector + "'");
         spec.sector_size = *sector == "512" ? 512 : 4096;
     }
+    const auto count = [&](const char* key) {
+        const std::string text = *value(key);
+        char* end = nullptr;
+        errno = 0;
+        const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+        if (text.empty() || text[0] < '0' || text[0] > '9' || *end != 0 || errno == ERANGE || v >= (1ull << 52))
+            fail(std::string(key) + "= takes a number of sectors, not '" + text + "'");
+        return uint64_t(v);
+    };
+    if (value("first-sector"))
+        spec.first_sector = count("first-sector");
+    if (value("sectors")) {
+        spec.sectors = count("sectors");
+        if (*spec.sectors == 0)
+            fail("sectors= is at least 1");
+    }
     return spec;
 }
 
@@ -100,15 +116,18 @@ std::vector<std::unique_ptr<device>> create_disks(const std::vector<device_setti
 device_class disk_device_class()
 {
     return {"disk",
-            "  --disk PATH[,ro][,name=NAME][,sector=512|4096]\n"
+            "  --disk PATH[,ro][,name=NAME][,sector=512|4096][,first-sector=N][,sectors=N]\n"
             "                  a raw disk image for the BLOCK service, repeatable up to 256\n"
             "                  times: devices 0, 1... in order, named disk0, disk1... or\n"
             "                  NAME (1 to 32 bytes of UTF-8, distinct within the machine);\n"
             "                  ro refuses writes; the file's size must be a multiple of the\n"
             "                  sector size (default 512); a writable one is locked against\n"
-            "                  a second hbvm. PATH cannot contain a comma\n",
+            "                  a second hbvm. first-sector= and sectors= show the guest only\n"
+            "                  a window of the file (its sector 0 is the file's sector N;\n"
+            "                  sectors= defaults to the rest), as a profile's [[disk]]\n"
+            "                  does. PATH cannot contain a comma\n",
             "path",
-            {"path", "ro", "name", "sector"},
+            {"path", "ro", "name", "sector", "first-sector", "sectors"},
             {"ro"},
             max_disks,
             false,
@@ -142,6 +161,16 @@ disk::disk(const disk_spec& spec, std::string name)
         bad(spec.path, errno == EWOULDBLOCK ? "is in use: locked by another hbvm (or given twice); stop the other, or add ,ro to every use"
                                             : std::string("cannot be locked: ") + std::strerror(errno));
     sector_count_ = uint64_t(st.st_size) / sector_size_;
+    if (spec.first_sector >= sector_count_)
+        bad(spec.path, "has " + std::to_string(sector_count_) + " sectors of " + std::to_string(sector_size_) +
+                           " bytes; a window from sector " + std::to_string(spec.first_sector) +
+                           " leaves nothing to see (the window comes from first-sector= or the profile's [[disk]])");
+    if (spec.sectors && *spec.sectors > sector_count_ - spec.first_sector)
+        bad(spec.path, "has " + std::to_string(sector_count_) + " sectors of " + std::to_string(sector_size_) +
+                           " bytes; a window of " + std::to_string(*spec.sectors) + " from sector " +
+                           std::to_string(spec.first_sector) + " ends beyond it");
+    window_offset_ = spec.first_sector * sector_size_;
+    sector_count_ = spec.sectors.value_or(sector_count_ - spec.first_sector);
     // The same file gives the same ID at every boot; the path is not in it.
     uint64_t h = 0xcbf29ce484222325ull;
     for (uint64_t v : {uint64_t(st.st_dev), uint64_t(st.st_ino)})
@@ -165,8 +194,9 @@ disk::~disk()
         ::close(fd_);
 }
 
-bool disk::read(uint64_t offset, std::span<std::byte> out) const
+bool disk::read(uint64_t guest_offset, std::span<std::byte> out) const
 {
+    const uint64_t offset = window_offset_ + guest_offset;
     size_t done = 0;
     while (done < out.size()) {
         const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done, off_t(offset + done));
@@ -185,7 +215,12 @@ bool disk::read(uint64_t offset, std::span<std::byte> out) const
     return true;
 }
 
-bool disk::write(uint64_t offset, std::span<const std::byte> in)
+bool disk::write(uint64_t guest_offset, std::span<const std::byte> in)
+{
+    return write_at(window_offset_ + guest_offset, in);
+}
+
+bool disk::write_at(uint64_t offset, std::span<const std::byte> in)
 {
     // A file-size limit inside the transfer would let pwrite stop in the middle
     // of a sector: write the whole sectors below it, then fail as pwrite would.
@@ -194,7 +229,7 @@ bool disk::write(uint64_t offset, std::span<const std::byte> in)
         offset + in.size() > uint64_t(limit.rlim_cur)) {
         const uint64_t room = uint64_t(limit.rlim_cur) > offset ? uint64_t(limit.rlim_cur) - offset : 0;
         const size_t whole = size_t(room / sector_size_ * sector_size_);
-        if (whole > 0 && !write(offset, in.first(whole)))
+        if (whole > 0 && !write_at(offset, in.first(whole)))
             return false;
         errno = EFBIG;
         lost_writes_ = true;

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -25,6 +26,11 @@ struct disk_spec {
     bool read_only = false;
     std::string name;  // empty: diskN
     uint32_t sector_size = 512;
+    // A window of the file's sectors, the only part the guest sees (a profile's
+    // storage region, or first-sector=/sectors= given by hand): the guest's
+    // sector 0 is the file's `first_sector`; nullopt sectors: to the file's end.
+    uint64_t first_sector = 0;
+    std::optional<uint64_t> sectors = std::nullopt;
 };
 
 // The device class "disk" (devices/registry.cpp).
@@ -64,7 +70,11 @@ public:
     bool read_only() const { return read_only_; }
     const std::array<uint8_t, 20>& id() const { return id_; }
 
-    // Whole transfers at a byte offset; false on a host I/O error (errno kept).
+    // The window's first byte in the file (0 without a window).
+    uint64_t window_offset() const { return window_offset_; }
+
+    // Whole transfers at a byte offset of the guest's view (the window); false
+    // on a host I/O error (errno kept).
     // A failed write leaves each sector with its old or its new content, never
     // a mix (spec 12.5): a file-size limit (ulimit -f) that falls inside a
     // sector stops the write at the sector before it.
@@ -92,6 +102,8 @@ private:
     uint32_t sector_size_;
     uint64_t sector_count_ = 0;
     bool read_only_;
+    bool write_at(uint64_t file_offset, std::span<const std::byte> in);
+    uint64_t window_offset_ = 0;
     bool lost_writes_ = false;  // a write or sync failed: durability can no longer be promised
     std::map<uint64_t, std::vector<std::byte>> kept_;  // writes_kept_in_memory: sector -> its bytes
     std::array<uint8_t, 20> id_{};

@@ -18,6 +18,10 @@ public:
         using fn = abi::function;
         d.add(fn::base_get_spec_version, [](const call&) { return succeed(abi::spec_version); });
         d.add(fn::base_probe_service, [&d](const call& c) { return succeed(d.service_version(c.arg(0))); });
+        // What the profile permits, as the dispatcher applies it: one source, so
+        // what a guest is told is what it gets.
+        d.add(fn::base_permitted_functions, [&d](const call& c) { return succeed(d.permitted_functions(c.arg(0))); });
+        d.add(fn::base_rate_limit, [&d](const call& c) { return succeed(d.rate_limit(c.arg(0))); });
         d.add(fn::base_get_impl_id, [this](const call&) { return succeed(identity_.id); });
         d.add(fn::base_get_impl_version, [this](const call&) { return succeed(identity_.version); });
         d.add(fn::base_get_impl_name, [this](const call& c) {

@@ -82,7 +82,7 @@ private:
     {
         const uint64_t first = c.arg(1), length = c.arg(3);
         // A read-only device refuses every write, 0 bytes included, after the
-        // argument checks (spec 12.5): its rights are a check of step 6 (2.1).
+        // argument checks (spec 12.5): its rights are a check of step 7 (2.1).
         if (length == 0)
             return dev.read_only() ? fail(abi::status::denied) : succeed(0);
         if (!fits(dev, first, length))

@@ -387,7 +387,8 @@ io_reply machine::hypercall(const call_registers& regs)
     if (config_.trace)
         trace("call " + std::to_string(calls_) + ": " + call_name(request.call) + "(" + hex(regs.rdi) + ", " +
               hex(regs.rsi) + ", " + hex(regs.rcx) + ", " + hex(regs.r8) + ", " + hex(regs.r9) + ") -> " +
-              abi::status_name(result.status) + ", " + hex(result.value));
+              abi::status_name(result.status) + ", " + hex(result.value) +
+              (dispatcher_.last_rule().empty() ? "" : " (" + dispatcher_.last_rule() + ")"));
     switch (result.request.what) {
     case machine_request::kind::power_off:
         outcome_ = outcome{result.request.exit_code, false,

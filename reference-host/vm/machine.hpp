@@ -43,7 +43,7 @@ struct machine_config {
     bool trace = false;
     bool stats = false;  // print call, exit and ioctl counts at the end
     fault injected_fault = fault::none;  // a deliberate deviation, for testing the conformance suite
-    const profile* policy = &full_profile();
+    std::shared_ptr<const profile> policy = find_profile("full");
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();  // for --trace times
     watchdog* dog = nullptr;     // stops the run on --timeout and signals (none in tests)
     unsigned reopened_fds = 0;   // bit n: fd n was closed when hbvm started (stop::prepare_process)

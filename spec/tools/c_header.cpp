@@ -93,6 +93,7 @@ c_arg c_arg_of(abi::arg_kind k)
     case abi::arg_kind::aud_format: return {"uint16_t", "format", false};
     case abi::arg_kind::aud_rate: return {"uint16_t", "rate", false};
     case abi::arg_kind::frame_count: return {"uint32_t", "frames", false};
+    case abi::arg_kind::call_word: return {"uint32_t", "call", false};
     }
     fail(std::string("no C type for argument kind ") + abi::kind_of(k).name);
 }
