@@ -652,7 +652,7 @@ def window_checks(run):
         except OSError:
             continue
         outside_same = data[:offset] == outside_bytes(offset) and len(data) == offset + len(disk_content(name))
-        run.checks.append(["PASS" if outside_same else "FAIL", "HB-BLK-004",
+        run.checks.append(["PASS" if outside_same else "FAIL", "HB-GEN-008",
                            f"no byte of {name}'s file outside the profile's window (from sector {offset // sector}) "
                            f"changed"])
         if read_only:
@@ -1382,9 +1382,15 @@ def profile_checks(spec, runs, profile):
     reports (HB-BASE-010). Disk windows are checked on the disks' files
     (window_checks); what the driver does not verify from outside is listed in
     conformance/README.md."""
-    if "denied" not in profile:
+    if not profile["services"] and profile["name"] == "none":
         return None
     run = ImageRun("profile")
+    if "denied" not in profile or not (profile["windows"] or any(profile["max_display"])):
+        # Nothing claimed of device limits: a host may have none (9.8).
+        run.checks.append(["SKIP", "HB-GEN-008", "a device limited by the host's policy (the host may limit no "
+                                                 "device: the profile claims no disk window or display limit)"])
+    if "denied" not in profile:
+        return run
     info = identity(runs)
     offered = advertised_services(spec, runs)
     if offered is None:
@@ -1429,10 +1435,20 @@ def profile_checks(spec, runs, profile):
         seen = block.info.get(f"block-device-{index}")
         want = list(DISKS).index(used[index])
         ok = seen is not None and int(seen, 16) == want
-        run.checks.append(["PASS" if ok else "FAIL", "HB-BLK-003",
+        run.checks.append(["PASS" if ok else "FAIL", "HB-GEN-008",
                            f"profile {name}: device {index} shows {used[index]} from its window's first sector "
                            f"({first}), recognised by content" +
                            ("" if ok else " (the block image did not recognise it: the window starts elsewhere)")])
+    max_width, max_height = profile["max_display"]
+    dsp = next((r for r in runs if r.name == "dsp"), None)
+    if (max_width or max_height) and "dsp" in profile["services"]:
+        got_w, got_h = (dsp.info.get("dsp-0-max-width"), dsp.info.get("dsp-0-max-height")) if dsp else (None, None)
+        ok = (got_w is not None and got_h is not None and (not max_width or int(got_w, 16) <= max_width) and
+              (not max_height or int(got_h, 16) <= max_height))
+        shown = f"{int(got_w, 16)}x{int(got_h, 16)}" if got_w and got_h else "nothing (the dsp image did not run)"
+        run.checks.append(["PASS" if ok else "FAIL", "HB-GEN-008",
+                           f"profile {name}: display 0's info reports a largest mode within {max_width or 'any'}x"
+                           f"{max_height or 'any'}" + ("" if ok else f" (it reports {shown})")])
     for f in spec["functions"]:
         fn = f"{f['service']}.{f['name']}"
         want = int(profile["rates"].get(fn, 0))
@@ -1729,6 +1745,11 @@ def profile_text(profile, offered):
             f"refused (DENIED): {denied}; rate limits: {rates}; disk windows: {windows}")
 
 
+def image_count(runs):
+    """The images that ran: the runs but the driver's own "profile" checks."""
+    return sum(1 for run in runs if run.image.name != "profile")
+
+
 def certify(host, images, profile="advertised", expectations=None, timeout=60, jobs=2, exit_style="plain",
             progress=None, spec=None):
     spec = spec or load_spec()
@@ -1767,7 +1788,8 @@ def write_outputs(result, out_dir, host, host_label=None):
     meta = {"identity": info, "host": host, "host_label": host_label,
             "spec_version": spec_version(), "profile": result["profile"]["name"],
             "profile_text": profile_text(result["profile"], offered),
-            "date": datetime.date.today().isoformat(), "images": len(result["runs"]), "seconds": result["seconds"]}
+            "date": datetime.date.today().isoformat(), "images": image_count(result["runs"]),
+            "seconds": result["seconds"]}
     write_tap(out / "results.tap", result["runs"])
     write_junit(out / "results.junit.xml", result["runs"])
     write_markdown(out / "certificate.md", meta, result["verdicts"], result["verdict"])

@@ -119,11 +119,85 @@ def main():
     verdicts, (text, ok) = verdict([hidden])
     expect("--profile full on a host that does not advertise CONSOLE fails", not ok and
            verdicts["HB-CON-001"]["result"] == "fail", str(verdicts["HB-CON-001"]))
-    path = TMP / "profile.json"
-    path.write_text('{"name": "no-console", "services": ["base", "time", "power", "mem", "rng"]}')
+    old = TMP / "profile.json"
+    old.write_text('{"name": "no-console", "services": ["base", "time", "power", "mem", "rng"]}')
+    try:
+        conform.load_profile(str(old), SPEC)
+        refusal = ""
+    except conform.SuiteError as e:
+        refusal = str(e)
+    expect("a JSON profile is refused, with the TOML it becomes", 'name = "no-console"' in refusal and
+           'services = ["base", "time", "power", "mem", "rng"]' in refusal and "profile_version = 1" in refusal, refusal)
+    path = TMP / "no-console.toml"
+    path.write_text('profile_version = 1\nservices = ["base", "time", "power", "mem", "rng"]\n')
     verdicts, (text, ok) = verdict([hidden], profile=str(path))
     expect("a service neither claimed nor advertised is n/a", ok and verdicts["HB-CON-001"]["result"] == "n/a",
            f"{text} {verdicts['HB-CON-001']}")
+
+    # A profile's claims against what the host reports (profile_checks).
+    def claims(profile_name, info_lines, services=EVERY_SERVICE):
+        run = make_run("base", ["INFO spec-version 0.9"] + info_lines)
+        run.info["services"] = hex(services)
+        checked = conform.profile_checks(SPEC, [run], conform.load_profile(profile_name, SPEC))
+        return {(c[0], c[1]) for c in checked.checks}, checked.checks
+
+    def permitted_lines(skip=()):
+        lines = []
+        for svc in SPEC["services"]:
+            bits = sum(1 << int(f["id"], 16) for f in SPEC["functions"]
+                       if f["service"] == svc["name"] and f"{svc['name']}.{f['name']}" not in skip)
+            lines.append(f"INFO permitted-{svc['name']} {bits:#x}")
+        return lines
+
+    seen, detail = claims("full", permitted_lines())
+    expect("a host that is what profile full says passes its claims", ("FAIL", "HB-BASE-008") not in seen and
+           ("FAIL", "HB-BASE-002") not in seen and ("PASS", "HB-BASE-008") in seen, str(detail))
+    seen, detail = claims("no-reboot", permitted_lines())
+    expect("a host that permits POWER.reboot under profile no-reboot fails HB-BASE-008", ("FAIL", "HB-BASE-008") in seen,
+           str(detail))
+    seen, detail = claims("no-reboot", permitted_lines(skip=("power.reboot",)))
+    expect("... and passes when it refuses it", ("FAIL", "HB-BASE-008") not in seen, str(detail))
+    seen, detail = claims("minimal", permitted_lines())
+    expect("a host that advertises more than profile minimal fails HB-BASE-002", ("FAIL", "HB-BASE-002") in seen,
+           str(detail))
+    seen, detail = claims("ps3", permitted_lines())
+    expect("a host without ps3's rate limit on dsp.present fails HB-BASE-010", ("FAIL", "HB-BASE-010") in seen,
+           str(detail))
+    seen, detail = claims("ps3", permitted_lines() + ["INFO rate-dsp.present 0x3c"])
+    expect("... and passes with it", ("FAIL", "HB-BASE-010") not in seen, str(detail))
+
+    # A window: the disk's content starts at its first sector, with the driver's
+    # own bytes before it; a write outside it is caught after the run.
+    template = "hbvm run {image} --disk {disk0} --disk {disk1},sector=4096"
+    workdir = TMP / "windows"
+    workdir.mkdir()
+    made, windows = conform.make_disks(template, workdir, {0: (2048, None, False), 1: (0, None, True)})
+    data = made["disk0"].read_bytes()
+    expect("a window's disk holds the driver's content from the window's first sector",
+           data[2048 * 512:] == conform.disk_content("disk0") and conform.OUTSIDE_WINDOW in data[:2048 * 512] and
+           windows == {"disk0": (2048 * 512, 512, False), "disk1": (0, 4096, True)}, str(windows))
+    run = conform.ImageRun("conformance-block.elf")
+    run.disks, run.windows = made, windows
+    conform.window_checks(run)
+    expect("untouched windows pass", [c[0] for c in run.checks] == ["PASS"] * 3, str(run.checks))
+    with open(made["disk0"], "r+b") as f:
+        f.seek(2047 * 512)
+        f.write(b"X")  # the sector before the window
+    with open(made["disk1"], "r+b") as f:
+        f.seek(4096)
+        f.write(b"Y")  # inside a read-only window
+    run.checks = []
+    conform.window_checks(run)
+    expect("a byte changed before the window fails HB-GEN-008, one in a read-only window HB-BLK-010",
+           ["FAIL", "HB-GEN-008"] in [c[:2] for c in run.checks] and ["FAIL", "HB-BLK-010"] in [c[:2] for c in run.checks],
+           str(run.checks))
+    try:
+        conform.make_disks(template, workdir / "x", {0: (0, 100, False)})
+        refused = ""
+    except conform.SuiteError as e:
+        refused = str(e)
+    expect("a window smaller than the driver's disk is refused, saying what size it must be", "make it 8192" in refused,
+           refused)
 
     lines = every_must_passes() + ["SKIP HB-GEN-005 whole RAM (the boot loader reported no memory size)"]
     verdicts, (text, ok) = verdict([make_run("base", lines)])

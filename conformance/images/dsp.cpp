@@ -192,6 +192,14 @@ void run_checks()
     }
     for (uint16_t d = 0; d < count.value && d < 4; ++d)
         check_info(d, true);
+    {
+        // The largest mode, for the driver to compare with a profile's limit (HB-GEN-008).
+        dsp::info_record largest{};
+        if (dsp::info(0, largest).ok()) {
+            info("dsp-0-max-width", largest.max_width);
+            info("dsp-0-max-height", largest.max_height);
+        }
+    }
 
     // set_mode: generation + 1, info follows, past the maximum refused and nothing changed.
     dsp::info_record boot{};
