@@ -219,8 +219,10 @@ void run_checks()
         (void)dsp::info(0, still);
         check("HB-DSP-004", still.generation == generation && still.width == width, "... and leaves the mode");
     }
-    check("HB-DSP-005", dsp::set_mode(0, 1, 1).ok() && dsp::set_mode(0, width, height).ok(),
-          "set_mode takes 1x1 as well as the largest modes");
+    check("HB-DSP-005",
+          dsp::set_mode(0, 1, 1).ok() && dsp::set_mode(0, uint16_t(after.max_width), uint16_t(after.max_height)).ok() &&
+              dsp::set_mode(0, width, height).ok(),
+          "set_mode takes 1x1 as well as the largest mode info reports");
     const uint32_t current = uint32_t(dsp::info(0, after).ok() ? after.generation : 0);
 
     // The picture, in two rectangles, then a scribble the host must not show.

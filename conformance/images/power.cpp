@@ -52,6 +52,12 @@ void run_checks()
     } else {
         check("HB-PWR-004", reason.ok() && reason.value == hb::abi::reset_guest_reboot,
               "reset_reason is 1 after POWER.reboot");
+        // A reboot that happened although the policy refuses it: the call had
+        // an effect (HB-CALL-005), whatever it answered.
+        if (hb::detect().interface_version >= hb::abi::make_version(0, 9))
+            check("HB-CALL-005", hb::base::permitted(fn::power_reboot),
+                  "the machine rebooted, and POWER.reboot is permitted (BASE.permitted_functions): a refused reboot "
+                  "has no effect");
         // What the host answers could be made up: the driver counts the starts.
         expect_boots("HB-PWR-003", 2);
         expect_boots("HB-PWR-004", 2);

@@ -10,6 +10,7 @@
 #include "core/watchdog.hpp"
 #include "devices/module_loader.hpp"
 #include "policy/apply.hpp"
+#include "policy/audit.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -105,6 +106,10 @@ const char usage_tail[] =
     "                  windows, the largest display, network back ends, a RAM cap,\n"
     "                  call-rate limits. The profile's RAM cap wins over --mem: a\n"
     "                  larger --mem is an error. --list-profiles names them\n"
+    "  --audit FILE    check every device access and every call served against\n"
+    "                  the profile, independently of how it was applied, and append\n"
+    "                  one line to FILE at the end: the accesses counted and the\n"
+    "                  violations (each of the first also said on stderr)\n"
     "  --inject-fault NAME\n"
     "                  break the host on purpose in one documented way, to check\n"
     "                  that a conformance suite notices; --list-faults names them\n"
@@ -262,10 +267,17 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
     config.image_path = *options.image;
     apply_profile(*config.policy, config, options.memory_given);
     check_device_settings(config.device_classes, config.devices);
+    leave_out_default_devices(*config.policy, config.devices);
     if (options.print_config) {
         std::fputs(dump_config(options).c_str(), stdout);
         return 0;
     }
+    if (!options.audit_path.empty())
+        access_audit::start(*config.policy, options.audit_path);
+    // The audit's line is written however the run ends, a usage error after this included.
+    struct audit_finisher {
+        ~audit_finisher() { access_audit::finish(); }
+    } audit_finisher;
     end_report_path = options.end_report_path;
     if (!end_report_path.empty()) {
         // Written now, so that a file that cannot be written is a usage error

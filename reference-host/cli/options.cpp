@@ -136,6 +136,13 @@ std::vector<run_option> make_table()
              return toml_string(o.machine.policy->path.rfind("builtin:", 0) == 0 ? o.machine.policy->name
                                                                                 : o.machine.policy->path);
          }},
+        {"audit", true, true,
+         [](run_options& o, const std::string& v) {
+             if (v.empty())
+                 bad("needs a file name");
+             o.audit_path = v;
+         },
+         [](const run_options& o) { return o.audit_path.empty() ? "" : toml_string(o.audit_path); }},
         {"inject-fault", true, true,
          [](run_options& o, const std::string& v) {
              const auto f = parse_fault(v);

@@ -23,6 +23,7 @@ struct run_options {
     std::string end_report_path;                               // --end-report ("" without)
     std::string screenshot_path;                               // --screenshot: display 0's screenshot= ("" without)
     std::string control_address;                               // --control unix:PATH ("" without)
+    std::string audit_path;                                    // --audit FILE ("" without): policy/audit.hpp
     std::string config_path;                                   // --config ("" without)
     bool print_config = false;                                 // --print-config
     bool memory_given = false;                                 // --mem or mem = (a profile's cap applies either way)

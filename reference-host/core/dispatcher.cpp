@@ -1,6 +1,7 @@
 #include "core/dispatcher.hpp"
 
 #include "core/error.hpp"
+#include "policy/audit.hpp"
 
 #include <chrono>
 #include <stdexcept>
@@ -237,22 +238,32 @@ call_result dispatcher::dispatch(const call_request& request)
         return fail(abi::status::not_supported);
     }
     const abi::function_desc* f = &table_[index];
-    if (e.denied) {
+    if (e.denied && !deviate.denied_calls_run) {
         last_rule_ = &e.rule;
         return fail(abi::status::denied);
     }
 
     if (const abi::status s = check_arguments(e, request); s != abi::status::success)
         return fail(s);
-    if (e.rate != 0 && !within_rate(e)) {
+    if (e.rate != 0 && !deviate.rates_ignored && !within_rate(e)) {
         last_rule_ = &e.rule;
         return fail(abi::status::again);
     }
 
+    if (access_audit* audit = access_audit::active())
+        audit->call_served(f->call, uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                 std::chrono::steady_clock::now().time_since_epoch())
+                                                 .count()));
     std::vector<std::pair<uint64_t, uint64_t>> indirect_writes;
     call c(*f, request, memory_, e.args);
     c.written = &indirect_writes;
     call_result result = e.handler(c);
+    if (e.denied) {  // only under policy-denied-runs: the effect happened, the answer says it did not
+        last_rule_ = &e.rule;
+        result.status = abi::status::denied;
+        result.value = 0;
+        return result;
+    }
     const int64_t code = int64_t(result.status);
     // A handler may answer what its function's error table lists, and FAILED; a
     // function that does not return answers SUCCESS only when it stops or resets

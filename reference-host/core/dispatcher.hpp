@@ -156,6 +156,13 @@ public:
     // The clock the rate limits count with (nanoseconds, monotonic); tests set it.
     std::function<uint64_t()> now_ns;
 
+    // Deliberate deviations from the profile, set only by hbvm --inject-fault.
+    struct deviations {
+        bool denied_calls_run = false;  // policy-denied-runs: the handler runs, the answer is DENIED
+        bool rates_ignored = false;     // policy-rate-unapplied
+    };
+    deviations deviate;
+
     // Called when a handler returns a status the spec does not define, or one its
     // function's error table does not list (a host bug); the guest receives FAILED
     // instead.

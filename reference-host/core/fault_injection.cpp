@@ -156,6 +156,14 @@ const std::vector<fault_info>& all_faults()
         {fault::aud_source_missing, "aud-source-missing", "EVT.poll and EVT.wait never report source 36, sound"},
         {fault::aud_drained_silent, "aud-drained-silent",
          "an AUD stream that becomes drained wakes no guest waiting on source 36 (it is pending, unannounced)"},
+        {fault::policy_denied_runs, "policy-denied-runs",
+         "a call the profile denies runs its handler (its effect happens), then answers DENIED"},
+        {fault::policy_window_off_by_one, "policy-window-off-by-one",
+         "a profile's disk window starts one sector before the profile's first_sector"},
+        {fault::policy_limit_unreported, "policy-limit-unreported",
+         "a profile's largest display is neither reported in DSP.info nor applied"},
+        {fault::policy_rate_unapplied, "policy-rate-unapplied",
+         "a profile's rate limits are reported by BASE.rate_limit but never answer AGAIN"},
     };
     return faults;
 }

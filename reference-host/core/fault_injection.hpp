@@ -123,6 +123,13 @@ enum class fault {
     aud_drain_drops,              // drain drops what is queued instead of playing it out
     aud_source_missing,           // poll and wait never report source 36 (sound)
     aud_drained_silent,           // a stream that becomes drained wakes no guest waiting on source 36
+    // The profile (issue 24): the dispatcher's and the device layer's half. They
+    // show only under a profile that refuses or limits something, so
+    // mutation-test runs them under one (conformance/mutation-test).
+    policy_denied_runs,           // a call the profile denies runs its handler, then answers DENIED
+    policy_window_off_by_one,     // a disk window starts one sector before the profile's
+    policy_limit_unreported,      // the profile's largest display is neither reported nor applied
+    policy_rate_unapplied,        // rate limits are reported by BASE.rate_limit but not applied
 };
 
 struct fault_info {

@@ -5,6 +5,7 @@
 #include "core/fault_injection.hpp"
 #include "devices/clock.hpp"
 #include "devices/module_loader.hpp"
+#include "policy/audit.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -165,6 +166,8 @@ int64_t audio::write(std::span<const std::byte> data)
         std::memcpy(queue_.data() + slot * frame_size_, data.data() + i * frame_size_, frame_size_);
     }
     queued_ += taken;
+    if (access_audit* audit = access_audit::active(); audit && taken)
+        audit->audio_frames(taken);
     // Above the mark now, perhaps: the next time the queue drains to it is a
     // change the player must announce (at pace=fast it never sees the queue
     // this full).

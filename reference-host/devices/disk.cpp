@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/fault_injection.hpp"
 #include "core/stop.hpp"
+#include "policy/audit.hpp"
 
 #include <hyperbios/text.hpp>
 
@@ -170,6 +171,8 @@ disk::disk(const disk_spec& spec, std::string name)
                            " bytes; a window of " + std::to_string(*spec.sectors) + " from sector " +
                            std::to_string(spec.first_sector) + " ends beyond it");
     window_offset_ = spec.first_sector * sector_size_;
+    if (access_audit* audit = access_audit::active())
+        audit_index_ = audit->disk_opened(uint64_t(st.st_size), sector_size_);
     sector_count_ = spec.sectors.value_or(sector_count_ - spec.first_sector);
     // The same file gives the same ID at every boot; the path is not in it.
     uint64_t h = 0xcbf29ce484222325ull;
@@ -197,6 +200,8 @@ disk::~disk()
 bool disk::read(uint64_t guest_offset, std::span<std::byte> out) const
 {
     const uint64_t offset = window_offset_ + guest_offset;
+    if (access_audit* audit = access_audit::active())
+        audit->disk_io(audit_index_, offset, out.size(), false);
     size_t done = 0;
     while (done < out.size()) {
         const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done, off_t(offset + done));
@@ -222,6 +227,8 @@ bool disk::write(uint64_t guest_offset, std::span<const std::byte> in)
 
 bool disk::write_at(uint64_t offset, std::span<const std::byte> in)
 {
+    if (access_audit* audit = access_audit::active())
+        audit->disk_io(audit_index_, offset, in.size(), true);
     // A file-size limit inside the transfer would let pwrite stop in the middle
     // of a sector: write the whole sectors below it, then fail as pwrite would.
     rlimit limit{};

@@ -104,6 +104,7 @@ private:
     bool read_only_;
     bool write_at(uint64_t file_offset, std::span<const std::byte> in);
     uint64_t window_offset_ = 0;
+    unsigned audit_index_ = 0;  // the disk's number in the access audit (policy/audit.hpp)
     bool lost_writes_ = false;  // a write or sync failed: durability can no longer be promised
     std::map<uint64_t, std::vector<std::byte>> kept_;  // writes_kept_in_memory: sector -> its bytes
     std::array<uint8_t, 20> id_{};

@@ -8,6 +8,7 @@
 #include "devices/input.hpp"
 #include "devices/module_loader.hpp"
 #include "devices/png.hpp"
+#include "policy/audit.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -37,6 +38,8 @@ void copy_pixels(void* to, const void* from, size_t bytes)
 
 display::display(settings s, device_host host) : settings_(std::move(s)), host_(std::move(host))
 {
+    if (access_audit* audit = access_audit::active())
+        audit_index_ = audit->display_opened();
     reset();
     // A display the user asked to see fails at start when it cannot be seen, not
     // at the guest's first frame.
@@ -63,6 +66,8 @@ void display::reset()
         width_ = settings_.width;
         height_ = settings_.height;
         generation_ = 1;
+        if (access_audit* audit = access_audit::active())
+            audit->display_mode(audit_index_, width_, height_);
         frame_.clear();  // black, allocated at the first present
         ++frame_serial_;
         queue_.clear();
@@ -120,6 +125,8 @@ uint32_t display::set_mode(uint32_t width, uint32_t height)
         std::lock_guard guard(lock_);
         width_ = width;
         height_ = height;
+        if (access_audit* audit = access_audit::active())
+            audit->display_mode(audit_index_, width_, height_);
         frame_.clear();
         ++frame_serial_;
         generation = ++generation_;
@@ -132,6 +139,8 @@ void display::put_rows(uint32_t x, uint32_t y, uint32_t width, std::span<const s
 {
     {
         std::lock_guard guard(lock_);
+        if (access_audit* audit = access_audit::active())
+            audit->display_rect(audit_index_, x, y, width, uint32_t(rows.size()), width_, height_);
         if (frame_.empty())
             frame_.assign(size_t(width_) * height_, 0);
         for (size_t i = 0; i + (deviate_.skip_last_row ? 1 : 0) < rows.size(); ++i)

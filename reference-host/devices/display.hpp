@@ -143,6 +143,7 @@ private:
 
     settings settings_;
     device_host host_;
+    unsigned audit_index_ = 0;  // the display's number in the access audit (policy/audit.hpp)
     struct {
         bool skip_last_row = false, unpaced = false, overflow_unmarked = false;
     } deviate_;

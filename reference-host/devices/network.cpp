@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "core/fault_injection.hpp"
 #include "devices/module_loader.hpp"
+#include "policy/audit.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -165,6 +166,8 @@ network::sent network::send(std::span<const std::span<const std::byte>> parts)
         outgoing_.push_back(frame);
         ++frames_sent_;
     }
+    if (access_audit* audit = access_audit::active())
+        audit->net_frame(settings_.backend.substr(0, settings_.backend.find(':')));
     capture(frame.data(), frame.size());
     const uint64_t one = 1;
     (void)!write(outgoing_fd_, &one, sizeof one);

@@ -571,6 +571,24 @@ void check_function(harness& h, size_t profile_index, const hbvm::profile& p, co
                    status_text(int64_t(status)), res.value, expected);
         break;
     }
+    case fn::base_permitted_functions: {
+        // The model: every function of an offered service but the profile's denied ones.
+        uint64_t expected = 0;
+        for (const abi::function_desc& g : abi::functions)
+            if (uint64_t(g.svc) == r.args[0] && p.offers(g.svc) && !p.denies(g.call) && g.id < 64)
+                expected |= uint64_t(1) << g.id;
+        FUZZ_CHECK(ok && res.value == expected, "HB-BASE-008: status %s, value 0x%" PRIx64 ", expected 0x%" PRIx64,
+                   status_text(int64_t(status)), res.value, expected);
+        break;
+    }
+    case fn::base_rate_limit: {
+        const abi::function_desc* g = abi::find_function(r.args[0]);
+        const hbvm::rate_limit* limit = g && p.offers(g->svc) && !p.denies(g->call) ? p.rate_of(g->call) : nullptr;
+        const uint64_t expected = limit ? limit->per_second : 0;
+        FUZZ_CHECK(ok && res.value == expected, "HB-BASE-010: status %s, value %" PRIu64 ", expected %" PRIu64,
+                   status_text(int64_t(status)), res.value, expected);
+        break;
+    }
     case fn::base_get_impl_id:
         FUZZ_CHECK(ok && abi::is_implementation_id(res.value) && res.value == h.identity.id, "HB-BASE-004: status %s, value 0x%" PRIx64,
                    status_text(int64_t(status)), res.value);

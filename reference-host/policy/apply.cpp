@@ -2,6 +2,7 @@
 
 #include "core/diagnostics.hpp"
 #include "core/error.hpp"
+#include "core/fault_injection.hpp"
 
 #include <algorithm>
 
@@ -72,6 +73,14 @@ void cap_display(const profile& p, device_settings& d, const char* key, uint32_t
 
 }  // namespace
 
+void leave_out_default_devices(const profile& p, std::vector<device_settings>& devices)
+{
+    std::erase_if(devices, [&](const device_settings& d) {
+        const auto s = service_of(d.device_class);
+        return s && !p.offers(*s);
+    });
+}
+
 void apply_profile(const profile& p, machine_config& config, bool memory_given)
 {
     if (p.max_memory != 0 && config.memory_size > p.max_memory) {
@@ -105,16 +114,18 @@ void apply_profile(const profile& p, machine_config& config, bool memory_given)
             if (d.get("first-sector") || d.get("sectors"))
                 refuse(d.origin + ": disk " + std::to_string(index) + "'s window is the profile's (" +
                        rule(p, w->source) + "); leave first-sector= and sectors= out, or use another profile");
-            set(d, "first-sector", std::to_string(w->first_sector));
+            // --inject-fault policy-window-off-by-one: the window one sector early.
+            const bool early = config.injected_fault == fault::policy_window_off_by_one && w->first_sector > 0;
+            set(d, "first-sector", std::to_string(w->first_sector - (early ? 1 : 0)));
             if (w->sectors)
                 set(d, "sectors", std::to_string(*w->sectors));
             if (w->read_only)
                 set(d, "ro", "true");
-        } else if (d.device_class == "display") {
+        } else if (d.device_class == "display" && config.injected_fault != fault::policy_limit_unreported) {
             cap_display(p, d, "max-width", p.max_display_width);
             cap_display(p, d, "max-height", p.max_display_height);
         } else if (d.device_class == "net") {
-            const std::string backend = d.get("backend").value_or("none");
+            const std::string backend = d.get("backend").value_or("");
             const std::string kind = backend.substr(0, backend.find(':'));
             if (!p.allows_net_backend(kind)) {
                 std::string allowed;

@@ -25,6 +25,11 @@ namespace hbvm {
 // Errors name the option, the profile's rule (file:line) and the fix.
 void apply_profile(const profile& p, machine_config& config, bool memory_given);
 
+// After the device classes' checks: leaves out the devices they added by
+// default (a display when none was given) for services the profile does not
+// offer. Nobody asked for them, so nothing is said.
+void leave_out_default_devices(const profile& p, std::vector<device_settings>& devices);
+
 }  // namespace hbvm
 
 #endif

@@ -197,7 +197,7 @@ uint64_t memory_size(const toml::node& n, const reader& r)
     return bytes;
 }
 
-const char* const network_backend_kinds[] = {"slirp", "socket", "tap", "none"};
+const char* const network_backend_kinds[] = {"user", "socket", "tap"};  // --net's kinds
 
 }  // namespace
 
@@ -323,14 +323,14 @@ profile parse_profile(std::string_view text, const std::string& where)
     }
 
     if (const toml::node* n = doc.get("network")) {
-        const toml::table& t = r.table(*n, "network", "[network] with backends = [\"slirp\"]");
+        const toml::table& t = r.table(*n, "network", "[network] with backends = [\"user\"]");
         r.only(t, "network: ", {"backends"});
         if (const toml::node* m = t.get("backends")) {
-            std::vector<std::string> kinds = r.strings(*m, "network.backends", "[\"slirp\", \"socket\"]");
+            std::vector<std::string> kinds = r.strings(*m, "network.backends", "[\"user\", \"socket\"]");
             for (const std::string& k : kinds)
                 if (std::find_if(std::begin(network_backend_kinds), std::end(network_backend_kinds),
                                  [&](const char* known) { return k == known; }) == std::end(network_backend_kinds))
-                    bad(r.where(*m), "network.backends: no back end '" + k + "'; expected slirp, socket, tap or none");
+                    bad(r.where(*m), "network.backends: no back end '" + k + "'; expected user, socket or tap (the kinds of --net)");
             p.net_backends = kinds;
             p.net_backends_source = r.source(*m);
         }

@@ -56,7 +56,7 @@ TEST(Profile, BuiltinsAreTheDataFiles)
     EXPECT_EQ(ps3->max_display_height, 1200u);
     ASSERT_TRUE(ps3->rate_of(abi::function::dsp_present));
     EXPECT_EQ(ps3->rate_of(abi::function::dsp_present)->per_second, 60u);
-    EXPECT_TRUE(ps3->allows_net_backend("slirp"));
+    EXPECT_TRUE(ps3->allows_net_backend("user"));
     EXPECT_FALSE(ps3->allows_net_backend("tap"));
     EXPECT_NE(std::string(builtin_profile_text("ps3")).find("profile_version = 1"), std::string::npos);
 }
@@ -189,7 +189,7 @@ TEST_F(ProfileApply, DevicesGetTheProfilesLimits)
     add("disk", {{"path", "a.img"}});
     add("disk", {{"path", "b.img"}});
     add("display", {});
-    add("net", {{"backend", "slirp"}});
+    add("net", {{"backend", "user"}});
     ASSERT_EQ(problem(*find_profile("ps3"), false), "");
     EXPECT_EQ(config.devices[0].get("first-sector"), "2048");
     EXPECT_FALSE(config.devices[0].get("sectors"));

@@ -6,6 +6,8 @@
 #include "core/discovery.hpp"
 #include "core/error.hpp"
 #include "core/stop.hpp"
+#include "policy/apply.hpp"
+#include "policy/audit.hpp"
 #include "services/services.hpp"
 
 #include <cstring>
@@ -39,6 +41,7 @@ std::vector<device_settings> checked_devices(const machine_config& config)
 {
     std::vector<device_settings> settings = config.devices;
     check_device_settings(config.device_classes, settings);
+    leave_out_default_devices(*config.policy, settings);
     return settings;
 }
 
@@ -84,6 +87,8 @@ machine::machine(machine_config config)
 {
     dispatcher_.on_host_bug = [this](const std::string& what) { note("host bug: " + what); };
     devices_.take_faults(faults_);
+    dispatcher_.deviate = {config_.injected_fault == fault::policy_denied_runs,
+                           config_.injected_fault == fault::policy_rate_unapplied};
     events_.on_interrupt = [this] { wait_while_paused(); };
     dispatcher_.on_guest_write = [this](uint64_t address, uint64_t length) {
         accel_->guest_memory_written(address, length);
@@ -177,6 +182,8 @@ run_end machine::run()
             if (!outcome_->reboot)
                 return finish({outcome_->exit_status, outcome_->kind, outcome_->message});
             note(outcome_->message + "; booting " + config_.image_path + " again");
+            // What the audit counted so far is written now: a run killed later keeps it.
+            access_audit::checkpoint();
             continue;
         }
         if (exit.what == vm_exit::kind::stopped && stop::requested())
