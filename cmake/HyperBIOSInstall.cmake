@@ -44,7 +44,8 @@ install(FILES ${spec_pages} DESTINATION ${HYPERBIOS_INSTALL_SUITEDIR}/spec)
 install(FILES ${spec_service_pages} DESTINATION ${HYPERBIOS_INSTALL_SUITEDIR}/spec/services)
 install(FILES ${PROJECT_SOURCE_DIR}/spec/tools/hyperbios_spec.py DESTINATION ${HYPERBIOS_INSTALL_SUITEDIR}/spec/tools)
 # The built-in profiles, for the driver (--profile ps3) and for users to copy.
-install(FILES ${HBVM_PROFILE_FILES} DESTINATION ${HYPERBIOS_INSTALL_SUITEDIR}/profiles)
+install(FILES ${HBVM_PROFILE_FILES} ${PROJECT_SOURCE_DIR}/reference-host/profiles/README.md
+        DESTINATION ${HYPERBIOS_INSTALL_SUITEDIR}/profiles)
 install(FILES ${HYPERBIOS_BUNDLE_VERSION_FILE} DESTINATION ${HYPERBIOS_INSTALL_SUITEDIR} RENAME VERSION)
 file(RELATIVE_PATH conform_from_bin ${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}
      ${CMAKE_INSTALL_PREFIX}/${HYPERBIOS_INSTALL_SUITEDIR}/conformance/hyperbios-conform)

@@ -600,14 +600,17 @@ def disk_content(name):
 
 
 def disks_used(template):
-    """The driver's disks a host template names, in order."""
-    return [name for name in DISKS if "{" + name + "}" in template]
+    """The driver's disks a host template names, in the order it names them: the
+    host's disks 0, 1, ... (a profile's [[disk]] index)."""
+    return sorted((name for name in DISKS if "{" + name + "}" in template),
+                  key=lambda name: template.index("{" + name + "}"))
 
 
 # What the driver puts around a disk's window (a profile's [[disk]]): bytes no
 # disk of the driver holds, so that the BLOCK image does not recognise them and
 # any change to them shows after the run.
 OUTSIDE_WINDOW = b"HyperBIOS: outside the profile's window. "
+WINDOW_TAIL = 64 * 4096  # after a window with a length: room for 64 sectors of either size
 
 
 def sector_size_in(template, name):
@@ -636,27 +639,32 @@ def make_disks(template, workdir, windows):
             raise SuiteError(f"the profile's window on disk {index} is {sectors} sectors; the driver certifies a "
                              f"window that holds its whole {name} ({len(content) // sector} sectors of {sector} "
                              f"bytes): leave sectors out, or make it {len(content) // sector}")
-        path.write_bytes(outside_bytes(first * sector) + content)
+        # A window of so many sectors ends before the file does: bytes of the
+        # driver's own after it show a host that lets the guest past its end.
+        tail = outside_bytes(WINDOW_TAIL) if sectors is not None else b""
+        path.write_bytes(outside_bytes(first * sector) + content + tail)
         made[name] = path
         if index in windows:
-            placed[name] = (first * sector, sector, read_only)
+            placed[name] = (first * sector, sector, read_only, len(tail))
     return made, placed
 
 
 def window_checks(run):
     """After the run: no byte outside a profile's window changed, and a read-only
     window's disk not at all."""
-    for name, (offset, sector, read_only) in getattr(run, "windows", {}).items():
+    for name, (offset, sector, read_only, tail) in getattr(run, "windows", {}).items():
         try:
             data = pathlib.Path(run.disks[name]).read_bytes()
         except OSError:
             continue
-        outside_same = data[:offset] == outside_bytes(offset) and len(data) == offset + len(disk_content(name))
+        size = len(disk_content(name))
+        outside_same = (data[:offset] == outside_bytes(offset) and len(data) == offset + size + tail and
+                        data[offset + size:] == outside_bytes(tail))
         run.checks.append(["PASS" if outside_same else "FAIL", "HB-GEN-008",
-                           f"no byte of {name}'s file outside the profile's window (from sector {offset // sector}) "
-                           f"changed"])
+                           f"no byte of {name}'s file outside the profile's window (sectors {offset // sector} to "
+                           f"{(offset + size) // sector - 1}) changed"])
         if read_only:
-            same = data[offset:] == disk_content(name)
+            same = data[offset:offset + size] == disk_content(name)
             run.checks.append(["PASS" if same else "FAIL", "HB-BLK-010",
                                f"{name}, read-only under the profile, is unchanged after the run"])
 
@@ -1038,7 +1046,9 @@ def disk_check(run, rid, arg):
         data = pathlib.Path(run.disks[name]).read_bytes()
     except OSError as e:
         return ["FAIL", rid, f"{name}'s file holds what the image expects (it cannot be read: {e.strerror})"]
-    data = data[getattr(run, "windows", {}).get(name, (0,))[0]:]  # the guest's view: the profile's window
+    window = getattr(run, "windows", {}).get(name)
+    if window:  # the guest's view: the profile's window
+        data = data[window[0]:window[0] + len(disk_content(name))]
     if parts[1:] == ["unchanged"]:
         original = disk_content(name)
         same = data == original
@@ -1283,6 +1293,24 @@ def read_profile_file(path, spec):
     if data.get("profile_version") != 1:
         raise SuiteError(f"--profile {path}: profile_version = {data.get('profile_version')!r}; this driver reads "
                          f"profile_version = 1")
+    # The keys hbvm reads (policy/profile.cpp): a typo must not certify a host
+    # against a profile that says less than its file.
+    known = {"profile_version": None, "name": None, "description": None, "services": None, "denied": None,
+             "memory": {"max"}, "disk": {"index", "first_sector", "sectors", "read_only"},
+             "display": {"max_width", "max_height"}, "network": {"backends"}, "rate": None}
+    for key, value in data.items():
+        if key not in known:
+            raise SuiteError(f"--profile {path}: unknown key {key!r}; expected {', '.join(known)}")
+        tables = value if isinstance(value, list) and key == "disk" else [value] if known[key] else []
+        for table in tables:
+            if not isinstance(table, dict):
+                raise SuiteError(f"--profile {path}: {key} must be a table ([{key}] or [[{key}]])")
+            extra = set(table) - known[key]
+            if extra:
+                raise SuiteError(f"--profile {path}: {key}: unknown keys {sorted(extra)}; expected {sorted(known[key])}")
+    for w in data.get("disk", []):
+        if not isinstance(w.get("index"), int):
+            raise SuiteError(f"--profile {path}: a [[disk]] needs index = N (0 for the host's first disk)")
     names = sorted(s["name"] for s in spec["services"])
     services = data.get("services")
     if services == "all":
@@ -1403,12 +1431,59 @@ def profile_checks(spec, runs, profile):
         run.checks.append(["PASS" if ok else "FAIL", "HB-BASE-002",
                            f"profile {name}: {svc} is {'offered' if claimed else 'not offered'}, as the profile says" +
                            ("" if ok else f" (the host {'does not advertise' if claimed else 'advertises'} it)")])
+    def not_tested(rid, what, why):
+        run.checks.append(["SKIP", rid, f"profile {name}: {what} ({NOT_TESTED_REASON}: {why})"])
+
+    # A window shows the driver's disk from its first sector exactly when the
+    # block image recognised that disk, by content, as the host's device.
+    block = next((r for r in runs if r.name == "block"), None)
+    used = list(block.disks) if block else []  # the disks the template named, in its order
+    for index, (first, _, _) in sorted(profile["windows"].items()):
+        what = f"device {index} shows the driver's disk from its window's first sector ({first})"
+        if block is None or not block.info:
+            not_tested("HB-GEN-008", what, "the block image did not run")
+            continue
+        if index >= len(used):
+            if "block" in profile["services"]:
+                not_tested("HB-GEN-008", what, f"the host template names {len(used)} of the driver's disks, "
+                                               f"so none is the host's disk {index}")
+            continue
+        seen = block.info.get(f"block-device-{index}")
+        want = list(DISKS).index(used[index])
+        ok = seen is not None and int(seen, 16) == want
+        run.checks.append(["PASS" if ok else "FAIL", "HB-GEN-008",
+                           f"profile {name}: device {index} shows {used[index]} from its window's first sector "
+                           f"({first}), recognised by content" +
+                           ("" if ok else " (the block image did not recognise it: the window starts elsewhere)")])
+
+    max_width, max_height = profile["max_display"]
+    if (max_width or max_height) and "dsp" in profile["services"]:
+        dsp = next((r for r in runs if r.name == "dsp"), None)
+        limit = f"{max_width or 'any'}x{max_height or 'any'}"
+        shown = [(n, dsp.info.get(f"dsp-{n}-max-width"), dsp.info.get(f"dsp-{n}-max-height"))
+                 for n in range(4)] if dsp else []
+        shown = [(n, int(w, 16), int(h, 16)) for n, w, h in shown if w and h]
+        if dsp is None or not dsp.info:
+            not_tested("HB-GEN-008", f"the displays' largest modes are within {limit}", "the dsp image did not run")
+        for n, w, h in shown:
+            ok = (not max_width or w <= max_width) and (not max_height or h <= max_height)
+            run.checks.append(["PASS" if ok else "FAIL", "HB-GEN-008",
+                               f"profile {name}: display {n}'s info reports a largest mode within {limit}" +
+                               ("" if ok else f" (it reports {w}x{h})")])
+
     version = info.get("spec-version", "0.0")
     try:
         host_version = tuple(int(x) for x in version.split("."))
     except ValueError:
         host_version = (0, 0)
     if host_version < (0, 9):
+        if profile["denied"] or profile["rates"]:
+            not_tested("HB-BASE-008", "the refused functions and rate limits",
+                       f"the host implements {version}, which has no BASE.permitted_functions or rate_limit")
+        return run
+    base_ran = any(k.startswith("permitted-") for k in info)
+    if not base_ran:
+        not_tested("HB-BASE-008", "permitted_functions and rate_limit as the profile says", "the base image did not run")
         return run
     for svc in profile["services"]:
         if svc not in offered:
@@ -1425,30 +1500,6 @@ def profile_checks(spec, runs, profile):
                            f"profile {name}: permitted_functions({svc}) is {want:#x}" +
                            (f" (every function but {', '.join(refused)})" if refused else " (every function)") +
                            ("" if ok else f" (the host reports {got or 'nothing'})")])
-    # A window shows the driver's disk from its first sector exactly when the
-    # block image recognised that disk, by content, as the host's device.
-    block = next((r for r in runs if r.name == "block"), None)
-    used = list(block.disks) if block else []  # the disks the template named, in its order
-    for index, (first, _, _) in sorted(profile["windows"].items()):
-        if block is None or index >= len(used):
-            continue
-        seen = block.info.get(f"block-device-{index}")
-        want = list(DISKS).index(used[index])
-        ok = seen is not None and int(seen, 16) == want
-        run.checks.append(["PASS" if ok else "FAIL", "HB-GEN-008",
-                           f"profile {name}: device {index} shows {used[index]} from its window's first sector "
-                           f"({first}), recognised by content" +
-                           ("" if ok else " (the block image did not recognise it: the window starts elsewhere)")])
-    max_width, max_height = profile["max_display"]
-    dsp = next((r for r in runs if r.name == "dsp"), None)
-    if (max_width or max_height) and "dsp" in profile["services"]:
-        got_w, got_h = (dsp.info.get("dsp-0-max-width"), dsp.info.get("dsp-0-max-height")) if dsp else (None, None)
-        ok = (got_w is not None and got_h is not None and (not max_width or int(got_w, 16) <= max_width) and
-              (not max_height or int(got_h, 16) <= max_height))
-        shown = f"{int(got_w, 16)}x{int(got_h, 16)}" if got_w and got_h else "nothing (the dsp image did not run)"
-        run.checks.append(["PASS" if ok else "FAIL", "HB-GEN-008",
-                           f"profile {name}: display 0's info reports a largest mode within {max_width or 'any'}x"
-                           f"{max_height or 'any'}" + ("" if ok else f" (it reports {shown})")])
     for f in spec["functions"]:
         fn = f"{f['service']}.{f['name']}"
         want = int(profile["rates"].get(fn, 0))

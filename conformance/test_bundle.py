@@ -27,7 +27,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from conform import HBVM_PLACES  # noqa: E402
 # What the bundle must hold besides its images (paths inside the top folder).
 REQUIRED_FILES = ("VERSION", "conformance/hyperbios-conform", "conformance/conform.py", "conformance/mutation-test",
-                  "conformance/README.md", "spec/hyperbios.md", "spec/tools/hyperbios_spec.py")
+                  "conformance/README.md", "spec/hyperbios.md", "spec/tools/hyperbios_spec.py",
+                  "profiles/README.md", "profiles/full.toml", "profiles/no-reboot.toml", "profiles/minimal.toml",
+                  "profiles/ps3.toml")
 
 
 def check_layout(top, spec_version):
@@ -78,10 +80,12 @@ def main():
         print(f"test_bundle: the bundle in {top} is incomplete:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
 
+    # Under the ps3 profile, which the driver reads from the bundle's profiles/
+    # (its disk windows, rate limit and display limit are checked from outside).
     command = [PYTHON, str(top / "conformance" / "hyperbios-conform"),
-               "--images", str(top / "conformance" / "images"),
+               "--images", str(top / "conformance" / "images"), "--profile", "ps3",
                "--host", f"{shlex.quote(str(pathlib.Path(args.hbvm).resolve()))} run {{image}} --accel soft --timeout 30 "
-                         f"{HBVM_PLACES}",
+                         f"--profile ps3 {HBVM_PLACES}",
                "--out", str(top / "out")]
     print("test_bundle: in", top, "\n  " + shlex.join(command), flush=True)
     # Only what a user with nothing but Python would have: no PYTHONPATH, no build tree.

@@ -175,7 +175,7 @@ def main():
     data = made["disk0"].read_bytes()
     expect("a window's disk holds the driver's content from the window's first sector",
            data[2048 * 512:] == conform.disk_content("disk0") and conform.OUTSIDE_WINDOW in data[:2048 * 512] and
-           windows == {"disk0": (2048 * 512, 512, False), "disk1": (0, 4096, True)}, str(windows))
+           windows == {"disk0": (2048 * 512, 512, False, 0), "disk1": (0, 4096, True, 0)}, str(windows))
     run = conform.ImageRun("conformance-block.elf")
     run.disks, run.windows = made, windows
     conform.window_checks(run)
@@ -198,6 +198,29 @@ def main():
         refused = str(e)
     expect("a window smaller than the driver's disk is refused, saying what size it must be", "make it 8192" in refused,
            refused)
+    # A window with a length: the driver's bytes after it too, checked after the run.
+    sized = TMP / "sized"
+    sized.mkdir()
+    made, windows = conform.make_disks("h {image} --disk {disk0}", sized, {0: (8, 8192, False)})
+    run = conform.ImageRun("conformance-block.elf")
+    run.disks, run.windows = made, windows
+    with open(made["disk0"], "r+b") as f:
+        f.seek(8 * 512 + (4 << 20))
+        f.write(b"Z")  # the first byte after the window
+    conform.window_checks(run)
+    expect("a byte changed after a window with a length fails HB-GEN-008",
+           [c[:2] for c in run.checks] == [["FAIL", "HB-GEN-008"]], str(run.checks))
+    expect("the disks are the host's in the order the template names them",
+           conform.disks_used("h --disk {disk2} --disk {disk0}") == ["disk2", "disk0"])
+    typo = TMP / "typo.toml"
+    typo.write_text('profile_version = 1\nservices = "all"\ndeny = ["power.reboot"]\n')
+    try:
+        conform.load_profile(str(typo), SPEC)
+        refused = ""
+    except conform.SuiteError as e:
+        refused = str(e)
+    expect("a profile with a key hbvm does not read is refused, not certified as saying less",
+           "unknown key 'deny'" in refused, refused)
 
     lines = every_must_passes() + ["SKIP HB-GEN-005 whole RAM (the boot loader reported no memory size)"]
     verdicts, (text, ok) = verdict([make_run("base", lines)])

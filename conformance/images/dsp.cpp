@@ -192,12 +192,12 @@ void run_checks()
     }
     for (uint16_t d = 0; d < count.value && d < 4; ++d)
         check_info(d, true);
-    {
-        // The largest mode, for the driver to compare with a profile's limit (HB-GEN-008).
+    // The largest modes, for the driver to compare with a profile's limit (HB-GEN-008).
+    for (uint16_t d = 0; d < count.value && d < 4; ++d) {
         dsp::info_record largest{};
-        if (dsp::info(0, largest).ok()) {
-            info("dsp-0-max-width", largest.max_width);
-            info("dsp-0-max-height", largest.max_height);
+        if (dsp::info(d, largest).ok()) {
+            info(line().put("dsp-").dec(d).put("-max-width").c_str(), largest.max_width);
+            info(line().put("dsp-").dec(d).put("-max-height").c_str(), largest.max_height);
         }
     }
 

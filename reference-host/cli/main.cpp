@@ -267,7 +267,7 @@ int run_command(const std::vector<std::string>& args, std::chrono::steady_clock:
     config.image_path = *options.image;
     apply_profile(*config.policy, config, options.memory_given);
     check_device_settings(config.device_classes, config.devices);
-    leave_out_default_devices(*config.policy, config.devices);
+    apply_profile_to_defaults(*config.policy, config.devices, config.injected_fault);
     if (options.print_config) {
         std::fputs(dump_config(options).c_str(), stdout);
         return 0;

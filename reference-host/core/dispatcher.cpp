@@ -103,12 +103,16 @@ dispatcher::dispatcher(guest_memory& memory, const profile& profile, std::span<c
 // Step 6 of the check order: a call of a limited function is let through when
 // fewer than `rate` calls of it were let through in the second before it (a
 // sliding window, spec 2.1); one refused with AGAIN does not count.
-bool dispatcher::within_rate(entry& e)
+uint64_t dispatcher::now() const
 {
-    const uint64_t now = now_ns ? now_ns()
-                                : uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                               std::chrono::steady_clock::now().time_since_epoch())
-                                               .count());
+    return now_ns ? now_ns()
+                  : uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count());
+}
+
+bool dispatcher::within_rate(entry& e, uint64_t now)
+{
     uint64_t& oldest = e.let_through[e.oldest];
     // The ring holds the times of the last `rate` calls let through (0: none yet).
     if (oldest != 0 && now - oldest < 1'000'000'000)
@@ -245,15 +249,16 @@ call_result dispatcher::dispatch(const call_request& request)
 
     if (const abi::status s = check_arguments(e, request); s != abi::status::success)
         return fail(s);
-    if (e.rate != 0 && !deviate.rates_ignored && !within_rate(e)) {
+    access_audit* audit = access_audit::active();
+    // One reading for the rate and the audit, so the two count the same second.
+    const uint64_t time = e.rate != 0 || audit ? now() : 0;
+    if (e.rate != 0 && !deviate.rates_ignored && !within_rate(e, time)) {
         last_rule_ = &e.rule;
         return fail(abi::status::again);
     }
 
-    if (access_audit* audit = access_audit::active())
-        audit->call_served(f->call, uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                 std::chrono::steady_clock::now().time_since_epoch())
-                                                 .count()));
+    if (audit)
+        audit->call_served(f->call, time);
     std::vector<std::pair<uint64_t, uint64_t>> indirect_writes;
     call c(*f, request, memory_, e.args);
     c.written = &indirect_writes;

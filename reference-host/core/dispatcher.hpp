@@ -131,6 +131,8 @@ public:
     dispatcher(guest_memory& memory, const profile& profile,
                std::span<const abi::function_desc> table = abi::functions,
                std::span<const abi::arg_kind_desc> kinds = abi::arg_kinds);
+    dispatcher(const dispatcher&) = delete;  // last_rule_ points into the object's own entries
+    dispatcher& operator=(const dispatcher&) = delete;
 
     // Registers the handler of `function`; each function at most once.
     void add(abi::function function, call_handler handler);
@@ -188,7 +190,8 @@ private:
         abi::arg_kind_desc args[abi::max_args]{};  // the kinds of the arguments, resolved once
     };
     abi::status check_arguments(const entry& e, const call_request& request);
-    bool within_rate(entry& e);
+    bool within_rate(entry& e, uint64_t now);
+    uint64_t now() const;
     uint64_t object_count(const entry& e);
     // Call words with service < 32 and function < 32 index this directly (-1: none).
     static constexpr unsigned direct_services = 32, direct_functions = 32;

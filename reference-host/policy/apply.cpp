@@ -73,12 +73,20 @@ void cap_display(const profile& p, device_settings& d, const char* key, uint32_t
 
 }  // namespace
 
-void leave_out_default_devices(const profile& p, std::vector<device_settings>& devices)
+void apply_profile_to_defaults(const profile& p, std::vector<device_settings>& devices, fault injected)
 {
     std::erase_if(devices, [&](const device_settings& d) {
         const auto s = service_of(d.device_class);
         return s && !p.offers(*s);
     });
+    // The display made when none was given gets the profile's largest mode too
+    // (a display given gets it, or keeps its own smaller one: nothing changes).
+    if (injected != fault::policy_limit_unreported)
+        for (device_settings& d : devices)
+            if (d.device_class == "display") {
+                cap_display(p, d, "max-width", p.max_display_width);
+                cap_display(p, d, "max-height", p.max_display_height);
+            }
 }
 
 void apply_profile(const profile& p, machine_config& config, bool memory_given)
@@ -104,6 +112,8 @@ void apply_profile(const profile& p, machine_config& config, bool memory_given)
         return true;
     });
 
+    // A window is a rule for disk N when it is given: ps3's read-only disk 1
+    // concerns no machine with one disk, and says nothing to it.
     unsigned disk_index = 0;
     for (device_settings& d : config.devices) {
         if (d.device_class == "disk") {
@@ -111,14 +121,20 @@ void apply_profile(const profile& p, machine_config& config, bool memory_given)
             const disk_window* w = p.window_of(index);
             if (!w)
                 continue;
-            if (d.get("first-sector") || d.get("sectors"))
+            // A value equal to the profile's is accepted: --print-config's
+            // output, run again, gives the same run.
+            const std::string first = std::to_string(w->first_sector);
+            const std::optional<std::string> sectors =
+                w->sectors ? std::optional<std::string>(std::to_string(*w->sectors)) : std::nullopt;
+            if ((d.get("first-sector") && d.get("first-sector") != first) ||
+                (d.get("sectors") && d.get("sectors") != sectors))
                 refuse(d.origin + ": disk " + std::to_string(index) + "'s window is the profile's (" +
                        rule(p, w->source) + "); leave first-sector= and sectors= out, or use another profile");
             // --inject-fault policy-window-off-by-one: the window one sector early.
             const bool early = config.injected_fault == fault::policy_window_off_by_one && w->first_sector > 0;
             set(d, "first-sector", std::to_string(w->first_sector - (early ? 1 : 0)));
-            if (w->sectors)
-                set(d, "sectors", std::to_string(*w->sectors));
+            if (sectors)
+                set(d, "sectors", *sectors);
             if (w->read_only)
                 set(d, "ro", "true");
         } else if (d.device_class == "display" && config.injected_fault != fault::policy_limit_unreported) {

@@ -7,6 +7,7 @@
 #ifndef HBVM_POLICY_APPLY_HPP
 #define HBVM_POLICY_APPLY_HPP
 
+#include "core/fault_injection.hpp"
 #include "policy/profile.hpp"
 #include "vm/machine.hpp"
 
@@ -25,10 +26,11 @@ namespace hbvm {
 // Errors name the option, the profile's rule (file:line) and the fix.
 void apply_profile(const profile& p, machine_config& config, bool memory_given);
 
-// After the device classes' checks: leaves out the devices they added by
-// default (a display when none was given) for services the profile does not
-// offer. Nobody asked for them, so nothing is said.
-void leave_out_default_devices(const profile& p, std::vector<device_settings>& devices);
+// After the device classes' checks, which add devices by default (a display
+// when none was given): leaves out those of services the profile does not
+// offer (nobody asked for them, so nothing is said), and gives a default
+// display the profile's largest mode. `injected` is hbvm --inject-fault's.
+void apply_profile_to_defaults(const profile& p, std::vector<device_settings>& devices, fault injected);
 
 }  // namespace hbvm
 

@@ -316,10 +316,11 @@ profile parse_profile(std::string_view text, const std::string& where)
         const toml::table& t = r.table(*n, "display", "[display] with max_width = 1920, max_height = 1080");
         r.only(t, "display: ", {"max_width", "max_height"});
         p.max_display_source = r.source(*n);
+        // The range a display takes (--display max-width=, devices/display.cpp).
         if (const toml::node* m = t.get("max_width"))
-            p.max_display_width = uint32_t(r.integer(*m, "display.max_width", 1, 0xFFFF));
+            p.max_display_width = uint32_t(r.integer(*m, "display.max_width", 320, 8192));
         if (const toml::node* m = t.get("max_height"))
-            p.max_display_height = uint32_t(r.integer(*m, "display.max_height", 1, 0xFFFF));
+            p.max_display_height = uint32_t(r.integer(*m, "display.max_height", 200, 8192));
     }
 
     if (const toml::node* n = doc.get("network")) {
@@ -342,6 +343,10 @@ profile parse_profile(std::string_view text, const std::string& where)
     if (const toml::node* n = doc.get("rate")) {
         const toml::table& t = r.table(*n, "rate", "[rate] with \"dsp.present\" = 60");
         for (auto&& [key, value] : t) {
+            // `dsp.present = 60` unquoted is a table dsp with a key present.
+            if (value.is_table())
+                bad(r.where(value), "rate: '" + std::string(key.str()) +
+                                        "' is a table; quote the function's name: \"dsp.present\" = 60");
             const abi::function_desc& f = function_named(std::string(key.str()), r.where(value), "rate");
             if (!abi::contains(f.statuses, abi::status::again)) {
                 std::string limitable;

@@ -93,10 +93,32 @@ def main():
     case("bad --profile", [hbvm, "run", hello, "--profile", "ps9"], 64,
          stderr_has=["--profile ps9: no such profile; expected one of full, no-reboot, minimal"])
     case("bad --timeout", [hbvm, "run", hello, "--timeout", "-1"], 64, stderr_has=["--timeout -1"])
+    # Profiles (issue 24): the built-ins, a file's errors by line, the profile winning over the command line.
+    case("--list-profiles", [hbvm, "--list-profiles"], 0, stdout_has=["full", "no-reboot", "minimal", "ps3"])
+    case("--print-profile ps3", [hbvm, "--print-profile", "ps3"], 0,
+         stdout_has=["profile_version = 1", 'name = "ps3"', "first_sector = 2048"])
+    case("--mem above the profile's cap", [hbvm, "run", hello, "--profile", "ps3", "--mem", "512M"], 64,
+         stderr_has=["--mem 512M: profile ps3 (builtin:ps3:", "caps guest RAM at 208M", "give --mem 208M or less"])
+    case("a network back end the profile refuses", [hbvm, "run", hello, "--profile", "ps3", "--net", "tap:tap0"], 64,
+         stderr_has=["profile ps3 (builtin:ps3:", "does not allow the network back end 'tap'"])
+    case("a display larger than the profile's", [hbvm, "run", hello, "--profile", "ps3", "--display",
+                                                 "none,max-width=4096"], 64,
+         stderr_has=["max-width=4096 is beyond what profile ps3"])
+    case("a disk under a profile without BLOCK is left out, said",
+         [hbvm, "run", hello, "--profile", "minimal", "--disk", "/nonexistent.img", *accel], 0,
+         stderr_has=["profile minimal (builtin:minimal:7) does not offer block, so --disk /nonexistent.img is left out"])
     case("missing image", [hbvm, "run", "/nonexistent/kernel.elf"], 65,
          stderr_has=["cannot open image '/nonexistent/kernel.elf'", "No such file"])
 
     with tempfile.TemporaryDirectory() as tmp:
+        bad = pathlib.Path(tmp) / "kiosk.toml"
+        bad.write_text('profile_version = 1\nservices = "all"\n\ndenied = ["power.rebot"]\n')
+        case("a profile file with a mistake names its line", [hbvm, "run", hello, "--profile", str(bad)], 64,
+             stderr_has=[f"{bad}:4: denied: no function 'power.rebot'; the functions of power are"])
+        bad.write_text('profile_version = 1\nservices = "all"\ndenied = ["power.reboot"]\n')
+        case("a profile file's refusal, with --trace naming the rule",
+             [hbvm, "run", guest("reboot_once"), "--profile", str(bad), "--trace", *accel], 1,
+             stderr_has=[f"DENIED, 0x0 (profile kiosk ({bad}:3) denies power.reboot)", "reboot_once: reboot returned"])
         junk = pathlib.Path(tmp) / "junk.elf"
         junk.write_bytes(os.urandom(1000))
         case("not a Multiboot image", [hbvm, "run", str(junk)], 65, stderr_has=["not a Multiboot image"])

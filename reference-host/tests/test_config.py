@@ -73,6 +73,7 @@ def main():
             "profile": ("no-reboot", ["--profile", "no-reboot"]),
             "inject-fault": ("console-write-short", ["--inject-fault", "console-write-short"]),
             "control": ("unix:ctl.sock", ["--control", "unix:ctl.sock"]),
+            "audit": ("audit.log", ["--audit", "audit.log"]),
         }
         file_only = {"config", "print-config", "help"}
         device_options = {"disk", "display", "input", "input-feed", "net", "audio"}

@@ -6,12 +6,14 @@
 #include "core/error.hpp"
 #include "devices/disk.hpp"
 #include "policy/apply.hpp"
+#include "policy/audit.hpp"
 #include "policy/profile.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <unistd.h>
 
@@ -251,6 +253,60 @@ TEST(DiskWindow, TheGuestSeesOnlyTheWindow)
     spec.first_sector = 16;
     spec.sectors.reset();
     EXPECT_THROW(disk(spec, "w"), error);
+    unlink(path);
+}
+
+// The audit judges accesses by the profile itself: the window's bytes, a
+// read-only window, the largest display, refused calls and the rate.
+TEST(AccessAudit, FindsWhatLiesOutsideTheProfile)
+{
+    char path[] = "/tmp/hbvm-audit-XXXXXX";
+    const int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    close(fd);
+    const profile p = parse_profile("profile_version = 1\nservices = [\"base\", \"block\", \"dsp\", \"power\"]\n"
+                                    "denied = [\"power.reboot\"]\n[[disk]]\nindex = 0\nfirst_sector = 4\nsectors = 8\n"
+                                    "[[disk]]\nindex = 1\nread_only = true\n[display]\nmax_width = 800\nmax_height = 600\n"
+                                    "[rate]\n\"dsp.present\" = 2\n",
+                                    "a.toml");
+    access_audit::start(p, path);
+    access_audit* audit = access_audit::active();
+    ASSERT_TRUE(audit);
+    const unsigned d0 = audit->disk_opened(64 * 512, 512), d1 = audit->disk_opened(64 * 512, 512);
+    audit->disk_io(d0, 4 * 512, 8 * 512, true);  // the whole window
+    audit->disk_io(d1, 0, 512, false);            // a read of a read-only disk
+    EXPECT_EQ(audit->violations(), 0u);
+    audit->disk_io(d0, 3 * 512, 512, false);      // the sector before the window
+    audit->disk_io(d0, 11 * 512, 1024, false);    // across its end
+    audit->disk_io(d0, ~uint64_t(0) - 100, 512, false);  // wrapping
+    audit->disk_io(d1, 0, 512, true);             // a write to the read-only one
+    EXPECT_EQ(audit->violations(), 4u);
+    const unsigned screen = audit->display_opened();
+    audit->display_mode(screen, 800, 600);
+    audit->display_rect(screen, 0, 0, 800, 600, 800, 600);
+    EXPECT_EQ(audit->violations(), 4u);
+    audit->display_mode(screen, 801, 600);
+    audit->display_rect(screen, 700, 0, 101, 1, 800, 600);
+    EXPECT_EQ(audit->violations(), 6u);
+    audit->call_served(abi::function::power_reboot, 1);  // denied
+    audit->call_served(abi::function::net_count, 1);     // not offered
+    EXPECT_EQ(audit->violations(), 8u);
+    audit->call_served(abi::function::dsp_present, 1'000'000'000);
+    audit->call_served(abi::function::dsp_present, 1'500'000'000);
+    EXPECT_EQ(audit->violations(), 8u);
+    audit->call_served(abi::function::dsp_present, 1'900'000'000);  // a third within one second
+    EXPECT_EQ(audit->violations(), 9u);
+    audit->call_served(abi::function::dsp_present, 2'600'000'000);  // the first two have left the second
+    EXPECT_EQ(audit->violations(), 9u);
+    access_audit::finish();
+    EXPECT_FALSE(access_audit::active());
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("audit-violation profile=a disk 0 read at bytes 1536+512, outside the profile's window [2048, 6144)"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("audit profile=a calls=6 disk-accesses=6 disk-bytes="), std::string::npos) << text;
+    EXPECT_NE(text.find(" violations=9 first: disk 0 read at bytes 1536+512"), std::string::npos) << text;
     unlink(path);
 }
 

@@ -41,7 +41,7 @@ std::vector<device_settings> checked_devices(const machine_config& config)
 {
     std::vector<device_settings> settings = config.devices;
     check_device_settings(config.device_classes, settings);
-    leave_out_default_devices(*config.policy, settings);
+    apply_profile_to_defaults(*config.policy, settings, config.injected_fault);
     return settings;
 }
 
