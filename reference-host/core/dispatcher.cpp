@@ -100,9 +100,6 @@ dispatcher::dispatcher(guest_memory& memory, const profile& profile, std::span<c
     }
 }
 
-// Step 6 of the check order: a call of a limited function is let through when
-// fewer than `rate` calls of it were let through in the second before it (a
-// sliding window, spec 2.1); one refused with AGAIN does not count.
 uint64_t dispatcher::now() const
 {
     return now_ns ? now_ns()
@@ -111,6 +108,9 @@ uint64_t dispatcher::now() const
                                  .count());
 }
 
+// Step 6 of the check order: a call of a limited function is let through when
+// fewer than `rate` calls of it were let through in the second before it (a
+// sliding window, spec 5.8); one refused with AGAIN does not count.
 bool dispatcher::within_rate(entry& e, uint64_t now)
 {
     uint64_t& oldest = e.let_through[e.oldest];

@@ -74,12 +74,13 @@ def main():
                                                   f"{conform.HBVM_PLACES}"]),
         # The restricted built-in profiles, certified against their own claims
         # (reference-host/profiles/README.md): a disk window, a rate limit, a RAM
-        # cap and services left out behave on KVM as on the software engine.
+        # cap, a refused reboot and services left out behave on KVM as on the
+        # software engine.
         *[(f"conformance.reference-host.{name}",
            [python, ROOT / "conformance/hyperbios-conform", "--images", build / "conformance/images",
             "--out", pathlib.Path(results) / name, "--profile", name,
             "--host", f"{hbvm} run {{image}} --accel {args.accel} --timeout 120 --profile {name} "
-                      f"{conform.HBVM_PLACES}"]) for name in ("ps3", "minimal")],
+                      f"{conform.HBVM_PLACES}"]) for name in ("ps3", "minimal", "no-reboot")],
         # On KVM only the faults whose effect goes through the accelerator (register
         # and memory writes, port-exit decoding, reboot, interrupt delivery, timing):
         # the rest are host logic the soft run proves, and the whole list under
