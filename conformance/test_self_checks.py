@@ -44,6 +44,15 @@ def verdict(runs, profile="full", expectations=None):
     return verdicts, conform.overall(verdicts, runs, conform.load_profile(profile, SPEC))
 
 
+def suite_error(function, *args):
+    """What the SuiteError `function` raises says, or "" when it raises none."""
+    try:
+        function(*args)
+    except conform.SuiteError as e:
+        return str(e)
+    return ""
+
+
 def expect(label, condition, detail=""):
     print(f"{'PASS' if condition else 'FAIL'} {label}" + ("" if condition else f": {detail}"))
     if not condition:
@@ -121,11 +130,7 @@ def main():
            verdicts["HB-CON-001"]["result"] == "fail", str(verdicts["HB-CON-001"]))
     old = TMP / "profile.json"
     old.write_text('{"name": "no-console", "services": ["base", "time", "power", "mem", "rng"]}')
-    try:
-        conform.load_profile(str(old), SPEC)
-        refusal = ""
-    except conform.SuiteError as e:
-        refusal = str(e)
+    refusal = suite_error(conform.load_profile, str(old), SPEC)
     expect("a JSON profile is refused, with the TOML it becomes", 'name = "no-console"' in refusal and
            'services = ["base", "time", "power", "mem", "rng"]' in refusal and "profile_version = 1" in refusal, refusal)
     path = TMP / "no-console.toml"
@@ -191,11 +196,7 @@ def main():
     expect("a byte changed before the window fails HB-GEN-008, one in a read-only window HB-BLK-010",
            ["FAIL", "HB-GEN-008"] in [c[:2] for c in run.checks] and ["FAIL", "HB-BLK-010"] in [c[:2] for c in run.checks],
            str(run.checks))
-    try:
-        conform.make_disks(template, workdir / "x", {0: (0, 100, False)})
-        refused = ""
-    except conform.SuiteError as e:
-        refused = str(e)
+    refused = suite_error(conform.make_disks, template, workdir / "x", {0: (0, 100, False)})
     expect("a window smaller than the driver's disk is refused, saying what size it must be", "make it 8192" in refused,
            refused)
     # A window with a length: the driver's bytes after it too, checked after the run.
@@ -214,11 +215,7 @@ def main():
            conform.disks_used("h --disk {disk2} --disk {disk0}") == ["disk2", "disk0"])
     typo = TMP / "typo.toml"
     typo.write_text('profile_version = 1\nservices = "all"\ndeny = ["power.reboot"]\n')
-    try:
-        conform.load_profile(str(typo), SPEC)
-        refused = ""
-    except conform.SuiteError as e:
-        refused = str(e)
+    refused = suite_error(conform.load_profile, str(typo), SPEC)
     expect("a profile with a key hbvm does not read is refused, not certified as saying less",
            "unknown key 'deny'" in refused, refused)
 

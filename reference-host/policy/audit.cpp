@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <memory>
 #include <unistd.h>
 
@@ -31,17 +32,36 @@ std::string function_name(abi::function f)
 
 }  // namespace
 
-access_audit::access_audit(const profile& policy, std::string path) : policy_(policy), path_(std::move(path)) {}
+access_audit::access_audit(const profile& policy, std::string path, int fd)
+    : policy_(policy), path_(std::move(path)), fd_(fd)
+{
+}
+
+access_audit::~access_audit() { ::close(fd_); }
+
+void access_audit::append(const std::string& text)
+{
+    if (::write(fd_, text.data(), text.size()) != ssize_t(text.size()))
+        diagnostics::line("audit: could not write " + path_ + ": " + std::strerror(errno));
+}
 
 access_audit* access_audit::active() { return the_audit().get(); }
 
 void access_audit::start(const profile& policy, const std::string& path)
 {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    // Opened once, for the run, without waiting: a FIFO or a device could block
+    // a write with nobody to stop it, so only a regular file is taken.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
     if (fd < 0)
-        throw error(exit_status::usage, "--audit " + path + ": " + std::strerror(errno));
-    ::close(fd);
-    the_audit().reset(new access_audit(policy, path));
+        throw error(exit_status::usage, "--audit " + path + ": " +
+                                            (errno == ENXIO ? "not a regular file (a FIFO); give a file to append to"
+                                                            : std::strerror(errno)));
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw error(exit_status::usage, "--audit " + path + ": not a regular file; give a file to append to");
+    }
+    the_audit().reset(new access_audit(policy, path, fd));
 }
 
 void access_audit::finish()
@@ -70,13 +90,7 @@ void access_audit::checkpoint()
             a->audio_frames_ = a->violations_ = 0;
         a->first_violation_.clear();
     }
-    const int fd = ::open(a->path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-        // One write: appends of concurrent runs stay whole lines.
-        if (::write(fd, text.data(), text.size()) != ssize_t(text.size()))
-            diagnostics::line("audit: could not write " + a->path_ + ": " + std::strerror(errno));
-        ::close(fd);
-    }
+    a->append(text);
 }
 
 void access_audit::violation(const std::string& what)
@@ -89,12 +103,7 @@ void access_audit::violation(const std::string& what)
     diagnostics::line("audit: outside profile " + policy_.name + ": " + what);
     // At once too, so that a run killed before its end (the block image's
     // durability test is) still leaves what it saw.
-    const std::string text = "audit-violation profile=" + policy_.name + " " + what + "\n";
-    const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-        (void)!::write(fd, text.data(), text.size());
-        ::close(fd);
-    }
+    append("audit-violation profile=" + policy_.name + " " + what + "\n");
 }
 
 uint64_t access_audit::violations() const

@@ -30,6 +30,7 @@ namespace hbvm {
 
 class access_audit {
 public:
+    ~access_audit();
     // The audit of this process's run, or nullptr when hbvm was not asked for
     // one (devices made in unit tests see nullptr).
     static access_audit* active();
@@ -62,11 +63,13 @@ public:
     uint64_t violations() const;
 
 private:
-    explicit access_audit(const profile& policy, std::string path);
+    access_audit(const profile& policy, std::string path, int fd);
     void violation(const std::string& what);
+    void append(const std::string& text);  // one write: lines of concurrent runs stay whole
 
     profile policy_;
     std::string path_;
+    int fd_;  // open for the whole run: a regular file, O_APPEND
     mutable std::mutex lock_;
     struct disk_facts {
         uint64_t file_bytes = 0;

@@ -119,6 +119,10 @@ def main():
         case("a profile file's refusal, with --trace naming the rule",
              [hbvm, "run", guest("reboot_once"), "--profile", str(bad), "--trace", *accel], 1,
              stderr_has=[f"DENIED, 0x0 (profile kiosk ({bad}:3) denies power.reboot)", "reboot_once: reboot returned"])
+        fifo = pathlib.Path(tmp) / "audit.fifo"
+        os.mkfifo(fifo)
+        case("--audit to a FIFO is refused at once, not waited on", [hbvm, "run", hello, "--audit", str(fifo)], 64,
+             stderr_has=[f"--audit {fifo}: not a regular file"], timeout=10)
         junk = pathlib.Path(tmp) / "junk.elf"
         junk.write_bytes(os.urandom(1000))
         case("not a Multiboot image", [hbvm, "run", str(junk)], 65, stderr_has=["not a Multiboot image"])
